@@ -1,0 +1,58 @@
+"""The ASGI application: ingestion, REST API and the web dashboard on one server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from cxm import __version__
+from cxm.api import ingest, profiles, sources
+from cxm.api.errors import install_error_handlers
+from cxm.api.responses import JsonResponse
+from cxm.ingest.sources import SourceRegistry
+from cxm.ingest.writer import GroupCommitWriter
+from cxm.workspace import Workspace
+
+
+def create_app(workspace: Workspace, *, web: bool = True) -> FastAPI:
+    """Build the app over an open workspace. The group-commit writer runs while it serves."""
+    settings = workspace.settings
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.writer.start()
+        try:
+            yield
+        finally:
+            app.state.writer.stop()
+
+    app = FastAPI(
+        title="cxm",
+        version=__version__,
+        summary="Customer experience management: one memory of each customer across channels.",
+        lifespan=lifespan,
+        default_response_class=JsonResponse,
+    )
+    app.state.workspace = workspace
+    app.state.sources = SourceRegistry(workspace.engine)
+    app.state.writer = GroupCommitWriter(
+        workspace.engine,
+        max_pending_events=settings.ingest_max_pending_events,
+        max_group_events=settings.ingest_commit_max_events,
+    )
+    install_error_handlers(app)
+
+    @app.get("/api/health", tags=["health"], summary="Liveness: no authentication")
+    def health() -> JsonResponse:
+        return JsonResponse({"ok": True, "version": __version__})
+
+    app.include_router(ingest.router)
+    app.include_router(profiles.router)
+    app.include_router(sources.router)
+    if web:
+        from cxm.web import mount_web
+
+        mount_web(app)
+    return app

@@ -1,0 +1,71 @@
+"""One error envelope for every API failure: ``{"ok": false, "code", "message", "errors"}``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from cxm.api.responses import JsonResponse
+from cxm.errors import CxmError, Overloaded, Unauthenticated
+
+log = logging.getLogger(__name__)
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    429: "overloaded",
+}
+
+
+def envelope(code: str, message: str, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {"ok": False, "code": code, "message": message, "errors": errors or []}
+
+
+def error_response(exc: CxmError) -> JsonResponse:
+    headers: dict[str, str] = {}
+    if isinstance(exc, Overloaded):
+        headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, Unauthenticated):
+        headers["WWW-Authenticate"] = 'Bearer realm="cxm", Basic realm="cxm"'
+    return JsonResponse(exc.as_envelope(), status_code=exc.http_status, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(CxmError)
+    async def _cxm_error(request: Request, exc: CxmError) -> JsonResponse:
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JsonResponse:
+        errors = [
+            {"loc": list(e.get("loc", ())), "message": e.get("msg", "invalid")}
+            for e in exc.errors()
+        ]
+        first = errors[0] if errors else {"loc": [], "message": "invalid request"}
+        message = f"{'.'.join(map(str, first['loc']))}: {first['message']}"
+        return JsonResponse(envelope("invalid_input", message, errors), status_code=400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JsonResponse:
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        return JsonResponse(
+            envelope(code, str(exc.detail)),
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JsonResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return JsonResponse(
+            envelope("internal_error", "an unexpected error occurred; the server log has details"),
+            status_code=500,
+        )

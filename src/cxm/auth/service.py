@@ -1,0 +1,87 @@
+"""API tokens: created with a name and scopes, shown once, stored as a hash."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from cxm.auth.tables import api_tokens
+from cxm.errors import InvalidInput
+from cxm.ingest.sources import hash_secret
+from cxm.store.metadata import utcnow
+
+SCOPES = ("admin", "read", "write")
+
+
+@dataclass(frozen=True)
+class ApiPrincipal:
+    """Who is calling: the token's id and name, and what it may do."""
+
+    id: int
+    name: str
+    scopes: tuple[str, ...]
+
+    def can(self, scope: str) -> bool:
+        return "admin" in self.scopes or scope in self.scopes
+
+
+def do_create_token(
+    session: Session, *, name: str, scopes: tuple[str, ...] = ("admin",)
+) -> tuple[ApiPrincipal, str]:
+    """Create an API token; the plain token is returned once and never stored."""
+    unknown = [s for s in scopes if s not in SCOPES]
+    if unknown or not scopes:
+        raise InvalidInput(f"unknown scopes {unknown}; choose from {', '.join(SCOPES)}")
+    if not name.strip() or len(name) > 100:
+        raise InvalidInput("a token needs a name of 1 to 100 characters")
+    token = "cxm_" + secrets.token_urlsafe(32)
+    new_id = session.execute(
+        insert(api_tokens).values(
+            name=name.strip(),
+            token_hash=hash_secret(token),
+            prefix=token[:10],
+            scopes=" ".join(scopes),
+            created_at=utcnow(),
+        )
+    ).inserted_primary_key[0]
+    return ApiPrincipal(id=new_id, name=name.strip(), scopes=tuple(scopes)), token
+
+
+def do_revoke_tokens_named(session: Session, *, name: str) -> int:
+    result = session.execute(
+        update(api_tokens)
+        .where(api_tokens.c.name == name, api_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return result.rowcount
+
+
+def authenticate_token(session: Session, token: str) -> ApiPrincipal | None:
+    """The principal behind a plain token, or None if it is unknown or revoked."""
+    if not token or not token.startswith("cxm_"):
+        return None
+    row = session.execute(
+        select(api_tokens).where(
+            api_tokens.c.token_hash == hash_secret(token), api_tokens.c.revoked_at.is_(None)
+        )
+    ).first()
+    return _principal(row) if row else None
+
+
+def get_token(session: Session, token_id: int) -> ApiPrincipal | None:
+    row = session.execute(
+        select(api_tokens).where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
+    ).first()
+    return _principal(row) if row else None
+
+
+def any_token_exists(session: Session) -> bool:
+    return session.execute(select(api_tokens.c.id).limit(1)).first() is not None
+
+
+def _principal(row: object) -> ApiPrincipal:
+    m = row._mapping  # type: ignore[attr-defined]
+    return ApiPrincipal(id=m["id"], name=m["name"], scopes=tuple(m["scopes"].split()))

@@ -1,0 +1,50 @@
+"""``cxm``: set up a workspace, serve it, load data, look up customers."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from cxm.cli import data, serving
+from cxm.errors import CxmError
+
+app = typer.Typer(
+    name="cxm",
+    help="cxm: one memory of each customer across all channels.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+
+
+@app.callback()
+def _global(
+    workspace: Annotated[
+        Path | None,
+        typer.Option(
+            "--workspace", "-w", help="Workspace directory (env CXM_WORKSPACE).", show_default=False
+        ),
+    ] = None,
+) -> None:
+    if workspace is not None:
+        os.environ["CXM_WORKSPACE"] = str(workspace)
+
+
+serving.register(app)
+data.register(app)
+
+
+def main() -> None:
+    try:
+        app()
+    except CxmError as exc:
+        err.print(f"[red]error[/red] ({exc.code}): {exc.message}")
+        for detail in exc.errors[:20]:
+            err.print(f"  at {'.'.join(map(str, detail.loc)) or '-'}: {detail.message}")
+        sys.exit(2)

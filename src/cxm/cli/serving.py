@@ -1,0 +1,150 @@
+"""``cxm init``, ``serve``, ``worker`` and ``demo``."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from cxm.config import Settings
+from cxm.workspace import Workspace
+
+out = Console()
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(init)
+    app.command()(serve)
+    app.command()(worker)
+    app.command()(demo)
+
+
+def init() -> None:
+    """Create (or upgrade) the workspace; print the admin API token the first time."""
+    ws = Workspace.open()
+    token = ws.initialise()
+    out.print(f"workspace ready at [bold]{ws.path.resolve()}[/bold] ({_store_name(ws)})")
+    if token:
+        out.print("admin API token (shown once, keep it safe):")
+        out.print(f"  [bold green]{token}[/bold green]")
+    else:
+        out.print("the workspace already has API tokens; `cxm tokens create` makes another")
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    with_worker: Annotated[
+        bool, typer.Option("--worker/--no-worker", help="Run the profile projector beside it.")
+    ] = True,
+) -> None:
+    """Serve ingestion, the REST API and the dashboard (migrating the store first)."""
+    ws = Workspace.open()
+    token = ws.initialise()
+    if token:
+        out.print(f"admin API token (shown once): [bold green]{token}[/bold green]")
+    _run_server(ws, host=host, port=port, with_worker=with_worker)
+
+
+def worker(
+    once: Annotated[bool, typer.Option(help="Catch up once and exit.")] = False,
+) -> None:
+    """Keep profiles up to date with the event log (``serve`` starts one of these)."""
+    ws = Workspace.open()
+    stop = False
+
+    def _stop(*_: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    while not stop:
+        result = ws.catch_up()
+        if once:
+            out.print(f"applied {result.events} events, {result.merges} merges")
+            return
+        if result.events == 0:
+            time.sleep(ws.settings.projector_interval_s)
+
+
+def demo(
+    customers: Annotated[int, typer.Option(help="Customers in the demo company.")] = 5000,
+    days: Annotated[int, typer.Option(help="Days of history.")] = 365,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same company).")] = 7,
+    fresh: Annotated[bool, typer.Option(help="Delete the workspace's data first.")] = False,
+    serve_it: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve the dashboard afterwards.")
+    ] = True,
+    port: Annotated[int | None, typer.Option(help="Port to serve on.")] = None,
+) -> None:
+    """Build the demo company (a Polish telecom) in the workspace and serve the dashboard."""
+    from cxm.cli.progress import progress_bar
+    from cxm.demo import build_demo, demo_is_built, reset_workspace
+
+    settings = Settings()
+    if fresh:
+        reset_workspace(settings)
+    ws = Workspace.open(settings=settings)
+    ws.initialise()
+    if demo_is_built(ws):
+        out.print("the demo company is already in this workspace (use --fresh to rebuild it)")
+    else:
+        out.print(f"building the demo company: {customers} customers, {days} days …")
+        with progress_bar() as bar:
+            result = build_demo(ws, customers=customers, days=days, seed=seed, progress=bar)
+        out.print(
+            f"ingested {result.events} events from {result.sources} sources into "
+            f"{result.profiles} profiles ({result.merges} merges) in {result.seconds:.0f} s"
+        )
+    from cxm.demo import do_issue_demo_token
+
+    token = do_issue_demo_token(ws)
+    url = f"http://{settings.host}:{port or settings.port}"
+    out.print(f"sign in at [bold]{url}[/bold] with this API token:")
+    out.print(f"  [bold green]{token}[/bold green]")
+    if serve_it:
+        _run_server(ws, host=None, port=port, with_worker=True)
+
+
+def _run_server(ws: Workspace, *, host: str | None, port: int | None, with_worker: bool) -> None:
+    import uvicorn
+
+    from cxm.api import create_app
+
+    settings = ws.settings
+    child = None
+    if with_worker:
+        env = {**os.environ, "CXM_WORKSPACE": str(settings.workspace)}
+        if settings.database_url:
+            env["CXM_DATABASE_URL"] = settings.database_url
+        child = subprocess.Popen([sys.executable, "-m", "cxm", "worker"], env=env)
+    try:
+        uvicorn.run(
+            create_app(ws),
+            host=host or settings.host,
+            port=port or settings.port,
+            log_level="info",
+            access_log=False,
+            loop="uvloop",
+            http="httptools",
+            timeout_graceful_shutdown=10,
+        )
+    finally:
+        if child is not None:
+            child.terminate()
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        ws.close()
+
+
+def _store_name(ws: Workspace) -> str:
+    return "SQLite" if ws.settings.is_sqlite else ws.engine.url.render_as_string()

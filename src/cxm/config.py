@@ -1,0 +1,93 @@
+"""Settings: one pydantic-settings class, every field documented (``docs/configuration.md``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+CHANNELS: tuple[str, ...] = (
+    "web",
+    "app",
+    "email",
+    "sms",
+    "phone",
+    "ivr",
+    "chat",
+    "social",
+    "branch",
+    "field_service",
+    "survey",
+    "other",
+)
+"""Channels a source (and so an interaction) can belong to."""
+
+
+class Settings(BaseSettings):
+    """Configuration of a cxm process. Every setting reads ``CXM_<NAME>`` from the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="CXM_", extra="ignore")
+
+    workspace: Path = Field(
+        default=Path("./cxm-data"),
+        description="Directory holding the workspace: cxm.db, lake/, models/, exports/.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description=(
+            "SQLAlchemy URL of the store. Unset: SQLite at <workspace>/cxm.db. "
+            "For PostgreSQL use postgresql+psycopg://user@host/db."
+        ),
+    )
+    host: str = Field(default="127.0.0.1", description="Address `cxm serve` listens on.")
+    port: int = Field(default=8000, description="Port `cxm serve` listens on.")
+    default_region: str = Field(
+        default="PL",
+        description=(
+            "ISO country used to read phone numbers written without a country code "
+            "(e.g. 601 234 567 is read as +48 601 234 567)."
+        ),
+    )
+    max_event_bytes: int = Field(
+        default=32 * 1024, description="Largest accepted event, in bytes (Segment: 32 KB)."
+    )
+    max_batch_bytes: int = Field(
+        default=500 * 1024, description="Largest accepted batch body, in bytes (Segment: 500 KB)."
+    )
+    ingest_max_pending_events: int = Field(
+        default=200_000,
+        description=(
+            "Events waiting for the group commit beyond which ingestion answers 429 "
+            "with Retry-After instead of queueing more."
+        ),
+    )
+    ingest_commit_max_events: int = Field(
+        default=20_000, description="Most events written in one group commit transaction."
+    )
+    projector_chunk_events: int = Field(
+        default=5_000,
+        description="Events the profile projector reads and applies per transaction.",
+    )
+    projector_interval_s: float = Field(
+        default=0.5,
+        description="Seconds the background projector sleeps when it has caught up with the log.",
+    )
+    sqlite_synchronous: str = Field(
+        default="FULL",
+        description=(
+            "SQLite PRAGMA synchronous. FULL makes every acknowledged commit survive power loss; "
+            "NORMAL survives a process crash only."
+        ),
+    )
+    ui_language: str = Field(default="en", description="Default web UI language: en or pl.")
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.workspace / 'cxm.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")

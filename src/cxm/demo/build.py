@@ -1,0 +1,139 @@
+"""Loading the demo company into a workspace through the same paths as real data."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import orjson
+from sqlalchemy import func, select
+
+from cxm.auth import do_create_token, do_revoke_tokens_named
+from cxm.config import Settings
+from cxm.errors import WorkspaceError
+from cxm.identity.tables import profiles
+from cxm.ingest import Source, do_create_source, do_ingest_events, get_source
+from cxm.ingest.tables import events
+from cxm.workspace import Workspace
+
+DEMO_TOKEN_NAME = "demo-login"
+_FLUSH_EVERY = 20_000
+
+
+class Progress(Protocol):
+    def stage(self, description: str, total: int | None) -> None: ...
+    def advance(self, n: int = 1) -> None: ...
+
+
+class _Silent:
+    def stage(self, description: str, total: int | None) -> None:
+        pass
+
+    def advance(self, n: int = 1) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    events: int
+    sources: int
+    profiles: int
+    merges: int
+    seconds: float
+
+
+def demo_is_built(ws: Workspace) -> bool:
+    return (ws.path / "demo" / "ground_truth.json").exists()
+
+
+def reset_workspace(settings: Settings) -> None:
+    """Remove the embedded store and workspace files (refuses to touch a PostgreSQL store)."""
+    if not settings.is_sqlite:
+        raise WorkspaceError(
+            "--fresh only resets the embedded SQLite workspace; drop the PostgreSQL database "
+            "yourself if you mean it"
+        )
+    if settings.workspace.exists():
+        shutil.rmtree(settings.workspace)
+
+
+def build_demo(
+    ws: Workspace,
+    *,
+    customers: int = 5000,
+    days: int = 365,
+    seed: int = 7,
+    progress: Progress | None = None,
+) -> DemoResult:
+    """Generate the demo company and ingest it: validation, event log, projector, as real data."""
+    from cxm.demo.generator import generate_company
+
+    bar = progress or _Silent()
+    started = time.perf_counter()
+    bar.stage("Generating the company", None)
+    company = generate_company(seed=seed, customers=customers, days=days)
+    by_name: dict[str, Source] = {}
+    with ws.session() as session:
+        for demo_source in company.sources:
+            try:
+                by_name[demo_source.name] = get_source(session, demo_source.name)
+            except LookupError:
+                by_name[demo_source.name], _ = do_create_source(
+                    session,
+                    name=demo_source.name,
+                    channel=demo_source.channel,
+                    label=demo_source.label,
+                )
+
+    bar.stage("Ingesting events", len(company.events))
+    pending: dict[str, list[tuple[int, dict[str, Any]]]] = defaultdict(list)
+
+    def flush() -> None:
+        for name, batch in pending.items():
+            report = do_ingest_events(
+                ws.engine,
+                source=by_name[name],
+                events=batch,
+                max_event_bytes=ws.settings.max_event_bytes,
+            )
+            if report.rejected:
+                raise WorkspaceError(f"demo events were rejected: {report.rejected[:3]}")
+            bar.advance(len(batch))
+        pending.clear()
+
+    for index, (source_name, event) in enumerate(company.events):
+        pending[source_name].append((index, event))
+        if (index + 1) % _FLUSH_EVERY == 0:
+            flush()
+    flush()
+
+    with ws.session() as session:
+        total = int(session.execute(select(func.count()).select_from(events)).scalar() or 0)
+    bar.stage("Resolving identities", total)
+    result = ws.catch_up(on_progress=bar.advance)
+    with ws.session() as session:
+        live = session.execute(
+            select(func.count()).select_from(profiles).where(profiles.c.merged_into.is_(None))
+        ).scalar()
+    (ws.path / "demo").mkdir(parents=True, exist_ok=True)
+    (ws.path / "demo" / "ground_truth.json").write_bytes(
+        orjson.dumps(company.ground_truth, option=orjson.OPT_INDENT_2)
+    )
+    return DemoResult(
+        events=total,
+        sources=len(company.sources),
+        profiles=int(live or 0),
+        merges=result.merges,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def do_issue_demo_token(ws: Workspace) -> str:
+    """A fresh admin token for signing in to the demo; the previous demo token is revoked."""
+    with ws.session() as session:
+        do_revoke_tokens_named(session, name=DEMO_TOKEN_NAME)
+        _, token = do_create_token(session, name=DEMO_TOKEN_NAME, scopes=("admin",))
+    return token

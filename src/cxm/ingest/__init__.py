@@ -1,0 +1,18 @@
+"""Ingestion: sources, the Segment-spec validator, the event log, group commit, importers."""
+
+from __future__ import annotations
+
+from cxm.ingest.importers import ColumnMapping
+from cxm.ingest.service import IngestReport, do_import_file, do_ingest_events
+from cxm.ingest.sources import Source, do_create_source, get_source, list_sources
+
+__all__ = [
+    "ColumnMapping",
+    "IngestReport",
+    "Source",
+    "do_create_source",
+    "do_import_file",
+    "do_ingest_events",
+    "get_source",
+    "list_sources",
+]

@@ -1,0 +1,226 @@
+"""CSV and JSONL importers: turn rows of an interaction export into Segment events.
+
+A :class:`ColumnMapping` says which column feeds which event field; columns it does not name
+go into ``properties``. Each row gets a ``messageId`` derived from its content, so importing
+the same file twice stores nothing new. Rows that cannot be turned into an event are reported
+with their line number and the reason; the others are stored.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+import tomllib
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from cxm.errors import InvalidInput
+
+# Targets a column can feed. Dotted targets ("properties.plan", "traits.city",
+# "context.traits.address") are accepted as well.
+SIMPLE_TARGETS = {
+    "type",
+    "event",
+    "userId",
+    "anonymousId",
+    "messageId",
+    "timestamp",
+    "name",
+    "email",
+    "phone",
+    "text",
+    "channel",
+}
+_DOTTED = re.compile(r"^(properties|traits|context\.traits)\.[A-Za-z0-9_]{1,100}$")
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
+@dataclass
+class ColumnMapping:
+    """Which column feeds which field, and constant values for fields no column carries."""
+
+    columns: dict[str, str] = field(default_factory=dict)  # target → column
+    defaults: dict[str, str] = field(default_factory=dict)  # target → constant
+    extra_to_properties: bool = True
+
+    def check(self) -> None:
+        for target in (*self.columns, *self.defaults):
+            if target not in SIMPLE_TARGETS and not _DOTTED.match(target):
+                raise InvalidInput(
+                    f"unknown mapping target {target!r}; use one of "
+                    f"{', '.join(sorted(SIMPLE_TARGETS))} or properties.X / traits.X / "
+                    "context.traits.X"
+                )
+
+    @classmethod
+    def from_file(cls, path: Path) -> ColumnMapping:
+        """Read a TOML mapping: ``[columns]`` target = "Column", ``[defaults]`` target = value."""
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise InvalidInput(f"cannot read the mapping file {path}: {exc}") from exc
+        mapping = cls(
+            columns={str(k): str(v) for k, v in (data.get("columns") or {}).items()},
+            defaults={str(k): str(v) for k, v in (data.get("defaults") or {}).items()},
+            extra_to_properties=bool(data.get("extra_to_properties", True)),
+        )
+        mapping.check()
+        return mapping
+
+    @classmethod
+    def from_pairs(cls, pairs: list[str], defaults: list[str] | None = None) -> ColumnMapping:
+        """From ``target=Column`` strings (the CLI's ``--map``) and ``target=value`` constants."""
+        mapping = cls(columns=_pairs(pairs, "--map"), defaults=_pairs(defaults or [], "--set"))
+        mapping.check()
+        return mapping
+
+
+def _pairs(items: list[str], flag: str) -> dict[str, str]:
+    out = {}
+    for item in items:
+        target, sep, value = item.partition("=")
+        if not sep or not target.strip():
+            raise InvalidInput(f"{flag} takes target=value, got {item!r}")
+        out[target.strip()] = value.strip()
+    return out
+
+
+def row_to_event(row: dict[str, Any], mapping: ColumnMapping) -> dict[str, Any]:
+    """Build a Segment event from one flat record (pure; validation happens downstream)."""
+    values: dict[str, Any] = dict(mapping.defaults)
+    used = set()
+    for target, column in mapping.columns.items():
+        if column in row:
+            used.add(column)
+            value = row[column]
+            if value not in (None, ""):
+                values[target] = value
+    event: dict[str, Any] = {"type": values.pop("type", "track")}
+    properties: dict[str, Any] = {}
+    traits: dict[str, Any] = {}
+    context_traits: dict[str, Any] = {}
+    for target, value in values.items():
+        if target in ("email", "phone"):
+            (traits if event["type"] == "identify" else context_traits)[target] = value
+        elif target == "text":
+            properties["text"] = value
+        elif target == "channel":
+            event.setdefault("context", {})["channel"] = value
+        elif target.startswith("properties."):
+            properties[target.removeprefix("properties.")] = value
+        elif target.startswith("context.traits."):
+            context_traits[target.removeprefix("context.traits.")] = value
+        elif target.startswith("traits."):
+            traits[target.removeprefix("traits.")] = value
+        else:
+            event[target] = value
+    if mapping.extra_to_properties:
+        for column, value in row.items():
+            if column and column not in used and value not in (None, ""):
+                properties.setdefault(_property_key(column), value)
+    if properties and event["type"] != "identify":
+        event["properties"] = properties
+    if traits:
+        event["traits"] = traits
+    if context_traits:
+        event.setdefault("context", {})["traits"] = context_traits
+    return event
+
+
+def _property_key(column: str) -> str:
+    return re.sub(r"[^0-9a-zA-Z]+", "_", column.strip()).strip("_").lower() or "column"
+
+
+def content_message_id(source: str, record: Any, seen: Counter[str]) -> str:
+    """A messageId from the record's content: the same row imported again maps to the same id."""
+    digest = hashlib.sha256(
+        orjson.dumps([source, record], option=orjson.OPT_SORT_KEYS)
+    ).hexdigest()[:32]
+    seen[digest] += 1
+    return f"import-{digest}-{seen[digest]}"
+
+
+@dataclass(frozen=True)
+class ImportRow:
+    where: str  # "file.csv:12"
+    event: dict[str, Any] | None
+    error: str | None = None
+    raw: Any = None
+
+
+def read_csv(path: Path, mapping: ColumnMapping, *, source: str) -> Iterator[ImportRow]:
+    seen: Counter[str] = Counter()
+    with path.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as handle:
+        reader = csv.DictReader(handle)
+        if not reader.fieldnames:
+            raise InvalidInput(f"{path.name} has no header row; the first line must name columns")
+        missing = [c for c in mapping.columns.values() if c not in reader.fieldnames]
+        if missing:
+            raise InvalidInput(
+                f"{path.name} has no column(s) {missing}; its columns are {reader.fieldnames}"
+            )
+        for row in reader:
+            where = f"{path.name}:{reader.line_num}"
+            if None in row:
+                yield ImportRow(
+                    where,
+                    None,
+                    f"the row has {len(row) - 1 + len(row[None])} "
+                    f"fields, the header has {len(reader.fieldnames)}",
+                    row,
+                )
+                continue
+            if any(v is None for v in row.values()):
+                yield ImportRow(
+                    where,
+                    None,
+                    f"the row has fewer fields than the header's {len(reader.fieldnames)}",
+                    row,
+                )
+                continue
+            if any(_SURROGATE.search(v) for v in row.values() if v):
+                yield ImportRow(
+                    where, None, "the row is not valid UTF-8; re-save the file as UTF-8", None
+                )
+                continue
+            event = row_to_event(row, mapping)
+            event.setdefault("messageId", content_message_id(source, row, seen))
+            yield ImportRow(where, event, None, row)
+
+
+def read_jsonl(path: Path, mapping: ColumnMapping | None, *, source: str) -> Iterator[ImportRow]:
+    """Each line is a Segment event, or a flat record when a mapping is given."""
+    seen: Counter[str] = Counter()
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            where = f"{path.name}:{number}"
+            if not line.strip():
+                continue
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                yield ImportRow(
+                    where, None, f"not valid JSON: {exc}", line[:200].decode("utf-8", "replace")
+                )
+                continue
+            if not isinstance(record, dict):
+                yield ImportRow(where, None, "each line must be a JSON object", record)
+                continue
+            event = row_to_event(record, mapping) if mapping else dict(record)
+            event.setdefault("messageId", content_message_id(source, record, seen))
+            yield ImportRow(where, event, None, record)
+
+
+def detect_format(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".tsv"):
+        return "csv"
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        return "jsonl"
+    raise InvalidInput(f"cannot tell the format of {path.name}; pass --format csv or jsonl")

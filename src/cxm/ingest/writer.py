@@ -1,0 +1,125 @@
+"""Group commit: many concurrent requests, one transaction, one fsync.
+
+Request handlers hand their rows to :class:`GroupCommitWriter` and await the commit; a single
+writer thread drains everything queued, writes it in one transaction and then resolves every
+waiter. An acknowledgement therefore always follows a durable commit, while the cost of the
+commit (the fsync) is shared by every request in the group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+
+from cxm.errors import Overloaded
+from cxm.ingest.log import append_events
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Pending:
+    rows: list[dict[str, Any]]
+    future: asyncio.Future[int]
+    loop: asyncio.AbstractEventLoop
+
+
+class GroupCommitWriter:
+    """A writer thread that commits queued rows in groups. Start it, then ``await write()``."""
+
+    def __init__(self, engine: Engine, *, max_pending_events: int, max_group_events: int) -> None:
+        self._engine = engine
+        self._max_pending = max_pending_events
+        self._max_group = max_group_events
+        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        self._pending_events = 0
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self.commits = 0
+        self.committed_events = 0
+
+    @property
+    def pending_events(self) -> int:
+        return self._pending_events
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="cxm-group-commit", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Finish everything queued, then stop the thread."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
+    async def write(self, rows: list[dict[str, Any]]) -> int:
+        """Queue ``rows`` and return once they are committed: the number newly inserted."""
+        if not rows:
+            return 0
+        with self._lock:
+            if self._pending_events + len(rows) > self._max_pending:
+                raise Overloaded(
+                    f"ingestion is saturated ({self._pending_events} events waiting to be "
+                    "written); retry after the Retry-After delay",
+                    retry_after=1,
+                )
+            self._pending_events += len(rows)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[int] = loop.create_future()
+        self._queue.put(_Pending(rows, future, loop))
+        return await future
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            first = self._queue.get()
+            if first is None:
+                break
+            group = [first]
+            size = len(first.rows)
+            while size < self._max_group:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stopping = True
+                    break
+                group.append(item)
+                size += len(item.rows)
+            self._commit(group, size)
+
+    def _commit(self, group: list[_Pending], size: int) -> None:
+        try:
+            with self._engine.begin() as conn:
+                inserted = append_events(conn, [p.rows for p in group])
+        except Exception as exc:
+            log.exception("group commit of %d events failed", size)
+            for pending in group:
+                pending.loop.call_soon_threadsafe(_set_exception, pending.future, exc)
+        else:
+            self.commits += 1
+            self.committed_events += sum(inserted)
+            for pending, count in zip(group, inserted, strict=True):
+                pending.loop.call_soon_threadsafe(_set_result, pending.future, count)
+        finally:
+            with self._lock:
+                self._pending_events -= size
+
+
+def _set_result(future: asyncio.Future[int], value: int) -> None:
+    if not future.done():
+        future.set_result(value)
+
+
+def _set_exception(future: asyncio.Future[int], exc: BaseException) -> None:
+    if not future.done():
+        future.set_exception(exc)

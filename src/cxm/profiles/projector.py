@@ -1,0 +1,357 @@
+"""The profile projector: reads the event log in sequence order and keeps the customer memory.
+
+For each new event it applies the deterministic identity rules (``cxm.identity.rules``): the
+identifiers the event carries are joined into one profile; when they belonged to different
+profiles, those are merged into the oldest and the merge is recorded with its evidence. The
+event is placed on the profile's timeline and the traits it states are kept with provenance.
+
+Everything here is derived from the log: ``rebuild_profiles`` drops it and replays the log.
+Work is done in chunks, each one transaction that also advances the cursor, so a crash
+mid-way repeats at most one chunk and never applies an event twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+
+from cxm.identity.rules import event_identifiers, event_traits
+from cxm.identity.tables import identifiers, merges, profiles
+from cxm.ingest.tables import events, sources
+from cxm.profiles.summary import refresh_profile_summaries
+from cxm.profiles.tables import profile_events, trait_observations
+from cxm.store.metadata import utcnow
+from cxm.store.tables import cursors
+
+CURSOR = "profiles"
+ACTOR = "system:deterministic-rules"
+_IN_CHUNK = 500
+
+
+@dataclass
+class ProjectionResult:
+    events: int = 0
+    profiles_created: int = 0
+    merges: int = 0
+    position: int = 0
+
+
+@dataclass
+class _Chunk:
+    """Everything one chunk decides, written in one go at its end."""
+
+    owner: dict[tuple[str, str], str]  # identifier → profile (as first loaded or created)
+    created_seq: dict[str, int]
+    merged_into: dict[str, str] = field(default_factory=dict)
+    new_profiles: list[dict[str, Any]] = field(default_factory=list)
+    new_identifiers: list[dict[str, Any]] = field(default_factory=list)
+    placements: list[dict[str, Any]] = field(default_factory=list)
+    observations: list[dict[str, Any]] = field(default_factory=list)
+    touched: set[str] = field(default_factory=set)
+    created: int = 0
+
+    def resolve(self, profile_id: str) -> str:
+        while profile_id in self.merged_into:
+            profile_id = self.merged_into[profile_id]
+        return profile_id
+
+
+def project_pending(
+    engine: Engine,
+    *,
+    region: str,
+    chunk_events: int = 5000,
+    max_events: int | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> ProjectionResult:
+    """Apply every event after the cursor; returns what was done. Safe to run concurrently."""
+    result = ProjectionResult()
+    while max_events is None or result.events < max_events:
+        with engine.begin() as conn:
+            position = _claim_cursor(conn)
+            limit = (
+                chunk_events
+                if max_events is None
+                else min(chunk_events, max_events - result.events)
+            )
+            rows = conn.execute(
+                select(
+                    events.c.seq,
+                    events.c.type,
+                    events.c.user_id,
+                    events.c.anonymous_id,
+                    events.c.channel,
+                    events.c.timestamp,
+                    events.c.source_id,
+                    events.c.payload,
+                )
+                .where(events.c.seq > position)
+                .order_by(events.c.seq)
+                .limit(limit)
+            ).all()
+            if not rows:
+                result.position = position
+                break
+            created, merged = _apply_chunk(conn, rows, region=region)
+            last = rows[-1].seq
+            conn.execute(update(cursors).where(cursors.c.name == CURSOR).values(position=last))
+        result.events += len(rows)
+        result.profiles_created += created
+        result.merges += merged
+        result.position = last
+        if on_progress:
+            on_progress(len(rows))
+    return result
+
+
+def pending_events(conn: Connection) -> int:
+    position = conn.execute(select(cursors.c.position).where(cursors.c.name == CURSOR)).scalar()
+    return int(
+        conn.execute(select(func.count()).where(events.c.seq > (position or 0))).scalar() or 0
+    )
+
+
+def rebuild_profiles(engine: Engine, *, region: str, **kwargs: Any) -> ProjectionResult:
+    """Forget every derived profile and replay the whole event log."""
+    with engine.begin() as conn:
+        _claim_cursor(conn)
+        for table in (trait_observations, profile_events, merges, identifiers, profiles):
+            conn.execute(delete(table))
+        conn.execute(update(cursors).where(cursors.c.name == CURSOR).values(position=0))
+    return project_pending(engine, region=region, **kwargs)
+
+
+def _claim_cursor(conn: Connection) -> int:
+    # Writing first takes the write lock (SQLite) or the row lock (PostgreSQL) before reading,
+    # so two projectors never apply the same events.
+    claimed = conn.execute(
+        update(cursors).where(cursors.c.name == CURSOR).values(updated_at=utcnow())
+    )
+    if claimed.rowcount == 0:
+        conn.execute(insert(cursors).values(name=CURSOR, position=0, updated_at=utcnow()))
+    return int(
+        conn.execute(select(cursors.c.position).where(cursors.c.name == CURSOR)).scalar_one()
+    )
+
+
+def _apply_chunk(conn: Connection, rows: Iterable[Any], *, region: str) -> tuple[int, int]:
+    parsed = []
+    wanted: set[tuple[str, str]] = set()
+    for row in rows:
+        payload = orjson.loads(row.payload)
+        traits = event_traits(payload)
+        ids = event_identifiers(
+            payload,
+            user_id=row.user_id,
+            anonymous_id=row.anonymous_id,
+            traits=traits,
+            region=region,
+        )
+        for kind, value in ids:
+            if kind == "previous_id":
+                wanted.update({("user_id", value), ("anonymous_id", value)})
+            else:
+                wanted.add((kind, value))
+        parsed.append((row, traits, ids))
+
+    chunk = _load_owners(conn, wanted)
+    source_names = dict(conn.execute(select(sources.c.id, sources.c.name)).all())
+    merges_done = 0
+    for row, traits, ids in parsed:
+        ids = [_previous_id_kind(chunk, kind, value) for kind, value in ids]
+        if not ids:
+            continue
+        merges_done += _place_event(conn, chunk, row, ids, traits, source_names)
+    _flush(conn, chunk)
+    return chunk.created, merges_done
+
+
+def _previous_id_kind(chunk: _Chunk, kind: str, value: str) -> tuple[str, str]:
+    if kind != "previous_id":
+        return kind, value
+    if ("user_id", value) in chunk.owner:
+        return "user_id", value
+    return "anonymous_id", value
+
+
+def _load_owners(conn: Connection, wanted: set[tuple[str, str]]) -> _Chunk:
+    by_kind: dict[str, list[str]] = {}
+    for kind, value in wanted:
+        by_kind.setdefault(kind, []).append(value)
+    owner: dict[tuple[str, str], str] = {}
+    for kind, values in by_kind.items():
+        for start in range(0, len(values), _IN_CHUNK):
+            part = values[start : start + _IN_CHUNK]
+            for value, profile_id in conn.execute(
+                select(identifiers.c.value, identifiers.c.profile_id).where(
+                    identifiers.c.kind == kind, identifiers.c.value.in_(part)
+                )
+            ):
+                owner[(kind, value)] = profile_id
+    created: dict[str, int] = {}
+    ids = sorted(set(owner.values()))
+    for start in range(0, len(ids), _IN_CHUNK):
+        part = ids[start : start + _IN_CHUNK]
+        created.update(
+            conn.execute(
+                select(profiles.c.id, profiles.c.created_seq).where(profiles.c.id.in_(part))
+            ).all()
+        )
+    return _Chunk(owner=owner, created_seq=created)
+
+
+def _place_event(
+    conn: Connection,
+    chunk: _Chunk,
+    row: Any,
+    ids: list[tuple[str, str]],
+    traits: dict[str, Any],
+    source_names: dict[int, str],
+) -> int:
+    held = [(ident, chunk.resolve(chunk.owner[ident])) for ident in ids if ident in chunk.owner]
+    owners = {pid for _, pid in held}
+    merges_done = 0
+    if not owners:
+        profile_id = _new_profile(chunk, ids[0], row)
+    else:
+        profile_id = min(owners, key=lambda pid: (chunk.created_seq[pid], pid))
+        for loser in sorted(owners - {profile_id}):
+            link = next(ident for ident, pid in held if pid == loser)
+            anchor = next(ident for ident, pid in held if pid == profile_id)
+            _merge(
+                conn,
+                chunk,
+                winner=profile_id,
+                loser=loser,
+                link=link,
+                anchor=anchor,
+                row=row,
+                source=source_names.get(row.source_id, "?"),
+            )
+            merges_done += 1
+    for ident in ids:
+        if ident not in chunk.owner:
+            chunk.owner[ident] = profile_id
+            chunk.new_identifiers.append(
+                {
+                    "kind": ident[0],
+                    "value": ident[1],
+                    "profile_id": profile_id,
+                    "source_id": row.source_id,
+                    "first_seq": row.seq,
+                    "first_seen": row.timestamp,
+                }
+            )
+    chunk.placements.append(
+        {"seq": row.seq, "profile_id": profile_id, "at": row.timestamp, "channel": row.channel}
+    )
+    for key, value in traits.items():
+        if value is None or not isinstance(key, str) or len(key) > 200:
+            continue
+        chunk.observations.append(
+            {
+                "profile_id": profile_id,
+                "key": key,
+                "value": orjson.dumps(value).decode(),
+                "source_id": row.source_id,
+                "channel": row.channel,
+                "seq": row.seq,
+                "observed_at": row.timestamp,
+            }
+        )
+    chunk.touched.add(profile_id)
+    return merges_done
+
+
+def profile_id_for(kind: str, value: str) -> str:
+    """Profiles are named after the identifier that created them, so a rebuild names them alike."""
+    return "p_" + hashlib.sha256(f"{kind}\x00{value}".encode()).hexdigest()[:20]
+
+
+def _new_profile(chunk: _Chunk, first: tuple[str, str], row: Any) -> str:
+    profile_id = profile_id_for(*first)
+    chunk.created_seq[profile_id] = row.seq
+    chunk.created += 1
+    chunk.new_profiles.append(
+        {
+            "id": profile_id,
+            "created_at": row.timestamp,
+            "created_seq": row.seq,
+            "event_count": 0,
+        }
+    )
+    return profile_id
+
+
+def _merge(
+    conn: Connection,
+    chunk: _Chunk,
+    *,
+    winner: str,
+    loser: str,
+    link: tuple[str, str],
+    anchor: tuple[str, str],
+    row: Any,
+    source: str,
+) -> None:
+    # Rows of this chunk are re-pointed at flush time through chunk.resolve(); rows already
+    # stored are re-pointed now.
+    _flush(conn, chunk, summaries=False)
+    loser_ids = [
+        {"kind": k, "value": v}
+        for k, v in conn.execute(
+            select(identifiers.c.kind, identifiers.c.value).where(identifiers.c.profile_id == loser)
+        )
+    ]
+    for table in (identifiers, profile_events, trait_observations):
+        conn.execute(update(table).where(table.c.profile_id == loser).values(profile_id=winner))
+    conn.execute(
+        update(profiles)
+        .where((profiles.c.id == loser) | (profiles.c.merged_into == loser))
+        .values(merged_into=winner)
+    )
+    conn.execute(
+        insert(merges).values(
+            winner_id=winner,
+            loser_id=loser,
+            rule=f"shared_{link[0]}" if link[0] == anchor[0] else f"{anchor[0]}+{link[0]}",
+            reason=(
+                f"{row.type} event #{row.seq} from source '{source}' carried "
+                f"{anchor[0]} {anchor[1]!r} (held by {winner}) together with "
+                f"{link[0]} {link[1]!r} (held by {loser})"
+            ),
+            link_kind=link[0],
+            link_value=link[1],
+            seq=row.seq,
+            actor=ACTOR,
+            at=utcnow(),
+            loser_identifiers=orjson.dumps(loser_ids).decode(),
+        )
+    )
+    chunk.merged_into[loser] = winner
+    chunk.touched.add(winner)
+
+
+def _flush(conn: Connection, chunk: _Chunk, *, summaries: bool = True) -> None:
+    if chunk.new_profiles:
+        conn.execute(insert(profiles), chunk.new_profiles)
+        chunk.new_profiles = []
+    for rows, table in (
+        (chunk.new_identifiers, identifiers),
+        (chunk.placements, profile_events),
+        (chunk.observations, trait_observations),
+    ):
+        if rows:
+            for r in rows:
+                r["profile_id"] = chunk.resolve(r["profile_id"])
+            conn.execute(insert(table), rows)
+            rows.clear()
+    if summaries:
+        live = {chunk.resolve(pid) for pid in chunk.touched}
+        refresh_profile_summaries(conn, sorted(live))
+        chunk.touched = set()

@@ -1,0 +1,83 @@
+"""Engine and session factory for the store (SQLite in WAL mode, or PostgreSQL)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.orm import Session, sessionmaker
+
+# SQLite answers "database is locked" after this long instead of failing at once when another
+# process (the projector, an importer) holds the write lock.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+# One application-wide advisory lock id: writers of the event log take it so that sequence
+# numbers become visible in commit order on PostgreSQL (readers sync "everything after N").
+EVENT_LOG_LOCK_ID = 0x63786D01
+
+
+def make_engine(url: str, *, sqlite_synchronous: str = "FULL", echo: bool = False) -> Engine:
+    """Create the store engine. SQLite gets WAL, a busy timeout and explicit transactions."""
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url,
+            echo=echo,
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        )
+        _configure_sqlite(engine, sqlite_synchronous)
+        return engine
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def _configure_sqlite(engine: Engine, synchronous: str) -> None:
+    level = synchronous.upper()
+    if level not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
+        raise ValueError(
+            f"CXM_SQLITE_SYNCHRONOUS must be OFF, NORMAL, FULL or EXTRA, not {level!r}"
+        )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+        # Let SQLAlchemy, not pysqlite, decide where transactions begin (pysqlite's implicit
+        # BEGIN is emitted lazily and breaks SAVEPOINT and lock ordering).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA synchronous={level}")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+
+def lock_event_log(conn: Connection) -> None:
+    """Serialise writers of the event log for the rest of this transaction.
+
+    On SQLite the database write lock already does this; a no-op there.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": EVENT_LOG_LOCK_ID})
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session that commits on success and rolls back on any exception."""
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

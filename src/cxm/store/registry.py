@@ -1,0 +1,12 @@
+"""Imports every domain's tables so ``metadata`` is complete (for Alembic and tests)."""
+
+from __future__ import annotations
+
+import cxm.auth.tables
+import cxm.identity.tables
+import cxm.ingest.tables
+import cxm.profiles.tables
+import cxm.store.tables  # noqa: F401
+from cxm.store.metadata import metadata
+
+__all__ = ["metadata"]

@@ -1,0 +1,180 @@
+"""The Jinja2 environment of the web UI: autoescaping, filters, navigation and page context."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2.runtime import Context
+
+from cxm.config import CHANNELS
+from cxm.web.charts import channel_color
+from cxm.web.i18n import SUPPORTED, translator
+from cxm.web.session import CSRF_FIELD, CSRF_HEADER
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+@dataclass(frozen=True)
+class NavItem:
+    key: str  # the catalogue key is "nav.<key>"
+    icon: str
+    href: str | None  # None: a capability still to come, shown disabled
+    active: bool = False
+
+
+_NAV: tuple[tuple[str, str, str | None], ...] = (
+    ("overview", "grid", "/overview"),
+    ("customers", "users", "/customers"),
+    ("journeys", "route", None),
+    ("feedback", "star", None),
+    ("text", "text", None),
+    ("cases", "inbox", None),
+    ("insights", "bulb", None),
+    ("automation", "bolt", None),
+    ("privacy", "shield", None),
+    ("settings", "sliders", None),
+)
+NAV_KEYS: tuple[str, ...] = tuple(key for key, _, _ in _NAV)
+
+
+def build_nav(active: str | None) -> list[NavItem]:
+    return [NavItem(key, icon, href, key == active) for key, icon, href in _NAV]
+
+
+def _asset_version() -> str:
+    try:
+        return version("cxm")
+    except PackageNotFoundError:
+        return "dev"
+
+
+def page_context(
+    *,
+    lang: str,
+    principal: Any,
+    csrf_token: str | None,
+    active: str | None,
+    here: str,
+) -> dict[str, Any]:
+    """What every template receives: ``t``, ``lang``, ``principal``, ``nav`` and friends.
+
+    ``principal`` is the signed-in ``ApiPrincipal`` or None (login and anonymous errors);
+    ``here`` is the current path and query, where the language switch returns to.
+    """
+    return {
+        "lang": lang,
+        "languages": SUPPORTED,
+        "t": translator(lang),
+        "principal": principal,
+        "nav": build_nav(active),
+        "active": active,
+        "csrf_token": csrf_token,
+        "csrf_field": CSRF_FIELD,
+        "csrf_header": CSRF_HEADER,
+        "here": here,
+    }
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def format_datetime(value: datetime | None) -> str:
+    return "" if value is None else _as_utc(value).strftime("%Y-%m-%d %H:%M")
+
+
+def format_date(value: datetime | None) -> str:
+    return "" if value is None else _as_utc(value).strftime("%Y-%m-%d")
+
+
+def iso_datetime(value: datetime | None) -> str:
+    return "" if value is None else _as_utc(value).isoformat().replace("+00:00", "Z")
+
+
+@pass_context
+def format_number(context: Context, value: int | float | None) -> str:
+    if value is None:
+        return ""
+    text = f"{value:,}" if isinstance(value, int) else f"{value:,.1f}"
+    if context.get("lang") == "pl":
+        return text.replace(",", "\u00a0").replace(".", ",")
+    return text
+
+
+def humanize(value: str) -> str:
+    text = value.replace("_", " ").replace(".", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+@pass_context
+def translated_label(context: Context, value: str | None, prefix: str) -> str:
+    """``t("<prefix>.<value>")`` when the catalogue has it, else ``value`` made readable."""
+    if value is None:
+        return ""
+    t: Callable[..., str] = context["t"]
+    key = f"{prefix}.{value}"
+    text = t(key)
+    return humanize(value) if text == key else text
+
+
+@pass_context
+def channel_label(context: Context, channel: str | None) -> str:
+    return str(translated_label(context, channel, "channel"))
+
+
+def display_value(value: Any) -> str:
+    """A trait or property value as text: strings as they are, the rest as compact JSON."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def initials(name: str | None) -> str:
+    words = [w for w in (name or "").replace("@", " ").split() if w[:1].isalnum()]
+    return "".join(w[0] for w in words[:2]).upper() or "?"
+
+
+@cache
+def templates_env() -> Environment:
+    """The shared Jinja2 environment (autoescaping on; unknown variables are errors).
+
+    >>> templates_env().get_template("error.html")  # doctest: +ELLIPSIS
+    <Template 'error.html'>
+    """
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(["html", "xml"], default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        datetime=format_datetime,
+        date=format_date,
+        iso=iso_datetime,
+        num=format_number,
+        label=translated_label,
+        channel=channel_label,
+        value=display_value,
+        initials=initials,
+        humanize=humanize,
+    )
+    env.globals.update(
+        channel_color=channel_color,
+        all_channels=CHANNELS,
+        asset_version=_asset_version(),
+    )
+    return env
+
+
+def render_template(name: str, context: dict[str, Any]) -> str:
+    return templates_env().get_template(name).render(context)

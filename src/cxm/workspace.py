@@ -1,0 +1,145 @@
+"""A workspace: the store, the lake and the models of one organisation, opened as one object.
+
+>>> import cxm
+>>> ws = cxm.open("./cxm-data")          # doctest: +SKIP
+>>> ws.profile("anna.kowalska@example.pl").display_name   # doctest: +SKIP
+'Anna Kowalska'
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from cxm.auth.service import any_token_exists, do_create_token
+from cxm.config import Settings
+from cxm.profiles import (
+    Profile,
+    ProfileCard,
+    ProjectionResult,
+    TimelineItem,
+    WhatWeKnow,
+    get_profile,
+    get_timeline,
+    project_pending,
+    search_profiles,
+    what_we_know,
+)
+from cxm.store.engine import make_engine, make_session_factory, session_scope
+from cxm.store.migrate import upgrade_store
+from cxm.store.tables import workspace_meta
+
+
+class Workspace:
+    """Open with :func:`cxm.open` or ``Workspace.open``; close with :meth:`close`."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        settings.workspace.mkdir(parents=True, exist_ok=True)
+        self.engine = make_engine(
+            settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous
+        )
+        self._sessions = make_session_factory(self.engine)
+
+    @classmethod
+    def open(
+        cls,
+        path: str | Path | None = None,
+        *,
+        settings: Settings | None = None,
+        migrate: bool = True,
+        **overrides: Any,
+    ) -> Workspace:
+        if settings is None:
+            if path is not None:
+                overrides["workspace"] = Path(path)
+            settings = Settings(**overrides)
+        ws = cls(settings)
+        if migrate:
+            ws.migrate()
+        return ws
+
+    @property
+    def path(self) -> Path:
+        return self.settings.workspace
+
+    def migrate(self) -> None:
+        upgrade_store(self.engine)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session that commits when the block ends and rolls back on error."""
+        with session_scope(self._sessions) as session:
+            yield session
+
+    def initialise(self) -> str | None:
+        """Migrate, create the signing secret, and the first admin token if there is none.
+
+        Returns that token (shown once), or None when the workspace already had tokens.
+        """
+        self.migrate()
+        _ = self.secret_key
+        with self.session() as session:
+            if any_token_exists(session):
+                return None
+            _, token = do_create_token(session, name="admin", scopes=("admin",))
+            return token
+
+    @cached_property
+    def secret_key(self) -> bytes:
+        """The workspace's secret for signing cookies, kept in the store (shared by servers)."""
+        with self.session() as session:
+            value = session.execute(
+                select(workspace_meta.c.value).where(workspace_meta.c.key == "secret_key")
+            ).scalar()
+            if value is None:
+                value = secrets.token_hex(32)
+                session.execute(insert(workspace_meta).values(key="secret_key", value=value))
+        return bytes.fromhex(value)
+
+    def catch_up(self, **kwargs: Any) -> ProjectionResult:
+        """Apply events not yet reflected in profiles (the background worker does this too)."""
+        return project_pending(
+            self.engine,
+            region=self.settings.default_region,
+            chunk_events=self.settings.projector_chunk_events,
+            **kwargs,
+        )
+
+    # The notebook surface: plain calls returning the same objects as the API.
+    def profile(self, ref: str) -> Profile:
+        with self.session() as session:
+            return get_profile(session, ref)
+
+    def search(self, query: str = "", *, limit: int = 50) -> list[ProfileCard]:
+        with self.session() as session:
+            return search_profiles(session, query, limit=limit)
+
+    def timeline(self, ref: str, *, limit: int = 100) -> list[TimelineItem]:
+        with self.session() as session:
+            return get_timeline(session, get_profile(session, ref).id, limit=limit)
+
+    def brief(self, ref: str) -> WhatWeKnow:
+        with self.session() as session:
+            return what_we_know(session, get_profile(session, ref).id)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open(path: str | Path | None = None, **overrides: Any) -> Workspace:  # noqa: A001
+    """Open (and migrate) the workspace at ``path`` (default: ``CXM_WORKSPACE`` or ./cxm-data)."""
+    return Workspace.open(path, **overrides)

@@ -1,0 +1,47 @@
+"""Small helpers shared by the test suites: `from helpers import free_port, wait_for_http`.
+
+`tests/` is on `sys.path` because `tests/conftest.py` sits in a directory without `__init__.py`
+(pytest's default "prepend" import mode puts it there).
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+import urllib.error
+import urllib.request
+
+# Tests talk to servers on 127.0.0.1 only: never through a proxy from the environment.
+_NO_PROXY_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now.
+
+    >>> 1024 <= free_port() <= 65535
+    True
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for_http(url: str, timeout: float = 30) -> None:
+    """Wait until `url` answers an HTTP request (any status), or raise TimeoutError.
+
+    For a server started in a subprocess: `wait_for_http(f"http://127.0.0.1:{port}/")`.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with _NO_PROXY_OPENER.open(url, timeout=2):
+                return
+        except urllib.error.HTTPError as exc:
+            exc.close()
+            return  # an error status is still an answer
+        except OSError as exc:  # refused, reset, timed out: not listening yet
+            last_error = exc
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"{url} did not answer within {timeout} s: {last_error}")
+        time.sleep(0.1)
