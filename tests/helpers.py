@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import base64
 import socket
 import time
 import urllib.error
@@ -45,3 +46,13 @@ def wait_for_http(url: str, timeout: float = 30) -> None:
         if time.monotonic() >= deadline:
             raise TimeoutError(f"{url} did not answer within {timeout} s: {last_error}")
         time.sleep(0.1)
+
+
+def basic(write_key: str) -> dict[str, str]:
+    """Headers for the ingestion API: HTTP Basic with the write key as user name."""
+    return {"Authorization": "Basic " + base64.b64encode(f"{write_key}:".encode()).decode()}
+
+
+def bearer(token: str) -> dict[str, str]:
+    """Headers for the REST API: the API token as a Bearer token."""
+    return {"Authorization": f"Bearer {token}"}

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from cxm.cli import data, serving
+from cxm.cli.context import close_workspaces
 from cxm.errors import CxmError
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ err = Console(stderr=True)
 
 @app.callback()
 def _global(
+    ctx: typer.Context,
     workspace: Annotated[
         Path | None,
         typer.Option(
@@ -34,6 +36,7 @@ def _global(
 ) -> None:
     if workspace is not None:
         os.environ["CXM_WORKSPACE"] = str(workspace)
+    ctx.call_on_close(close_workspaces)
 
 
 serving.register(app)

@@ -12,11 +12,11 @@ from rich.console import Console
 from rich.table import Table
 
 from cxm.auth import SCOPES, do_create_token
+from cxm.cli.context import open_workspace
 from cxm.cli.progress import progress_bar
 from cxm.config import CHANNELS
 from cxm.ingest import ColumnMapping, do_create_source, do_import_file, get_source, list_sources
 from cxm.profiles import get_profile, get_timeline, rebuild_profiles, what_we_know
-from cxm.workspace import Workspace
 
 out = Console()
 sources_app = typer.Typer(
@@ -57,7 +57,7 @@ def import_file(
     ] = None,
 ) -> None:
     """Import an interaction export; bad rows are reported, good rows kept, re-runs skip dupes."""
-    ws = Workspace.open()
+    ws = open_workspace()
     with ws.session() as session:
         src = get_source(session, source)
     column_mapping = None
@@ -95,7 +95,7 @@ def profile(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show a customer: what we already know, identifiers, traits and the timeline."""
-    ws = Workspace.open()
+    ws = open_workspace()
     ws.catch_up()
     with ws.session() as session:
         found = get_profile(session, ref)
@@ -134,7 +134,7 @@ def profile(
 
 def rebuild() -> None:
     """Drop every derived profile and replay the whole event log (same answers, by design)."""
-    ws = Workspace.open()
+    ws = open_workspace()
     with progress_bar() as bar:
         bar.stage("Rebuilding profiles", None)
         result = rebuild_profiles(
@@ -149,7 +149,7 @@ def rebuild() -> None:
 @sources_app.command("list")
 def sources_list() -> None:
     """List sources with their channel and write-key prefix."""
-    ws = Workspace.open()
+    ws = open_workspace()
     with ws.session() as session:
         rows = list_sources(session)
     table = Table("name", "channel", "label", "write key", "created")
@@ -167,7 +167,7 @@ def sources_create(
     label: Annotated[str | None, typer.Option(help="Human-readable label.")] = None,
 ) -> None:
     """Create a source and print its write key (shown once)."""
-    ws = Workspace.open()
+    ws = open_workspace()
     with ws.session() as session:
         source, key = do_create_source(session, name=name, channel=channel, label=label)
     out.print(f"source [bold]{source.name}[/bold] ({source.channel}) created; write key:")
@@ -182,7 +182,7 @@ def tokens_create(
     ] = None,
 ) -> None:
     """Create an API token and print it (shown once)."""
-    ws = Workspace.open()
+    ws = open_workspace()
     with ws.session() as session:
         _, token = do_create_token(session, name=name, scopes=tuple(scope or ["admin"]))
     out.print(f"[bold green]{token}[/bold green]")

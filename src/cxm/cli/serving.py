@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from cxm.cli.context import open_workspace
 from cxm.config import Settings
 from cxm.workspace import Workspace
 
@@ -27,7 +28,7 @@ def register(app: typer.Typer) -> None:
 
 def init() -> None:
     """Create (or upgrade) the workspace; print the admin API token the first time."""
-    ws = Workspace.open()
+    ws = open_workspace()
     token = ws.initialise()
     out.print(f"workspace ready at [bold]{ws.path.resolve()}[/bold] ({_store_name(ws)})")
     if token:
@@ -45,7 +46,7 @@ def serve(
     ] = True,
 ) -> None:
     """Serve ingestion, the REST API and the dashboard (migrating the store first)."""
-    ws = Workspace.open()
+    ws = open_workspace()
     token = ws.initialise()
     if token:
         out.print(f"admin API token (shown once): [bold green]{token}[/bold green]")
@@ -56,7 +57,7 @@ def worker(
     once: Annotated[bool, typer.Option(help="Catch up once and exit.")] = False,
 ) -> None:
     """Keep profiles up to date with the event log (``serve`` starts one of these)."""
-    ws = Workspace.open()
+    ws = open_workspace()
     stop = False
 
     def _stop(*_: object) -> None:
@@ -91,7 +92,7 @@ def demo(
     settings = Settings()
     if fresh:
         reset_workspace(settings)
-    ws = Workspace.open(settings=settings)
+    ws = open_workspace(settings)
     ws.initialise()
     if demo_is_built(ws):
         out.print("the demo company is already in this workspace (use --fresh to rebuild it)")

@@ -116,6 +116,8 @@ class Persona:
     city: str
     postal_code: str
     services: tuple[str, ...]
+    plan: str
+    monthly_fee: int  # PLN
     speed: int  # home internet Mb/s, 0 without home internet
     digital: float  # 0..1: how much they prefer self-service and written channels
     app_device: str | None

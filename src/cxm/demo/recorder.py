@@ -70,6 +70,11 @@ class EventRecorder:
         self._e164[written] = e164
         return written
 
+    def phone_as_is(self, e164: str) -> str:
+        """``e164`` itself, for silos that store numbers in E.164."""
+        self._e164[e164] = e164
+        return e164
+
     def add(
         self,
         p: Persona,

@@ -292,6 +292,13 @@ TECHNICIANS = (
 PLANS = ("Mobile S", "Mobile M", "Mobile L", "Fibre 300", "Fibre 1 Gb/s", "TV Start + Fibre 300")
 
 
+def sentiment_of(topic: str) -> str:
+    """The sentiment a text about ``topic`` carries (ground truth for text models)."""
+    if topic in NEGATIVE_TOPICS:
+        return "negative"
+    return "neutral" if topic == "question" else "positive"
+
+
 def _ru_days(n: int) -> str:
     return f"{n} {'дня' if n < 5 else 'дней'}"
 

@@ -124,6 +124,12 @@ def row_to_event(row: dict[str, Any], mapping: ColumnMapping) -> dict[str, Any]:
         for column, value in row.items():
             if column and column not in used and value not in (None, ""):
                 properties.setdefault(_property_key(column), value)
+    if "userId" not in event and "anonymousId" not in event:
+        # Exports often know a customer only by contact details; name the anonymous visitor
+        # after them so the row is a valid event and the e-mail/phone rule can link it.
+        contact = values.get("email") or values.get("phone")
+        if contact:
+            event["anonymousId"] = f"{'email' if 'email' in values else 'phone'}:{contact}"
     if properties and event["type"] != "identify":
         event["properties"] = properties
     if traits:

@@ -27,12 +27,14 @@ def append_events(conn: Connection, groups: list[list[dict[str, Any]]]) -> list[
     stored event) are skipped and not counted.
     """
     lock_event_log(conn)
-    stmt = _insert_ignoring_duplicates(conn.dialect.name)
+    stmt = _insert_ignoring_duplicates(conn.dialect.name).returning(events.c.seq)
     inserted: list[int] = []
     for rows in groups:
         if not rows:
             inserted.append(0)
             continue
+        # RETURNING counts what was really inserted: executemany's rowcount is not reliable
+        # across drivers (psycopg batches the rows into multi-VALUES statements).
         result = conn.execute(stmt, rows)
-        inserted.append(max(result.rowcount, 0))
+        inserted.append(len(result.all()))
     return inserted

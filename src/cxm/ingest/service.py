@@ -145,5 +145,7 @@ def do_import_file(
     target = report_path or path.with_name(path.name + ".errors.jsonl")
     with target.open("wb") as handle:
         for rejection in report.rejected:
-            handle.write(orjson.dumps(rejection, default=str) + b"\n")
+            handle.write(
+                orjson.dumps(rejection, default=str, option=orjson.OPT_NON_STR_KEYS) + b"\n"
+            )
     return report, target

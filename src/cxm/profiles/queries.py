@@ -171,7 +171,8 @@ def what_we_know(session: Session, profile_id: str) -> WhatWeKnow:
         )
         for t in sorted(profile.traits, key=lambda t: _fact_rank(t.key))
     ]
-    facts.extend(_data_already_given(session, profile.id))
+    known = {t.key for t in profile.traits}
+    facts.extend(f for f in _data_already_given(session, profile.id) if f.field not in known)
     channels = [
         ChannelUse(channel=ch, count=n, last_at=last)
         for ch, n, last in session.execute(

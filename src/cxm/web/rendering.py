@@ -7,13 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
 from jinja2.runtime import Context
 
+from cxm import __version__
 from cxm.config import CHANNELS
 from cxm.web.charts import channel_color
 from cxm.web.i18n import SUPPORTED, translator
@@ -48,13 +48,6 @@ NAV_KEYS: tuple[str, ...] = tuple(key for key, _, _ in _NAV)
 
 def build_nav(active: str | None) -> list[NavItem]:
     return [NavItem(key, icon, href, key == active) for key, icon, href in _NAV]
-
-
-def _asset_version() -> str:
-    try:
-        return version("cxm")
-    except PackageNotFoundError:
-        return "dev"
 
 
 def page_context(
@@ -171,7 +164,7 @@ def templates_env() -> Environment:
     env.globals.update(
         channel_color=channel_color,
         all_channels=CHANNELS,
-        asset_version=_asset_version(),
+        asset_version=__version__,
     )
     return env
 

@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     from cxm.auth import ApiPrincipal
     from cxm.workspace import Workspace
 
+# Pages will grow to change state (automation, privacy), so the dashboard takes admin tokens.
+WEB_SCOPE = "admin"
 MAX_QUERY_CHARS = 200
 MAX_TOKEN_CHARS = 1024
 
@@ -111,7 +113,7 @@ def signed_in(request: Request) -> Viewer:
     if session is not None and session.token_id is not None:
         with workspace.session() as db:
             principal = get_token(db, session.token_id)
-    if session is None or principal is None:
+    if session is None or principal is None or not principal.can(WEB_SCOPE):
         raise LoginRequired(_here(request))
     return Viewer(principal=principal, session=session, lang=_language(request))
 
@@ -179,7 +181,8 @@ def login_form(request: Request, next: str = "/overview") -> Response:
     session = load_session(request, workspace.secret_key)
     if session is not None and session.token_id is not None:
         with workspace.session() as db:
-            if get_token(db, session.token_id) is not None:
+            principal = get_token(db, session.token_id)
+            if principal is not None and principal.can(WEB_SCOPE):
                 return RedirectResponse(safe_next(next), status_code=303)
     fresh = WebSession(csrf=session.csrf) if session else WebSession.anonymous()
     response = _render(
@@ -225,6 +228,8 @@ def login(
         principal = authenticate_token(db, token.strip()) if token.strip() else None
     if principal is None:
         return again(t("login.error.invalid"), 401, WebSession(csrf=session.csrf))
+    if not principal.can(WEB_SCOPE):
+        return again(t("login.error.scope"), 403, WebSession(csrf=session.csrf))
     response = RedirectResponse(target, status_code=303)
     store_session(response, request, workspace.secret_key, session.signed_in(principal.id))
     return response

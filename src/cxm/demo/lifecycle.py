@@ -1,0 +1,317 @@
+"""One customer's year with the demo company, from first mention to loyalty or churn.
+
+Stages, as the events show them: first mention (an anonymous social post or web visit),
+engagement (offer pages, a chat question), purchase (``Order Completed`` or ``Purchase
+Completed``), onboarding (``Installation Completed``, ``Onboarding Completed``), use (app and
+web sessions, invoices), support (incidents over several channels), loyalty (``Contract
+Renewed``, ``Loyalty Reward Redeemed``), churn (``Subscription Cancelled``) and win-back.
+"""
+
+from __future__ import annotations
+
+from cxm.demo.people import Persona
+from cxm.demo.touchpoints import ADDONS, DAY, HOUR, MINUTE, Touchpoints
+
+# Customers who report a problem buy the matching add-on far more often (the analytics demo).
+ADDON_AFFINITY = {
+    "slow_speed": "Wi-Fi Booster",
+    "roaming_charges": "Roaming Pack World",
+    "device_problem": "Device Insurance",
+    "outage": "Extra Data 10 GB",
+}
+AFFINITY_PURCHASE_RATE = 0.45
+BASELINE_ADDONS_PER_YEAR = 0.25
+GENERIC_TOPICS = ("billing_error", "price_mismatch", "question", "praise")
+YEAR = 365 * DAY
+
+
+class CustomerYear:
+    """Plans and writes all of one customer's events inside ``[start_ms, end_ms)``."""
+
+    def __init__(self, tp: Touchpoints, p: Persona, *, start_ms: int, end_ms: int) -> None:
+        self.tp = tp
+        self.rng = tp.rng
+        self.p = p
+        self.start_ms = start_ms
+        self.end_ms = end_ms
+        self.active: list[tuple[int, int]] = [(p.join_ms or start_ms, p.churn_ms or end_ms)]
+        self.social_linked = False
+        self.journey_done = False
+
+    # time ----------------------------------------------------------------------------------
+    def _poisson_times(self, per_year: float) -> list[int]:
+        """Moments of a Poisson process with ``per_year`` rate over the active intervals."""
+        rng = self.rng
+        times: list[int] = []
+        for lo, hi in self.active:
+            if per_year <= 0:
+                break
+            at = lo + int(rng.expovariate(per_year) * YEAR)
+            while at < hi:
+                times.append(self._daytime(at))
+                at += int(rng.expovariate(per_year) * YEAR)
+        return times
+
+    def _daytime(self, at: int, first_hour: int = 6, last_hour: int = 21) -> int:
+        """``at``'s day at a waking hour (UTC, Poland is UTC+1/+2)."""
+        day = at - at % DAY
+        return day + self.rng.randint(first_hour * HOUR, last_hour * HOUR)
+
+    def _later(self, at: int, min_days: float, max_days: float) -> int:
+        return self._daytime(at + int(self.rng.uniform(min_days, max_days) * DAY), 7, 18)
+
+    # the year ------------------------------------------------------------------------------
+    def live(self) -> None:
+        p = self.p
+        if p.join_ms is not None:
+            self.acquire(p.join_ms)
+        elif self.rng.random() < 0.15:
+            at = self._poisson_times(1.0)
+            if at:
+                self.tp.billing(p, at[0], "Contract Renewed", {"plan": p.plan, "months": 24})
+                if p.app_device:
+                    self.tp.app_track(p, at[0] + DAY, "Loyalty Reward Redeemed",
+                                      {"reward": "Extra Data 10 GB"})  # fmt: skip
+        if p.household:
+            self.tp.household(p, self.active[0][0] + HOUR, p.household)
+        if p.broken_journey:
+            self.broken_journey()
+        if p.churn_ms is not None:
+            self.churn(p.churn_ms)
+        self.invoices()
+        self.web_and_app()
+        for at in self._poisson_times(0.4 + 1.2 * len(p.issues)):
+            issues = p.issues if p.issues and self.rng.random() < 0.85 else GENERIC_TOPICS
+            self.incident(at, self.rng.choice(issues))
+        for at in self._poisson_times(BASELINE_ADDONS_PER_YEAR):
+            self.buy_addon(at, self.rng.choice(self._addons()))
+        for at in self._poisson_times(0.5):
+            sale = ("iPhone 16", 4299) if self.rng.random() < 0.3 else None
+            self.tp.branch_visit(p, self._daytime(at, 8, 18), purchase=sale)
+        if p.social_handle:
+            for at in self._poisson_times(0.8):
+                self.social(at, self.rng.choice(("praise", "question", "technician_praise")))
+        for at in self._poisson_times(0.8):
+            self.nps(at)
+        self.quirk()
+
+    def acquire(self, join: int) -> None:
+        """First mention, engagement, purchase and onboarding of a customer who joins now."""
+        tp, p, rng = self.tp, self.p, self.rng
+        at = self._daytime(join - rng.randint(10, 30) * DAY)
+        if p.social_handle and rng.random() < 0.5:
+            at = self.social(at, "question")
+        device = p.web_devices[0]
+        for _ in range(rng.randint(1, 3)):
+            at = tp.web_session(p, at, device, login=False) + rng.randint(1, 4) * DAY
+        if rng.random() < 0.4:
+            tp.chat(p, self._daytime(at - DAY), "question")
+        if rng.random() < 0.3 + 0.5 * p.digital:
+            at = tp.web_order(p, self._daytime(join), device)
+        else:
+            at = tp.branch_visit(p, self._daytime(join, 8, 18), purchase=(p.plan, p.monthly_fee))
+        tp.billing(p, at + HOUR, "Subscription Started", {"plan": p.plan, "fee": p.monthly_fee})
+        if "internet" in p.services:
+            at = tp.technician(p, self._later(at, 2, 7), install=True)
+        done = {"plan": p.plan, "steps": rng.randint(3, 6)}
+        if p.app_device:
+            at = tp.app_session(p, at + rng.randint(1, 48) * HOUR)
+            tp.app_track(p, at, "Onboarding Completed", done)
+        else:
+            tp.billing(p, at + DAY, "Onboarding Completed", done)
+
+    def invoices(self) -> None:
+        p, rng = self.p, self.rng
+        paper = rng.random() < 0.25
+        for lo, hi in self.active:
+            at = lo + rng.randint(1, 28) * DAY
+            while at < hi:
+                props = {"invoice_id": f"FV/{p.user_id}/{at // DAY}", "amount": p.monthly_fee,
+                         "currency": "PLN", "plan": p.plan}  # fmt: skip
+                # E-invoices go to the account e-mail, so billing states it in context.traits.
+                email = None if paper else p.email
+                event_at = self.tp.billing(p, at, "Invoice Issued", props, email=email)
+                if rng.random() < 0.04:
+                    self.tp.billing(p, event_at + 14 * DAY, "Payment Failed",
+                                    {"amount": p.monthly_fee, "reason": "insufficient_funds"})
+                at += 30 * DAY
+
+    def web_and_app(self) -> None:
+        tp, p, rng = self.tp, self.p, self.rng
+        sessions = self._poisson_times(1.5 + 6 * p.digital)
+        planned = [(at, rng.choice(p.web_devices), rng.random() < 0.5) for at in sessions]
+        # Every browser the customer uses logs in at least once, or it would stay a stranger.
+        lo, hi = self.active[-1]
+        for device in p.web_devices:
+            own = [i for i, (_, d, _) in enumerate(planned) if d == device]
+            if own and not any(planned[i][2] for i in own):
+                at, _, _ = planned[own[-1]]
+                planned[own[-1]] = (at, device, True)
+            elif not own and hi - lo > DAY:
+                planned.append((self._daytime(rng.randint(lo, hi - DAY)), device, True))
+        for at, device, login in planned:
+            tp.web_session(p, at, device, login=login, help_page=bool(p.issues))
+        if p.app_device:
+            for at in self._poisson_times(2 + 12 * p.digital):
+                tp.app_session(p, at)
+
+    # support -------------------------------------------------------------------------------
+    def incident(self, at: int, topic: str) -> None:
+        """A problem raised in one channel, perhaps escalated to another, perhaps fixed on site."""
+        tp, p, rng = self.tp, self.p, self.rng
+        first = self._contact_channel()
+        at = self.contact(first, at, topic)
+        if topic in ("question", "praise"):
+            return
+        if rng.random() < 0.35:
+            other = self._contact_channel(avoid=first)
+            at = self.contact(other, self._later(at, 1, 4), topic)
+        if topic in ("outage", "slow_speed") and rng.random() < 0.35:
+            at = tp.technician(p, self._later(at, 2, 6))
+            if rng.random() < 0.25:
+                self.praise_technician(self._later(at, 0, 2))
+        if rng.random() < 0.3:
+            tp.survey(p, at + rng.randint(1, 30) * HOUR, kind="csat",
+                      score=rng.choice((1, 2, 2, 3, 3, 4, 4, 5)), comment=rng.random() < 0.6)
+        addon = ADDON_AFFINITY.get(topic)
+        if addon and rng.random() < AFFINITY_PURCHASE_RATE:
+            self.buy_addon(self._later(at, 1, 20), addon)
+
+    def _contact_channel(self, avoid: str | None = None) -> str:
+        p, rng = self.p, self.rng
+        weights = {
+            "phone": 0.15 + 0.45 * (1 - p.digital), "email": 0.05 + 0.2 * p.digital,
+            "chat": 0.3 * p.digital, "branch": 0.12,
+            "social": 0.2 if p.social_handle and p.quirk != "social_only" else 0.0,
+        }  # fmt: skip
+        if avoid:
+            weights[avoid] = 0.0
+        roll = rng.random() * sum(weights.values())
+        for channel, weight in weights.items():
+            roll -= weight
+            if roll < 0:
+                return channel
+        return "phone"
+
+    def contact(self, channel: str, at: int, topic: str) -> int:
+        tp, p, rng = self.tp, self.p, self.rng
+        if channel == "phone":
+            at = tp.ivr(p, at, ask_data=rng.random() < 0.3)
+            return tp.call(p, at, topic, ask_data=rng.random() < 0.3)
+        if channel == "email":
+            return tp.email(p, at, topic)
+        if channel == "chat":
+            return tp.chat(p, at, topic)
+        if channel == "social":
+            return self.social(at, topic)
+        return tp.branch_visit(p, self._daytime(at, 8, 18), issue=topic)
+
+    def social(self, at: int, topic: str) -> int:
+        share = not self.social_linked and self.p.quirk != "social_only"
+        at, shared = self.tp.social_post(self.p, at, topic, share_email=share)
+        self.social_linked = self.social_linked or shared
+        return at
+
+    def praise_technician(self, at: int) -> None:
+        p = self.p
+        if p.social_handle and p.quirk != "social_only" and self.rng.random() < 0.5:
+            self.social(at, "technician_praise")
+        else:
+            self.tp.survey(p, at, kind="csat", score=5, comment=True)
+
+    def nps(self, at: int) -> None:
+        p, rng = self.p, self.rng
+        mean = 8.6 - 1.1 * len(p.issues) - (3.0 if p.broken_journey else 0.0)
+        score = max(0, min(10, round(rng.gauss(mean, 1.6))))
+        self.tp.survey(p, at, kind="nps", score=score, comment=rng.random() < 0.5)
+
+    def _addons(self) -> list[str]:
+        p = self.p
+        choices = ["Extra Data 10 GB", "Roaming Pack EU+", "Device Insurance"]
+        if "internet" in p.services:
+            choices += ["Wi-Fi Booster", "Static IP"]
+        if "tv" in p.services:
+            choices.append("TV Sport Pack")
+        return choices
+
+    def buy_addon(self, at: int, addon: str) -> None:
+        assert addon in ADDONS
+        where = "mobile-app" if self.p.app_device and self.rng.random() < 0.6 else "website"
+        if self.rng.random() < 0.2:
+            where = "branches"
+        self.tp.addon_purchase(self.p, at, addon, where)
+
+    # the hard cases ------------------------------------------------------------------------
+    def broken_journey(self) -> None:
+        """Branch → IVR → call centre (transferred) → technician, each asking for data again."""
+        tp, p, rng = self.tp, self.p, self.rng
+        lo, hi = self.active[0]
+        lo, hi = max(lo, self.start_ms) + 2 * DAY, hi - 25 * DAY
+        if hi <= lo:
+            p.broken_journey = False
+            return
+        topic = rng.choice(("outage", "slow_speed", "outage"))
+        case = tp.new_case_ref(lo)
+        # Each silo keeps the case reference or loses it; at least one keeps it, never all.
+        keeps = [rng.random() < 0.4 for _ in range(4)]
+        keeps[rng.randrange(4)] = True
+        if all(keeps):
+            keeps[rng.randrange(4)] = False
+        at = tp.branch_visit(p, self._daytime(rng.randint(lo, hi), 8, 17), issue=topic,
+                             case_ref=case if keeps[0] else None)  # fmt: skip
+        at = tp.ivr(p, self._later(at, 1, 3), ask_data=True, menu="awaria")
+        at = tp.call(p, at, topic, ask_data=True, transfer_to="Serwis terenowy",
+                     case_ref=case if keeps[1] else None)  # fmt: skip
+        if rng.random() < 0.5:
+            at = tp.call(p, self._later(at, 0.5, 2), "repeated_questions", ask_data=True,
+                         case_ref=case if keeps[2] else None)  # fmt: skip
+        at = tp.technician(p, self._later(at, 2, 6), ask_data=True,
+                           case_ref=case if keeps[3] else None)  # fmt: skip
+        props = {"resolution": "fixed_on_site", "case_ref": case} if keeps[3] else {
+            "resolution": "fixed_on_site"}  # fmt: skip
+        tp.field_event(p, at + 10 * MINUTE, "Case Resolved", props)
+        if rng.random() < 0.6:
+            later = self._later(at, 1, 5)
+            if p.social_handle and rng.random() < 0.4:
+                self.social(later, "repeated_questions")
+            else:
+                tp.survey(p, later, kind="csat", score=rng.choice((1, 2, 2, 3)), comment=True)
+        self.journey_done = True
+
+    def churn(self, at: int) -> None:
+        """Cancellation, then silence or a win-back offer (sometimes accepted)."""
+        tp, p, rng = self.tp, self.p, self.rng
+        channel = rng.choice(("phone", "email", "branch", "phone"))
+        at = self.contact(channel, at - rng.randint(1, 5) * DAY, "cancellation")
+        reason = rng.choice(("price", "service_quality", "moving", "competitor_offer"))
+        at = tp.billing(p, at + DAY, "Subscription Cancelled", {"plan": p.plan, "reason": reason})
+        if rng.random() < 0.5:
+            offer_at = self._later(at, 7, 40)
+            tp.billing(p, offer_at, "Win-back Offer Sent", {"discount_pct": 30})
+            tp.sms(p, offer_at + MINUTE, "winback")
+            if rng.random() < 0.35:
+                back = self._later(offer_at, 1, 10)
+                tp.billing(p, back, "Win-back Accepted", {"plan": p.plan, "discount_pct": 30})
+                if back < self.end_ms:
+                    self.active.append((back, self.end_ms))
+
+    def quirk(self) -> None:
+        """The events that make this customer impossible to link by the deterministic rules."""
+        tp, p, rng = self.tp, self.p, self.rng
+        lo, hi = self.active[-1]
+        if p.quirk is None or hi - lo < 2 * DAY:
+            return
+        for _ in range(rng.randint(1, 2)):
+            at = self._daytime(rng.randint(lo, hi - DAY))
+            topic = rng.choice(p.issues or GENERIC_TOPICS[:2])
+            if p.quirk == "social_only":
+                tp.social_post(p, at, topic, share_email=False)
+            elif p.quirk == "second_phone" and p.second_phone:
+                at = tp.ivr(p, at, phone=p.second_phone)
+                tp.call(p, at, topic, phone=p.second_phone)
+            elif p.alt_email:
+                if rng.random() < 0.5:
+                    tp.email(p, at, topic, address=p.alt_email)
+                else:  # from another computer, so another chat visitor id too
+                    widget = f"lc_{rng.getrandbits(48):012x}"
+                    tp.chat(p, at, topic, address=p.alt_email, widget=widget)

@@ -1,0 +1,71 @@
+"""Fixtures for integration tests: a migrated workspace per backend and the in-process API."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from cxm.api import create_app
+from cxm.config import Settings
+from cxm.ingest import do_create_source
+from cxm.workspace import Workspace
+
+SOURCES = {
+    "website": "web",
+    "call-centre": "phone",
+    "branches": "branch",
+    "email-support": "email",
+    "ivr": "ivr",
+}
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(workspace=tmp_path / "ws", database_url=database_url)
+
+
+@pytest.fixture
+def workspace(settings: Settings) -> Iterator[Workspace]:
+    ws = Workspace.open(settings=settings)
+    try:
+        yield ws
+    finally:
+        ws.close()
+
+
+@pytest.fixture
+def admin_token(workspace: Workspace) -> str:
+    token = workspace.initialise()
+    assert token is not None
+    return token
+
+
+@pytest.fixture
+def write_keys(workspace: Workspace) -> dict[str, str]:
+    """A write key per source name in SOURCES."""
+    keys = {}
+    with workspace.session() as session:
+        for name, channel in SOURCES.items():
+            _, keys[name] = do_create_source(session, name=name, channel=channel)
+    return keys
+
+
+@pytest.fixture
+async def api(workspace: Workspace) -> AsyncIterator[httpx.AsyncClient]:
+    """The real application in-process, with its lifespan (the group-commit writer) running."""
+    app = create_app(workspace)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://cxm.test"
+        ) as client,
+    ):
+        yield client
