@@ -24,6 +24,7 @@ import contextlib
 import gzip
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -358,6 +359,35 @@ def machine_cpu_s() -> tuple[float, float]:
     return (total - idle) / tick, total / tick
 
 
+def start_profiler(
+    args: argparse.Namespace, server: subprocess.Popen[bytes] | None, *, seconds: float
+) -> subprocess.Popen[bytes] | None:
+    """py-spy sampling the server (without pausing it) for the measured load, if asked."""
+    if args.profile is None:
+        return None
+    if server is None:
+        raise SystemExit("--profile needs the server this bench starts (not --url)")
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    suffix = args.profile.suffix.lower()
+    fmt = {".svg": "flamegraph", ".json": "speedscope"}.get(suffix, "raw")
+    command = [py_spy, "record", "--pid", str(server.pid), "--nonblocking", "--threads"]
+    command += ["--rate", "200", "--duration", str(max(1, round(seconds)))]
+    command += ["--format", fmt, "--output", str(args.profile)]
+    if args.profile_gil:
+        command.append("--gil")
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def finish_profiler(profiler: subprocess.Popen[bytes]) -> None:
+    try:
+        _, err = profiler.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        profiler.send_signal(signal.SIGINT)  # py-spy writes what it has on SIGINT
+        _, err = profiler.communicate(timeout=30)
+    if profiler.returncode:
+        print(f"py-spy failed ({profiler.returncode}): {err.decode(errors='replace')[-500:]}")
+
+
 # --- the server and the store ----------------------------------------------------------------
 
 
@@ -446,6 +476,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=4, help="warm-up requests per connection")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="keep the temporary workspace")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="sample the server with py-spy during the measured load into this file "
+        "(.svg: flame graph, .json: speedscope, else collapsed stacks)",
+    )
+    parser.add_argument(
+        "--profile-gil", action="store_true", help="with --profile: only threads holding the GIL"
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.min_batch <= args.max_batch:
         parser.error("need 1 <= --min-batch <= --max-batch")
@@ -509,8 +548,6 @@ def main(argv: list[str] | None = None) -> int:
         raise
     finally:
         if not args.keep:
-            import shutil
-
             shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -562,6 +599,7 @@ def _bench(
         await run_phase(
             connections, warmup.bodies, deadline=time.monotonic() + 60, stats=warm_stats
         )
+        profiler = start_profiler(args, server, seconds=hard_stop)
         cpu_server = process_cpu_s(server.pid) if server is not None else 0.0
         cpu_client = time.process_time()
         busy, total = machine_cpu_s()
@@ -569,6 +607,8 @@ def _bench(
             connections, bodies, deadline=time.monotonic() + hard_stop, stats=stats
         )
         busy_after, total_after = machine_cpu_s()
+        if profiler is not None:
+            finish_profiler(profiler)
         for conn in connections:
             conn.close()
         return (
@@ -581,12 +621,12 @@ def _bench(
 
     try:
         import uvloop
-
-        elapsed, cpu_server, cpu_client, cpu_busy, cpu_total = uvloop.run(load())
-        loop_name = "uvloop"
     except ImportError:
         elapsed, cpu_server, cpu_client, cpu_busy, cpu_total = asyncio.run(load())
         loop_name = "asyncio"
+    else:
+        elapsed, cpu_server, cpu_client, cpu_busy, cpu_total = uvloop.run(load())
+        loop_name = "uvloop"
 
     if server is not None:
         # Stopping drains the writer: any event still queued is committed or failed by now.
@@ -603,7 +643,11 @@ def _bench(
     rate = stats.acknowledged / elapsed if elapsed > 0 else 0.0
     errors = warm_stats.errors + stats.errors
     sent_all = sum(b.events for b in stats.acked_bodies) >= load_events
-    print(f"cxm ingest bench: {store_name}, server {base_url}, client on {loop_name}")
+    print(
+        f"cxm ingest bench: {store_name}, server {base_url}"
+        + (f" (pid {server.pid})" if server is not None else "")
+        + f", client on {loop_name}"
+    )
     print(
         f"load: {args.connections} connections, batches of {args.min_batch}–{args.max_batch} "
         f"events, gzip {'on' if args.gzip else 'off'}, {elapsed:.1f} s measured after "
@@ -632,9 +676,18 @@ def _bench(
     print(
         f"CPU during the measured load ({cores} cores × {elapsed:.1f} s = {cores * elapsed:.1f} "
         f"core-s): machine busy {cpu_busy:.1f} ({100 * cpu_busy / max(cpu_total, 1e-9):.0f}%), "
-        f"server {cpu_server:.1f}, load generator {cpu_client:.1f}, "
-        f"other (database, kernel) {cpu_busy - cpu_client - (cpu_server if server else 0):.1f}"
+        + (
+            f"server {cpu_server:.1f}, load generator {cpu_client:.1f}, other (database, "
+            f"kernel, other processes) {cpu_busy - cpu_client - cpu_server:.1f}"
+            if server is not None
+            else f"load generator {cpu_client:.1f}, server and the rest {cpu_busy - cpu_client:.1f}"
+        )
     )
+    if server is not None and stats.acknowledged:
+        print(
+            f"server CPU per event: {1e6 * cpu_server / stats.acknowledged:.1f} µs "
+            f"(≈ {stats.acknowledged / max(cpu_server, 1e-9):,.0f} events per server core-second)"
+        )
     if errors and (stats.first_error or warm_stats.first_error):
         print(f"first error: {stats.first_error or warm_stats.first_error}")
     # lost_events counts acknowledged messageIds absent from the store: with every request

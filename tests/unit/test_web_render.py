@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,11 +26,10 @@ from cxm.profiles.models import (
     TraitObservation,
     WhatWeKnow,
 )
-from cxm.web import render_template, templates_env
-from cxm.web import pages
+from cxm.web import pages, render_template, templates_env
 from cxm.web.charts import CHANNEL_COLORS
 from cxm.web.i18n import translator
-from cxm.web.rendering import STATIC_DIR, NAV_KEYS, page_context
+from cxm.web.rendering import NAV_KEYS, STATIC_DIR, page_context
 
 T0 = datetime(2026, 10, 12, 9, 30, tzinfo=UTC)
 UNSAFE = '<script>alert("x")</script> & <b>bold</b>'
@@ -38,7 +38,9 @@ PRINCIPAL = ApiPrincipal(id=7, name="admin <ops>", scopes=("admin",))
 CSRF = "csrf-abc_123"
 
 
-def item(seq: int, channel: str, event: str | None, text: str | None, hours_ago: int) -> TimelineItem:
+def item(
+    seq: int, channel: str, event: str | None, text: str | None, hours_ago: int
+) -> TimelineItem:
     at = T0 - timedelta(hours=hours_ago)
     return TimelineItem(
         seq=seq, at=at, received_at=at, channel=channel, source=f"{channel}-source",
@@ -73,20 +75,33 @@ PROFILE = Profile(
     ],
     traits=[
         Trait(
-            key="city", value="Łódź", source="branch-source", channel="branch",
+            key="city",
+            value="Łódź",
+            source="branch-source",
+            channel="branch",
             observed_at=T0 - timedelta(days=3),
             history=[
                 TraitObservation("Łódź", "branch-source", "branch", T0 - timedelta(days=3), 104),
                 TraitObservation("Kraków", "web-source", "web", T0 - timedelta(days=300), 12),
             ],
         ),
-        Trait(key="plan", value={"name": "Fiber 600", "price": 79.99}, source="crm",
-              channel=None, observed_at=T0 - timedelta(days=30)),
+        Trait(
+            key="plan",
+            value={"name": "Fiber 600", "price": 79.99},
+            source="crm",
+            channel=None,
+            observed_at=T0 - timedelta(days=30),
+        ),
     ],  # fmt: skip
     merges=[
         Merge(
-            at=T0 - timedelta(days=200), rule="phone", reason="same phone +48601234567 on a call",
-            winner_id="p_01ania", loser_id="p_09call", seq=55, actor="identity",
+            at=T0 - timedelta(days=200),
+            rule="phone",
+            reason="same phone +48601234567 on a call",
+            winner_id="p_01ania",
+            loser_id="p_09call",
+            seq=55,
+            actor="identity",
         )
     ],  # fmt: skip
 )
@@ -168,6 +183,7 @@ def test_customer_page_shows_the_profile_and_what_we_know() -> None:
     assert "Kraków" in page  # trait history
     assert "Fiber 600" in page  # a structured trait value shown as JSON
     assert "1,234" in page
+    assert 'href="tel:+48601234567">+48 601 234 567</a>' in page
 
 
 def test_customer_page_escapes_customer_text_and_keeps_cyrillic() -> None:
@@ -259,6 +275,13 @@ def test_customers_page_and_rows_partial() -> None:
     assert rows.lstrip().startswith("<tr>") and "Anna Wiśniewska-Kowalczyk" in rows
     none = render("_customer_rows.html", "pl", **pages.customers_context([], "<img src=x>"))
     assert "Żaden klient nie pasuje do „&lt;img src=x&gt;”." in none
+
+
+def test_customer_rows_show_at_most_four_channels() -> None:
+    many = replace(CARD, channels=["web", "app", "email", "sms", "phone", "ivr"])
+    rows = render("_customer_rows.html", "pl", **pages.customers_context([many], ""))
+    assert rows.count('class="chip ch-') == 4
+    assert 'title="Telefon, IVR">+2</span>' in rows
 
 
 def test_base_layout_navigation_session_and_language_switch() -> None:

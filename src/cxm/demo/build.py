@@ -113,7 +113,7 @@ def build_demo(
     with ws.session() as session:
         total = int(session.execute(select(func.count()).select_from(events)).scalar() or 0)
     bar.stage("Resolving identities", total)
-    result = ws.catch_up(on_progress=bar.advance)
+    result = ws.catch_up(on_progress=bar.advance, chunk_events=20_000)
     with ws.session() as session:
         live = session.execute(
             select(func.count()).select_from(profiles).where(profiles.c.merged_into.is_(None))

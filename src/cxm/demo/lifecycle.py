@@ -9,8 +9,12 @@ Renewed``, ``Loyalty Reward Redeemed``), churn (``Subscription Cancelled``) and 
 
 from __future__ import annotations
 
+import time
+
 from cxm.demo.people import Persona
-from cxm.demo.touchpoints import ADDONS, DAY, HOUR, MINUTE, Touchpoints
+from cxm.demo.population import INTERNET_PLANS
+from cxm.demo.recorder import DAY, HOUR, MINUTE
+from cxm.demo.touchpoints import ADDONS, Touchpoints
 
 # Customers who report a problem buy the matching add-on far more often (the analytics demo).
 ADDON_AFFINITY = {
@@ -36,7 +40,6 @@ class CustomerYear:
         self.end_ms = end_ms
         self.active: list[tuple[int, int]] = [(p.join_ms or start_ms, p.churn_ms or end_ms)]
         self.social_linked = False
-        self.journey_done = False
 
     # time ----------------------------------------------------------------------------------
     def _poisson_times(self, per_year: float) -> list[int]:
@@ -66,12 +69,7 @@ class CustomerYear:
         if p.join_ms is not None:
             self.acquire(p.join_ms)
         elif self.rng.random() < 0.15:
-            at = self._poisson_times(1.0)
-            if at:
-                self.tp.billing(p, at[0], "Contract Renewed", {"plan": p.plan, "months": 24})
-                if p.app_device:
-                    self.tp.app_track(p, at[0] + DAY, "Loyalty Reward Redeemed",
-                                      {"reward": "Extra Data 10 GB"})  # fmt: skip
+            self.loyalty()
         if p.household:
             self.tp.household(p, self.active[0][0] + HOUR, p.household)
         if p.broken_journey:
@@ -89,11 +87,42 @@ class CustomerYear:
             sale = ("iPhone 16", 4299) if self.rng.random() < 0.3 else None
             self.tp.branch_visit(p, self._daytime(at, 8, 18), purchase=sale)
         if p.social_handle:
+            chatter = ("praise", "question", "technician_praise" if p.speed else "praise")
             for at in self._poisson_times(0.8):
-                self.social(at, self.rng.choice(("praise", "question", "technician_praise")))
+                self.social(at, self.rng.choice(chatter))
         for at in self._poisson_times(0.8):
             self.nps(at)
+        self.upgrade()
         self.quirk()
+
+    def loyalty(self) -> None:
+        """A long-standing customer renews the contract and redeems the loyalty reward."""
+        p = self.p
+        renewals = self._poisson_times(1.0)
+        if renewals:
+            self.tp.billing(p, renewals[0], "Contract Renewed", {"plan": p.plan, "months": 24})
+            if p.app_device:
+                reward = {"reward": "Extra Data 10 GB"}
+                self.tp.app_track(p, renewals[0] + DAY, "Loyalty Reward Redeemed", reward)
+
+    def upgrade(self) -> None:
+        """A faster home internet tier; those who find their line slow upgrade more often."""
+        p = self.p
+        tiers = [plan for plan, _, _ in INTERNET_PLANS]
+        current = next(
+            (i for i, (_, _, speed) in enumerate(INTERNET_PLANS) if speed == p.speed), -1
+        )
+        if current < 0 or current == len(tiers) - 1:
+            return
+        rate = 0.08 + (0.4 if "slow_speed" in p.issues else 0.0)
+        moments = self._poisson_times(rate)
+        if moments:
+            change = {
+                "from_plan": tiers[current],
+                "to_plan": tiers[current + 1],
+                "reason": "upgrade",
+            }
+            self.tp.billing(p, moments[0], "Plan Changed", change)
 
     def acquire(self, join: int) -> None:
         """First mention, engagement, purchase and onboarding of a customer who joins now."""
@@ -124,16 +153,27 @@ class CustomerYear:
         p, rng = self.p, self.rng
         paper = rng.random() < 0.25
         for lo, hi in self.active:
-            at = lo + rng.randint(1, 28) * DAY
+            # The billing run goes out at night, on the customer's billing day each month.
+            at = lo - lo % DAY + rng.randint(1, 28) * DAY + 2 * HOUR
             while at < hi:
-                props = {"invoice_id": f"FV/{p.user_id}/{at // DAY}", "amount": p.monthly_fee,
-                         "currency": "PLN", "plan": p.plan}  # fmt: skip
+                self.tp.invoice_count += 1
+                month = time.strftime("%Y/%m", time.gmtime(at // 1000))
+                props = {
+                    "invoice_id": f"FV/{month}/{self.tp.invoice_count:07d}",
+                    "amount": p.monthly_fee,
+                    "currency": "PLN",
+                    "plan": p.plan,
+                }
                 # E-invoices go to the account e-mail, so billing states it in context.traits.
                 email = None if paper else p.email
                 event_at = self.tp.billing(p, at, "Invoice Issued", props, email=email)
                 if rng.random() < 0.04:
-                    self.tp.billing(p, event_at + 14 * DAY, "Payment Failed",
-                                    {"amount": p.monthly_fee, "reason": "insufficient_funds"})
+                    self.tp.billing(
+                        p,
+                        event_at + 14 * DAY,
+                        "Payment Failed",
+                        {"amount": p.monthly_fee, "reason": "insufficient_funds"},
+                    )
                 at += 30 * DAY
 
     def web_and_app(self) -> None:
@@ -163,6 +203,10 @@ class CustomerYear:
         at = self.contact(first, at, topic)
         if topic in ("question", "praise"):
             return
+        if topic == "outage" and rng.random() < 0.5:
+            # The outage notice; some answer it with what they think of the outage.
+            reply = "outage" if rng.random() < 0.3 else None
+            tp.sms(p, at + rng.randint(1, 6) * HOUR, "outage_notice", reply_topic=reply)
         if rng.random() < 0.35:
             other = self._contact_channel(avoid=first)
             at = self.contact(other, self._later(at, 1, 4), topic)
@@ -171,8 +215,13 @@ class CustomerYear:
             if rng.random() < 0.25:
                 self.praise_technician(self._later(at, 0, 2))
         if rng.random() < 0.3:
-            tp.survey(p, at + rng.randint(1, 30) * HOUR, kind="csat",
-                      score=rng.choice((1, 2, 2, 3, 3, 4, 4, 5)), comment=rng.random() < 0.6)
+            tp.survey(
+                p,
+                at + rng.randint(1, 30) * HOUR,
+                kind="csat",
+                score=rng.choice((1, 2, 2, 3, 3, 4, 4, 5)),
+                comment=rng.random() < 0.6,
+            )
         addon = ADDON_AFFINITY.get(topic)
         if addon and rng.random() < AFFINITY_PURCHASE_RATE:
             self.buy_addon(self._later(at, 1, 20), addon)
@@ -180,10 +229,12 @@ class CustomerYear:
     def _contact_channel(self, avoid: str | None = None) -> str:
         p, rng = self.p, self.rng
         weights = {
-            "phone": 0.15 + 0.45 * (1 - p.digital), "email": 0.05 + 0.2 * p.digital,
-            "chat": 0.3 * p.digital, "branch": 0.12,
+            "phone": 0.15 + 0.45 * (1 - p.digital),
+            "email": 0.05 + 0.2 * p.digital,
+            "chat": 0.3 * p.digital,
+            "branch": 0.12,
             "social": 0.2 if p.social_handle and p.quirk != "social_only" else 0.0,
-        }  # fmt: skip
+        }
         if avoid:
             weights[avoid] = 0.0
         roll = rng.random() * sum(weights.values())
@@ -196,7 +247,7 @@ class CustomerYear:
     def contact(self, channel: str, at: int, topic: str) -> int:
         tp, p, rng = self.tp, self.p, self.rng
         if channel == "phone":
-            at = tp.ivr(p, at, ask_data=rng.random() < 0.3)
+            at = tp.ivr(p, at, topic, ask_data=rng.random() < 0.3)
             return tp.call(p, at, topic, ask_data=rng.random() < 0.3)
         if channel == "email":
             return tp.email(p, at, topic)
@@ -251,32 +302,37 @@ class CustomerYear:
             p.broken_journey = False
             return
         topic = rng.choice(("outage", "slow_speed", "outage"))
-        case = tp.new_case_ref(lo)
-        # Each silo keeps the case reference or loses it; at least one keeps it, never all.
-        keeps = [rng.random() < 0.4 for _ in range(4)]
-        keeps[rng.randrange(4)] = True
+        at = self._daytime(rng.randint(lo, hi), 8, 17)
+        case = tp.new_case_ref(at)
+        second_call = rng.random() < 0.5
+        # Each silo keeps the case reference or loses it: at least one keeps it, never all.
+        steps = 4 if second_call else 3
+        keeps = [rng.random() < 0.4 for _ in range(steps)]
+        keeps[rng.randrange(steps)] = True
         if all(keeps):
-            keeps[rng.randrange(4)] = False
-        at = tp.branch_visit(p, self._daytime(rng.randint(lo, hi), 8, 17), issue=topic,
-                             case_ref=case if keeps[0] else None)  # fmt: skip
-        at = tp.ivr(p, self._later(at, 1, 3), ask_data=True, menu="awaria")
-        at = tp.call(p, at, topic, ask_data=True, transfer_to="Serwis terenowy",
-                     case_ref=case if keeps[1] else None)  # fmt: skip
-        if rng.random() < 0.5:
-            at = tp.call(p, self._later(at, 0.5, 2), "repeated_questions", ask_data=True,
-                         case_ref=case if keeps[2] else None)  # fmt: skip
-        at = tp.technician(p, self._later(at, 2, 6), ask_data=True,
-                           case_ref=case if keeps[3] else None)  # fmt: skip
-        props = {"resolution": "fixed_on_site", "case_ref": case} if keeps[3] else {
-            "resolution": "fixed_on_site"}  # fmt: skip
-        tp.field_event(p, at + 10 * MINUTE, "Case Resolved", props)
-        if rng.random() < 0.6:
-            later = self._later(at, 1, 5)
-            if p.social_handle and rng.random() < 0.4:
-                self.social(later, "repeated_questions")
-            else:
-                tp.survey(p, later, kind="csat", score=rng.choice((1, 2, 2, 3)), comment=True)
-        self.journey_done = True
+            keeps[rng.randrange(steps)] = False
+        refs = [case if keep else None for keep in keeps]
+        at = tp.branch_visit(p, at, issue=topic, case_ref=refs[0])
+        at = tp.ivr(p, self._later(at, 1, 3), topic, ask_data=True)
+        transfer = "Serwis terenowy"
+        at = tp.call(p, at, topic, ask_data=True, transfer_to=transfer, case_ref=refs[1])
+        if second_call:
+            at = self._later(at, 0.5, 2)
+            at = tp.call(p, at, "repeated_questions", ask_data=True, case_ref=refs[2])
+        at = tp.technician(p, self._later(at, 2, 6), ask_data=True, case_ref=refs[-1])
+        resolved = {"resolution": "fixed_on_site"}
+        if refs[-1]:
+            resolved["case_ref"] = case
+        tp.field_event(p, at + 10 * MINUTE, "Case Resolved", resolved)
+        # Afterwards many say what they think of being asked the same questions four times.
+        later = self._later(at, 1, 5)
+        roll = rng.random()
+        if roll < 0.25 and p.social_handle and p.quirk != "social_only":
+            self.social(later, "repeated_questions")
+        elif roll < 0.5:
+            tp.email(p, later, "repeated_questions")
+        elif roll < 0.8:
+            tp.survey(p, later, kind="csat", score=rng.choice((1, 2, 2, 3)), comment=True)
 
     def churn(self, at: int) -> None:
         """Cancellation, then silence or a win-back offer (sometimes accepted)."""
@@ -292,6 +348,13 @@ class CustomerYear:
             if rng.random() < 0.35:
                 back = self._later(offer_at, 1, 10)
                 tp.billing(p, back, "Win-back Accepted", {"plan": p.plan, "discount_pct": 30})
+                change = {
+                    "from_plan": p.plan,
+                    "to_plan": p.plan,
+                    "reason": "win_back",
+                    "discount_pct": 30,
+                }
+                tp.billing(p, back + MINUTE, "Plan Changed", change)
                 if back < self.end_ms:
                     self.active.append((back, self.end_ms))
 
@@ -307,7 +370,7 @@ class CustomerYear:
             if p.quirk == "social_only":
                 tp.social_post(p, at, topic, share_email=False)
             elif p.quirk == "second_phone" and p.second_phone:
-                at = tp.ivr(p, at, phone=p.second_phone)
+                at = tp.ivr(p, at, topic, phone=p.second_phone)
                 tp.call(p, at, topic, phone=p.second_phone)
             elif p.alt_email:
                 if rng.random() < 0.5:

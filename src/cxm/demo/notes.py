@@ -74,35 +74,102 @@ REPAIR_NOTES = {
     ),
 }
 
-CHAT_REPLIES = {
-    "pl": (
-        "Dzień dobry, z tej strony {agent}. Już sprawdzam, proszę o chwilę cierpliwości.",
-        "Przepraszam za kłopot, zgłoszenie przekazałam do działu technicznego.",
-        "Widzę problem po naszej stronie, korekta pojawi się na następnej fakturze.",
-        "Dziękuję za informację, sprawdzimy to i wrócimy z odpowiedzią w ciągu 48 godzin.",
-    ),
-    "ru": (
-        "Здравствуйте, меня зовут {agent}. Уже проверяю, минутку, пожалуйста.",
-        "Извините за неудобства, заявка передана в технический отдел.",
-        "Вижу проблему с нашей стороны, корректировка появится в следующем счёте.",
-        "Спасибо за информацию, мы проверим и ответим в течение 48 часов.",
-    ),
-    "en": (
-        "Hi, this is {agent}. Checking that for you now, one moment please.",
-        "Sorry for the trouble, I've passed your ticket to the technical team.",
-        "I can see the problem on our side, the correction will show on your next invoice.",
-        "Thanks for letting us know, we'll look into it and reply within 48 hours.",
-    ),
+CHAT_REPLIES = {  # by what the chat is about: billing, technical, sales, anything else
+    "pl": {
+        "billing": (
+            "Dzień dobry, z tej strony {agent}. Widzę błąd po naszej stronie, korekta pojawi się na następnej fakturze.",  # noqa: E501
+            "Dziękuję, {agent} z tej strony. Przekazałam reklamację do działu rozliczeń, odpowiedź w ciągu 14 dni.",  # noqa: E501
+        ),
+        "technical": (
+            "Dzień dobry, z tej strony {agent}. Widzę zgłoszoną awarię w Pani/Pana okolicy, technicy już nad nią pracują.",  # noqa: E501
+            "Przepraszam za kłopot, zleciłam test linii i przekazałam zgłoszenie do działu technicznego.",  # noqa: E501
+        ),
+        "sales": (
+            "Dzień dobry, z tej strony {agent}. Tak, usługa jest dostępna, wysyłam ofertę na e-mail.",  # noqa: E501
+            "Oczywiście, przeniesienie numeru jest bezpłatne i trwa jeden dzień roboczy.",
+        ),
+        "other": (
+            "Dzień dobry, z tej strony {agent}. Dziękuję za wiadomość, przekażę ją zespołowi.",
+            "Dziękujemy za miłe słowa, pozdrawiamy serdecznie!",
+        ),
+    },
+    "ru": {
+        "billing": (
+            "Здравствуйте, меня зовут {agent}. Вижу ошибку с нашей стороны, корректировка появится в следующем счёте.",  # noqa: E501
+            "Спасибо, это {agent}. Я передала рекламацию в отдел расчётов, ответ в течение 14 дней.",  # noqa: E501
+        ),
+        "technical": (
+            "Здравствуйте, меня зовут {agent}. В вашем районе зарегистрирована авария, техники уже работают.",  # noqa: E501
+            "Извините за неудобства, я запустила проверку линии и передала заявку в технический отдел.",  # noqa: E501
+        ),
+        "sales": (
+            "Здравствуйте, меня зовут {agent}. Да, услуга доступна, отправляю предложение на e-mail.",  # noqa: E501
+            "Конечно, перенос номера бесплатный и занимает один рабочий день.",
+        ),
+        "other": (
+            "Здравствуйте, меня зовут {agent}. Спасибо за сообщение, передам его команде.",
+            "Спасибо за добрые слова!",
+        ),
+    },
+    "en": {
+        "billing": (
+            "Hi, this is {agent}. I can see the mistake on our side, the correction will show on your next invoice.",  # noqa: E501
+            "Thanks, {agent} here. I've passed your complaint to billing, you'll hear back within 14 days.",  # noqa: E501
+        ),
+        "technical": (
+            "Hi, this is {agent}. There's a known fault in your area and our technicians are on it.",  # noqa: E501
+            "Sorry for the trouble, I've run a line test and passed your ticket to the technical team.",  # noqa: E501
+        ),
+        "sales": (
+            "Hi, this is {agent}. Yes, it's available at your address, I'm sending the offer by e-mail.",  # noqa: E501
+            "Of course, moving your number is free and takes one working day.",
+        ),
+        "other": (
+            "Hi, this is {agent}. Thanks for your message, I'll pass it on to the team.",
+            "Thank you for the kind words!",
+        ),
+    },
 }
+REPLY_KIND = {
+    "billing_error": "billing", "roaming_charges": "billing", "price_mismatch": "billing",
+    "cancellation": "billing", "outage": "technical", "slow_speed": "technical",
+    "device_problem": "technical", "repeated_questions": "technical", "question": "sales",
+}  # fmt: skip
 CHAT_CLOSINGS = {
-    "pl": ("Dziękuję.", "Ok, czekam.", "To już kolejny raz, mam nadzieję, że tym razem się uda.", "Super, dzięki!"),  # noqa: E501
-    "ru": ("Спасибо.", "Хорошо, жду.", "Это уже не первый раз, надеюсь, теперь получится.", "Отлично, спасибо!"),  # noqa: E501
-    "en": ("Thanks.", "OK, I'll wait.", "This isn't the first time, hope it works this time.", "Great, thanks!"),  # noqa: E501
+    "pl": (
+        "Dziękuję.",
+        "Ok, czekam.",
+        "To już kolejny raz, mam nadzieję, że tym razem się uda.",
+        "Super, dzięki!",
+    ),  # noqa: E501
+    "ru": (
+        "Спасибо.",
+        "Хорошо, жду.",
+        "Это уже не первый раз, надеюсь, теперь получится.",
+        "Отлично, спасибо!",
+    ),  # noqa: E501
+    "en": (
+        "Thanks.",
+        "OK, I'll wait.",
+        "This isn't the first time, hope it works this time.",
+        "Great, thanks!",
+    ),  # noqa: E501
 }
-SPEAKERS = {"pl": ("Klient", "Konsultant"), "ru": ("Клиент", "Оператор"), "en": ("Customer", "Agent")}
+SPEAKERS = {
+    "pl": ("Klient", "Konsultant"),
+    "ru": ("Клиент", "Оператор"),
+    "en": ("Customer", "Agent"),
+}
 CHAT_AGENTS = ("Kasia", "Ola", "Magda", "Ania", "Natalia", "Basia")
 CALL_AGENTS = ("A. Nowicka", "M. Lis", "K. Górecki", "J. Pawlak", "E. Sobczak", "P. Marciniak")
-DEPARTMENTS = ("Obsługa klienta", "Wsparcie techniczne", "Reklamacje", "Rozliczenia", "Serwis terenowy", "Retencja")  # noqa: E501
+DEPARTMENTS = (
+    "Obsługa klienta",
+    "Wsparcie techniczne",
+    "Reklamacje",
+    "Rozliczenia",
+    "Serwis terenowy",
+    "Retencja",
+)  # noqa: E501
 TOPIC_DEPARTMENT = {
     "billing_error": "Rozliczenia", "outage": "Wsparcie techniczne", "slow_speed": "Wsparcie techniczne",  # noqa: E501
     "roaming_charges": "Rozliczenia", "device_problem": "Wsparcie techniczne",
@@ -120,11 +187,12 @@ def repair_note(rng: random.Random, language: str, slots: Mapping[str, str]) -> 
 
 
 def chat_transcript(
-    rng: random.Random, topic: str, language: str, slots: Mapping[str, str]
+    rng: random.Random, topic: str, language: str, slots: Mapping[str, str], *, agent: str
 ) -> str:
     """A short chat: the customer's message, the agent's answer, the customer's last word."""
-    customer, agent = SPEAKERS[language]
+    customer_label, agent_label = SPEAKERS[language]
     opening = customer_text(rng, topic, language, slots)
-    reply = fill(rng, rng.choice(CHAT_REPLIES[language]), language, {"agent": rng.choice(CHAT_AGENTS)})  # noqa: E501
+    replies = CHAT_REPLIES[language][REPLY_KIND.get(topic, "other")]
+    reply = fill(rng, rng.choice(replies), language, {"agent": agent})
     closing = rng.choice(CHAT_CLOSINGS[language])
-    return f"{customer}: {opening}\n{agent}: {reply}\n{customer}: {closing}"
+    return f"{customer_label}: {opening}\n{agent_label}: {reply}\n{customer_label}: {closing}"

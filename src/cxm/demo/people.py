@@ -91,7 +91,6 @@ _EMAIL_DOMAINS = {
     "ru": ("gmail.com", "mail.ru", "yandex.ru", "wp.pl"),
     "en": ("gmail.com", "outlook.com", "yahoo.co.uk", "icloud.com", "hotmail.com"),
 }
-SERVICES = ("mobile", "internet", "tv")
 
 
 @dataclass
@@ -209,9 +208,15 @@ def draw_email(rng: random.Random, first: str, last: str, language: str, taken: 
     f, la = ascii_slug(first), ascii_slug(last)
     domain = rng.choice(_EMAIL_DOMAINS[language])
     local = rng.choice(
-        (f"{f}.{la}", f"{f[0]}{la}", f"{f}{la}{rng.randint(1, 99)}", f"{la}.{f}",
-         f"{f}_{la}{rng.randint(60, 99)}", f"{f}.{la[0]}")
-    )  # fmt: skip
+        (
+            f"{f}.{la}",
+            f"{f[0]}{la}",
+            f"{f}{la}{rng.randint(1, 99)}",
+            f"{la}.{f}",
+            f"{f}_{la}{rng.randint(60, 99)}",
+            f"{f}.{la[0]}",
+        )
+    )
     email = f"{local}@{domain}"
     while email in taken:
         email = f"{local}{rng.randint(1, 999)}@{domain}"
@@ -239,14 +244,26 @@ def format_phone(rng: random.Random, e164: str) -> str:
     if e164.startswith("+48"):
         n = e164[3:]
         return rng.choice(
-            (f"+48 {n[:3]} {n[3:6]} {n[6:]}", f"{n[:3]}-{n[3:6]}-{n[6:]}", f"0048{n}", n,
-             e164, f"{n[:3]} {n[3:6]} {n[6:]}", f"(+48) {n[:3]} {n[3:6]} {n[6:]}")
-        )  # fmt: skip
+            (
+                f"+48 {n[:3]} {n[3:6]} {n[6:]}",
+                f"{n[:3]}-{n[3:6]}-{n[6:]}",
+                f"0048{n}",
+                n,
+                e164,
+                f"{n[:3]} {n[3:6]} {n[6:]}",
+                f"(+48) {n[:3]} {n[3:6]} {n[6:]}",
+            )
+        )
     n = e164[2:]
     return rng.choice(
-        (f"+7 {n[:3]} {n[3:6]}-{n[6:8]}-{n[8:]}", e164, f"8 ({n[:3]}) {n[3:6]}-{n[6:8]}-{n[8:]}",
-         f"007{n}", f"8 {n[:3]} {n[3:6]} {n[6:8]} {n[8:]}")
-    )  # fmt: skip
+        (
+            f"+7 {n[:3]} {n[3:6]}-{n[6:8]}-{n[8:]}",
+            e164,
+            f"8 ({n[:3]}) {n[3:6]}-{n[6:8]}-{n[8:]}",
+            f"007{n}",
+            f"8 {n[:3]} {n[3:6]} {n[6:8]} {n[8:]}",
+        )
+    )
 
 
 def draw_address(rng: random.Random) -> tuple[str, str, str]:
@@ -261,9 +278,13 @@ def draw_address(rng: random.Random) -> tuple[str, str, str]:
 def written_address(rng: random.Random, p: Persona) -> str:
     """The service address as a technician's work order spells it (formats differ by silo)."""
     return rng.choice(
-        (p.address, f"{p.street} {p.city}", f"{p.city}, {p.street}",
-         f"{p.street.replace('/', ' m. ')}, {p.city}")
-    )  # fmt: skip
+        (
+            p.address,
+            f"{p.street} {p.city}",
+            f"{p.city}, {p.street}",
+            f"{p.street.replace('/', ' m. ')}, {p.city}",
+        )
+    )
 
 
 def social_handle(rng: random.Random, first: str, last: str, taken: set[str]) -> str:

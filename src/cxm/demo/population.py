@@ -11,11 +11,15 @@ import random
 
 from cxm.demo import people
 from cxm.demo.people import Persona
+from cxm.demo.recorder import DAY
 
-DAY = 86_400_000
 MOBILE_PLANS = (("Mobile S", 35), ("Mobile M", 55), ("Mobile L", 75))
-INTERNET_PLANS = (("DSL 40", 45, 40), ("Fibre 300", 59, 300), ("Fibre 600", 69, 600),
-                  ("Fibre 1 Gb/s", 89, 1000))  # fmt: skip
+INTERNET_PLANS = (
+    ("DSL 40", 45, 40),
+    ("Fibre 300", 59, 300),
+    ("Fibre 600", 69, 600),
+    ("Fibre 1 Gb/s", 89, 1000),
+)
 TV_PLANS = (("TV Start", 29), ("TV Max", 59))
 # (quirk, share): why rule-based linking cannot join all of a customer's channels.
 QUIRKS = (("social_only", 0.35), ("second_phone", 0.35), ("alt_email", 0.30))
@@ -67,8 +71,16 @@ def _issues(rng: random.Random, services: tuple[str, ...], traveller: bool) -> l
     return found
 
 
-def _persona(rng: random.Random, index: int, user_number: int, start_ms: int, end_ms: int,
-             emails: set[str], phones: set[str], handles: set[str]) -> Persona:  # fmt: skip
+def _persona(
+    rng: random.Random,
+    index: int,
+    user_number: int,
+    start_ms: int,
+    end_ms: int,
+    emails: set[str],
+    phones: set[str],
+    handles: set[str],
+) -> Persona:
     roll = rng.random()
     language = "pl" if roll < 0.8 else "ru" if roll < 0.9 else "en"
     gender = rng.choice("fm")
@@ -78,19 +90,32 @@ def _persona(rng: random.Random, index: int, user_number: int, start_ms: int, en
     digital = rng.random() if language == "pl" else 0.3 + 0.7 * rng.random()
     traveller = "mobile" in services and rng.random() < (0.25 if language == "pl" else 0.5)
     p = Persona(
-        key=f"c{index:05d}", user_id=f"CUST-{user_number:06d}", language=language,
-        gender=gender, first_name=first, last_name=last, first_latin=first_latin,
+        key=f"c{index:05d}",
+        user_id=f"CUST-{user_number:06d}",
+        language=language,
+        gender=gender,
+        first_name=first,
+        last_name=last,
+        first_latin=first_latin,
         last_latin=last_latin,
         email=people.draw_email(rng, first_latin, last_latin, language, emails),
-        phone=people.draw_phone(rng, russian=language == "ru" and rng.random() < 0.35,
-                                taken=phones),
-        street=street, city=city, postal_code=postal, services=services, plan=plan,
-        monthly_fee=fee, speed=speed, digital=digital,
+        phone=people.draw_phone(
+            rng, russian=language == "ru" and rng.random() < 0.35, taken=phones
+        ),
+        street=street,
+        city=city,
+        postal_code=postal,
+        services=services,
+        plan=plan,
+        monthly_fee=fee,
+        speed=speed,
+        digital=digital,
         app_device=people.device_id(rng) if rng.random() < 0.25 + 0.6 * digital else None,
         web_devices=[people.device_id(rng) for _ in range(1 + (rng.random() < 0.4))],
-        chat_id=f"lc_{rng.getrandbits(48):012x}", traveller=traveller,
+        chat_id=f"lc_{rng.getrandbits(48):012x}",
+        traveller=traveller,
         issues=_issues(rng, services, traveller),
-    )  # fmt: skip
+    )
     if rng.random() < 0.28:
         p.social_handle = people.social_handle(rng, first_latin, last_latin, handles)
         p.social_platform = rng.choice(("facebook", "x", "instagram"))
@@ -108,7 +133,7 @@ def _alt_email(rng: random.Random, p: Persona, emails: set[str]) -> str:
     """Another address the customer writes from, never given to the account systems."""
     first = p.first_latin
     if p.language == "ru":
-        # The same name transliterated another way: Yulia → Julia, Evgeny → Jewgienij-ish.
+        # The same name transliterated another way (Yulia → Julia), so no rule can match it.
         first = first.replace("Y", "J").replace("y", "j").replace("E", "Je", 1)
         return people.draw_email(rng, first, p.last_latin, "ru", emails)
     company = rng.choice(("firma-abc.pl", "biuro.com.pl", "globalcorp.com", "uw.edu.pl"))
@@ -120,8 +145,9 @@ def _alt_email(rng: random.Random, p: Persona, emails: set[str]) -> str:
     return address
 
 
-def draw_population(rng: random.Random, count: int, start_ms: int,
-                    end_ms: int) -> tuple[list[Persona], list[tuple[str, str, str]]]:  # fmt: skip
+def draw_population(
+    rng: random.Random, count: int, start_ms: int, end_ms: int
+) -> tuple[list[Persona], list[tuple[str, str, str]]]:
     """``count`` customers and the shared family phones as ``(key_a, key_b, e164)``."""
     emails: set[str] = set()
     phones: set[str] = set()
@@ -141,14 +167,21 @@ def draw_population(rng: random.Random, count: int, start_ms: int,
         if a_index in used:
             continue
         a = population[a_index]
-        partner = next((j for j in order if j not in used and j != a_index
-                        and population[j].language == a.language), None)  # fmt: skip
+        partner = next(
+            (
+                j
+                for j in order
+                if j not in used and j != a_index and population[j].language == a.language
+            ),
+            None,
+        )
         if partner is None:
             continue
         b = population[partner]
         used.update((a_index, partner))
-        b.last_name, b.last_latin = people.surname_for(a.last_latin, a.last_name, a.language,
-                                                       b.gender)  # fmt: skip
+        b.last_name, b.last_latin = people.surname_for(
+            a.last_latin, a.last_name, a.language, b.gender
+        )
         b.phone, b.street, b.city, b.postal_code = a.phone, a.street, a.city, a.postal_code
         a.household = b.household = f"HH-{len(shared) + 1:05d}"
         shared.append((a.key, b.key, a.phone))

@@ -16,6 +16,9 @@ from typing import Any
 from cxm.demo.people import Persona, format_phone
 
 Event = dict[str, Any]
+MINUTE = 60_000  # times are epoch milliseconds
+HOUR = 60 * MINUTE
+DAY = 24 * HOUR
 
 
 @dataclass
@@ -134,13 +137,18 @@ class EventRecorder:
         self._rows.sort(key=lambda row: (row[0], row[1]))
         events: list[tuple[str, Event]] = []
         labels: dict[str, Any] = {}
+        days: dict[int, str] = {}
         for n, (at, order, source, event) in enumerate(self._rows):
             message_id = f"{message_prefix}{n}"
-            seconds, millis = divmod(at, 1000)
+            day, in_day = divmod(at, 86_400_000)
+            date = days.get(day)
+            if date is None:
+                date = days[day] = time.strftime("%Y-%m-%dT", time.gmtime(day * 86_400))
+            seconds, millis = divmod(in_day, 1000)
+            minutes, second = divmod(seconds, 60)
+            hour, minute = divmod(minutes, 60)
             event["messageId"] = message_id
-            event["timestamp"] = (
-                time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
-            )
+            event["timestamp"] = f"{date}{hour:02d}:{minute:02d}:{second:02d}.{millis:03d}Z"
             label = self._labels.get(order)
             if label is not None:
                 labels[message_id] = label

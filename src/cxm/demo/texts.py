@@ -79,7 +79,10 @@ CUSTOMER: dict[str, dict[str, tuple[str, ...]]] = {
         "question": (
             "Czy pod adresem {address} jest dostępny światłowód {paid} Mb/s? Ile kosztuje w pakiecie z telewizją?",  # noqa: E501
             "Czy mogę przenieść numer z innej sieci i go zachować? Interesuje mnie {plan}.",
+        ),
+        "social_question": (
             "Ktoś ma Vistulę? Warto przejść? Zastanawiam się nad ofertą {plan}.",
+            "Szukam operatora z dobrym zasięgiem ({city}). Polecacie Vistulę?",
         ),
     },
     "ru": {
@@ -100,7 +103,7 @@ CUSTOMER: dict[str, dict[str, tuple[str, ...]]] = {
             "После последнего обновления роутера скорость упала до {speed} Мбит/с. Вы что-то поменяли на линии?",  # noqa: E501
         ),
         "roaming_charges": (
-            "Вернул{a}сь из отпуска ({country}), а в счёте {amount} злотых за роуминг. Никто не предупредил меня по SMS!",  # noqa: E501
+            "После отпуска ({country}) в счёте {amount} злотых за роуминг. Никто не предупредил меня по SMS!",  # noqa: E501
             "Мобильный интернет в роуминге ({country}) обошёлся мне в {amount} злотых за два дня. Почему не сработал лимит?",  # noqa: E501
             "Я купил{a} пакет роуминга перед поездкой ({country}), но всё равно начислили {amount} злотых. Прошу вернуть деньги.",  # noqa: E501
         ),
@@ -137,7 +140,10 @@ CUSTOMER: dict[str, dict[str, tuple[str, ...]]] = {
         "question": (
             "Доступен ли оптоволоконный интернет {paid} Мбит/с по адресу {address}? Сколько стоит вместе с телевидением?",  # noqa: E501
             "Можно ли перенести номер от другого оператора и сохранить его? Меня интересует {plan}.",  # noqa: E501
+        ),
+        "social_question": (
             "Кто-нибудь пользуется Vistula? Стоит переходить? Думаю о тарифе {plan}.",
+            "Ищу оператора с хорошим покрытием, посоветуете Vistula? Живу в городе {city}.",
         ),
     },
     "en": {
@@ -195,7 +201,10 @@ CUSTOMER: dict[str, dict[str, tuple[str, ...]]] = {
         "question": (
             "Is {paid} Mbps fibre available at {address}? How much is it bundled with TV?",
             "Can I move my number from another network and keep it? I'm interested in {plan}.",
+        ),
+        "social_question": (
             "Anyone here with Vistula? Worth switching? I'm thinking about {plan}.",
+            "Just moved to {city}, is Vistula any good for home fibre?",
         ),
     },
 }
@@ -264,10 +273,19 @@ SIGN_OFFS = {
     "ru": ("С уважением,\n{name}", "Спасибо,\n{first}", "{name}", ""),
     "en": ("Kind regards,\n{name}", "Thanks,\n{first}", "Best,\n{first}", ""),
 }
-SOCIAL_TAGS = {
-    "pl": ("", " #VistulaTelecom", " #awaria", " Serio?", " 😡", " 👍"),
-    "ru": ("", " #VistulaTelecom", " Серьёзно?", " 😡", " 👍"),
-    "en": ("", " #VistulaTelecom", " #fail", " Seriously?", " 😡", " 👍"),
+SOCIAL_TAGS: dict[
+    str, dict[str, tuple[str, ...]]
+] = {  # by sentiment: what people tack on to a post
+    "negative": {
+        "pl": ("", " #VistulaTelecom", " #awaria", " Serio?", " 😡"),
+        "ru": ("", " #VistulaTelecom", " Серьёзно?", " 😡"),
+        "en": ("", " #VistulaTelecom", " #fail", " Seriously?", " 😡"),
+    },
+    "positive": {
+        "pl": ("", " #VistulaTelecom", " 👍", " 🙂"),
+        "ru": ("", " #VistulaTelecom", " 👍", " 🙂"),
+        "en": ("", " #VistulaTelecom", " 👍", " 🙂"),
+    },
 }
 
 COUNTRIES = {
@@ -280,7 +298,10 @@ DEVICES = (
     "Samsung Galaxy A56", "iPhone 15", "Google Pixel 9a",
 )  # fmt: skip
 ROUTERS = ("Vistula Box 6", "Vistula Box 5", "Huawei HG8245", "ZTE F6600")
-PRODUCTS = ("iPhone 16", "Samsung Galaxy S25", "Mobile L", "Fibre 1 Gb/s", "TV Max", "Vistula Box 6")
+PRODUCTS = {  # list price on the website, PLN (plans: per month)
+    "iPhone 16": 3999, "Samsung Galaxy S25": 3599, "Xiaomi Redmi Note 14": 1099,
+    "Mobile L": 75, "Fibre 1 Gb/s": 89, "TV Max": 59, "Vistula Box 6": 399,
+}  # fmt: skip
 SHOPS = (
     "Galeria Mokotów", "Złote Tarasy", "Arkadia", "Manufaktura", "Galeria Krakowska",
     "Pasaż Grunwaldzki", "Stary Browar", "Galeria Bałtycka", "Silesia City Center",
@@ -303,26 +324,24 @@ def _ru_days(n: int) -> str:
     return f"{n} {'дня' if n < 5 else 'дней'}"
 
 
-def _money(rng: random.Random, low: int, high: int) -> str:
-    return f"{rng.randint(low, high)},{rng.choice(('00', '99', '49', '50'))}"
+def _money(rng: random.Random, low: int, high: int, language: str) -> str:
+    separator = "." if language == "en" else ","
+    return f"{rng.randint(low, high)}{separator}{rng.choice(('00', '99', '49', '50'))}"
 
 
 _GENERIC: dict[str, Callable[[random.Random, str], str]] = {
     "invoice": lambda r, _: f"FV/2026/{r.randint(1, 12):02d}/{r.randint(100000, 999999)}",
-    "amount": lambda r, _: _money(r, 60, 690),
-    "expected": lambda r, _: _money(r, 35, 120),
+    "amount": lambda r, lang: _money(r, 60, 690, lang),
+    "expected": lambda r, lang: _money(r, 35, 120, lang),
     "period": lambda r, _: f"{r.randint(1, 12):02d}/2026",
     "days": lambda r, _: str(r.randint(2, 9)),
     "ndays": lambda r, _: _ru_days(r.randint(2, 9)),
     "weeks": lambda r, _: str(r.randint(2, 4)),
     "years": lambda r, _: str(r.randint(3, 15)),
-    "speed": lambda r, _: str(r.choice((8, 12, 20, 35, 50, 73, 90))),
     "country": lambda r, lang: r.choice(COUNTRIES[lang]),
     "device": lambda r, _: r.choice(DEVICES),
     "router": lambda r, _: r.choice(ROUTERS),
-    "product": lambda r, _: r.choice(PRODUCTS),
-    "web_price": lambda r, _: str(r.randint(20, 90) * 10 - 1),
-    "shop_price": lambda r, _: str(r.randint(91, 160) * 10 - 1),
+    "product": lambda r, _: r.choice(list(PRODUCTS)),
     "shop": lambda r, _: r.choice(SHOPS),
     "tech": lambda r, _: r.choice(TECHNICIANS),
     "plan": lambda r, _: r.choice(PLANS),
@@ -339,7 +358,16 @@ class _Slots(dict[str, str]):
         self._language = language
 
     def __missing__(self, key: str) -> str:
-        value = _GENERIC[key](self._rng, self._language)
+        rng = self._rng
+        if key == "speed":  # what a speed test shows: a fraction of the paid speed
+            value = str(max(2, round(int(self["paid"]) * rng.uniform(0.02, 0.35))))
+        elif key == "web_price":
+            value = str(PRODUCTS[self["product"]])
+        elif key == "shop_price":  # the shops' own price list lags behind: 5-20 % dearer
+            web = int(self["web_price"])
+            value = str(web + max(5, round(web * rng.uniform(0.05, 0.2)) // 10 * 10))
+        else:
+            value = _GENERIC[key](self._rng, self._language)
         self[key] = value
         return value
 
@@ -349,10 +377,19 @@ def fill(rng: random.Random, template: str, language: str, slots: Mapping[str, s
     return template.format_map(_Slots(rng, language, slots))
 
 
-def persona_slots(*, language: str, gender: str, first: str, name: str, address: str,
-                  paid: int, plan: str) -> dict[str, str]:  # fmt: skip
+def persona_slots(
+    *,
+    language: str,
+    gender: str,
+    first: str,
+    name: str,
+    address: str,
+    city: str,
+    paid: int,
+    plan: str,
+) -> dict[str, str]:
     """The slots that come from the customer rather than chance."""
-    slots = {"first": first, "name": name, "address": address, "plan": plan}
+    slots = {"first": first, "name": name, "address": address, "city": city, "plan": plan}
     if paid:
         slots["paid"] = str(paid)
     slots["łem"] = "łam" if gender == "f" else "łem"
@@ -360,14 +397,17 @@ def persona_slots(*, language: str, gender: str, first: str, name: str, address:
     return slots
 
 
-def customer_text(rng: random.Random, topic: str, language: str, slots: Mapping[str, str]) -> str:
-    """What the customer says about ``topic``, in their language.
+def customer_text(
+    rng: random.Random, topic: str, language: str, slots: Mapping[str, str], *, social: bool = False
+) -> str:
+    """What the customer says about ``topic``, in their language (``social``: in public).
 
     >>> t = customer_text(random.Random(1), "slow_speed", "pl", {"paid": "600", "łem": "łem"})
     >>> "Mb/s" in t or "Wi-Fi" in t
     True
     """
-    return fill(rng, rng.choice(CUSTOMER[language][topic]), language, slots)
+    key = "social_question" if social and topic == "question" else topic
+    return fill(rng, rng.choice(CUSTOMER[language][key]), language, slots)
 
 
 def email_body(rng: random.Random, core: str, language: str, slots: Mapping[str, str]) -> str:
@@ -376,9 +416,10 @@ def email_body(rng: random.Random, core: str, language: str, slots: Mapping[str,
     return "\n\n".join(part for part in (greeting, core, sign_off) if part)
 
 
-def social_post(rng: random.Random, core: str, language: str) -> str:
+def social_post(rng: random.Random, core: str, language: str, sentiment: str) -> str:
     mention = "@VistulaTelecom " if rng.random() < 0.6 else ""
-    return f"{mention}{core}{rng.choice(SOCIAL_TAGS[language])}"
+    tags = SOCIAL_TAGS["negative" if sentiment == "negative" else "positive"][language]
+    return f"{mention}{core}{rng.choice(tags)}"
 
 
 def survey_comment(rng: random.Random, mood: str, language: str) -> str:

@@ -154,7 +154,11 @@ def check_event(
     def bad(key: str, message: str) -> None:
         errors.append(ErrorDetail((*loc, key), message))
 
-    payload = orjson.dumps(raw)
+    try:
+        payload = orjson.dumps(raw)
+    except TypeError as exc:  # e.g. an integer beyond 64 bits
+        bad("", f"the event holds a value that cannot be stored as JSON: {exc}")
+        return None, errors
     if len(payload) > max_event_bytes:
         bad("", f"the event is {len(payload)} bytes; the limit is {max_event_bytes} bytes")
         return None, errors

@@ -23,7 +23,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from cxm.identity.rules import event_identifiers, event_traits
 from cxm.identity.tables import identifiers, merges, profiles
 from cxm.ingest.tables import events, sources
-from cxm.profiles.summary import refresh_profile_summaries
+from cxm.profiles.summary import update_profile_summaries
 from cxm.profiles.tables import profile_events, trait_observations
 from cxm.store.metadata import utcnow
 from cxm.store.tables import cursors
@@ -48,11 +48,14 @@ class _Chunk:
     owner: dict[tuple[str, str], str]  # identifier → profile (as first loaded or created)
     created_seq: dict[str, int]
     merged_into: dict[str, str] = field(default_factory=dict)
-    new_profiles: list[dict[str, Any]] = field(default_factory=list)
+    new_profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
     new_identifiers: list[dict[str, Any]] = field(default_factory=list)
+    # Identifiers each profile gained in this chunk (for the merge's undo record).
+    gained: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     placements: list[dict[str, Any]] = field(default_factory=list)
     observations: list[dict[str, Any]] = field(default_factory=list)
-    touched: set[str] = field(default_factory=set)
+    new_merges: list[dict[str, Any]] = field(default_factory=list)
+    merge_winners: set[str] = field(default_factory=set)
     created: int = 0
 
     def resolve(self, profile_id: str) -> str:
@@ -237,6 +240,7 @@ def _place_event(
     for ident in ids:
         if ident not in chunk.owner:
             chunk.owner[ident] = profile_id
+            chunk.gained.setdefault(profile_id, []).append({"kind": ident[0], "value": ident[1]})
             chunk.new_identifiers.append(
                 {
                     "kind": ident[0],
@@ -264,7 +268,6 @@ def _place_event(
                 "observed_at": row.timestamp,
             }
         )
-    chunk.touched.add(profile_id)
     return merges_done
 
 
@@ -277,14 +280,13 @@ def _new_profile(chunk: _Chunk, first: tuple[str, str], row: Any) -> str:
     profile_id = profile_id_for(*first)
     chunk.created_seq[profile_id] = row.seq
     chunk.created += 1
-    chunk.new_profiles.append(
-        {
-            "id": profile_id,
-            "created_at": row.timestamp,
-            "created_seq": row.seq,
-            "event_count": 0,
-        }
-    )
+    chunk.new_profiles[profile_id] = {
+        "id": profile_id,
+        "created_at": row.timestamp,
+        "created_seq": row.seq,
+        "merged_into": None,
+        "event_count": 0,
+    }
     return profile_id
 
 
@@ -299,48 +301,55 @@ def _merge(
     row: Any,
     source: str,
 ) -> None:
-    # Rows of this chunk are re-pointed at flush time through chunk.resolve(); rows already
-    # stored are re-pointed now.
-    _flush(conn, chunk, summaries=False)
-    loser_ids = [
-        {"kind": k, "value": v}
-        for k, v in conn.execute(
-            select(identifiers.c.kind, identifiers.c.value).where(identifiers.c.profile_id == loser)
+    # Rows of this chunk are re-pointed when they are written (through chunk.resolve());
+    # rows already stored are re-pointed now. A loser born in this chunk has none stored.
+    loser_ids: list[dict[str, str]] = []
+    if loser not in chunk.new_profiles:
+        loser_ids = [
+            {"kind": k, "value": v}
+            for k, v in conn.execute(
+                select(identifiers.c.kind, identifiers.c.value).where(
+                    identifiers.c.profile_id == loser
+                )
+            )
+        ]
+        for table in (identifiers, profile_events, trait_observations):
+            conn.execute(update(table).where(table.c.profile_id == loser).values(profile_id=winner))
+        conn.execute(
+            update(profiles)
+            .where((profiles.c.id == loser) | (profiles.c.merged_into == loser))
+            .values(merged_into=winner)
         )
-    ]
-    for table in (identifiers, profile_events, trait_observations):
-        conn.execute(update(table).where(table.c.profile_id == loser).values(profile_id=winner))
-    conn.execute(
-        update(profiles)
-        .where((profiles.c.id == loser) | (profiles.c.merged_into == loser))
-        .values(merged_into=winner)
-    )
-    conn.execute(
-        insert(merges).values(
-            winner_id=winner,
-            loser_id=loser,
-            rule=f"shared_{link[0]}" if link[0] == anchor[0] else f"{anchor[0]}+{link[0]}",
-            reason=(
+    for pending in chunk.new_profiles.values():
+        if pending["id"] == loser or pending["merged_into"] == loser:
+            pending["merged_into"] = winner
+    loser_ids.extend(chunk.gained.pop(loser, []))
+    chunk.gained.setdefault(winner, []).extend(loser_ids)
+    chunk.new_merges.append(
+        {
+            "winner_id": winner,
+            "loser_id": loser,
+            "rule": f"shared_{link[0]}" if link[0] == anchor[0] else f"{anchor[0]}+{link[0]}",
+            "reason": (
                 f"{row.type} event #{row.seq} from source '{source}' carried "
                 f"{anchor[0]} {anchor[1]!r} (held by {winner}) together with "
                 f"{link[0]} {link[1]!r} (held by {loser})"
             ),
-            link_kind=link[0],
-            link_value=link[1],
-            seq=row.seq,
-            actor=ACTOR,
-            at=utcnow(),
-            loser_identifiers=orjson.dumps(loser_ids).decode(),
-        )
+            "link_kind": link[0],
+            "link_value": link[1],
+            "seq": row.seq,
+            "actor": ACTOR,
+            "at": utcnow(),
+            "loser_identifiers": orjson.dumps(loser_ids).decode(),
+        }
     )
     chunk.merged_into[loser] = winner
-    chunk.touched.add(winner)
+    chunk.merge_winners.add(winner)
 
 
-def _flush(conn: Connection, chunk: _Chunk, *, summaries: bool = True) -> None:
+def _flush(conn: Connection, chunk: _Chunk) -> None:
     if chunk.new_profiles:
-        conn.execute(insert(profiles), chunk.new_profiles)
-        chunk.new_profiles = []
+        conn.execute(insert(profiles), list(chunk.new_profiles.values()))
     for rows, table in (
         (chunk.new_identifiers, identifiers),
         (chunk.placements, profile_events),
@@ -350,8 +359,12 @@ def _flush(conn: Connection, chunk: _Chunk, *, summaries: bool = True) -> None:
             for r in rows:
                 r["profile_id"] = chunk.resolve(r["profile_id"])
             conn.execute(insert(table), rows)
-            rows.clear()
-    if summaries:
-        live = {chunk.resolve(pid) for pid in chunk.touched}
-        refresh_profile_summaries(conn, sorted(live))
-        chunk.touched = set()
+    if chunk.new_merges:
+        conn.execute(insert(merges), chunk.new_merges)
+    update_profile_summaries(
+        conn,
+        placements=chunk.placements,
+        observations=chunk.observations,
+        new_identifiers=chunk.new_identifiers,
+        recount={chunk.resolve(pid) for pid in chunk.merge_winners},
+    )

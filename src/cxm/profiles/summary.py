@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import orjson
@@ -15,6 +15,7 @@ from cxm.profiles.tables import profile_events, trait_observations
 
 NAME_KEYS = ("name", "firstName", "first_name", "lastName", "last_name")
 SUMMARY_KEYS = (*NAME_KEYS, "email", "phone")
+SEARCHED_KINDS = ("user_id", "email", "phone")
 _IN_CHUNK = 500
 
 
@@ -29,86 +30,164 @@ def display_name(traits: dict[str, Any]) -> str | None:
     return " ".join(parts) or None
 
 
-def refresh_profile_summaries(conn: Connection, profile_ids: Sequence[str]) -> None:
-    for start in range(0, len(profile_ids), _IN_CHUNK):
-        _refresh(conn, list(profile_ids[start : start + _IN_CHUNK]))
+def update_profile_summaries(
+    conn: Connection,
+    *,
+    placements: list[dict[str, Any]],
+    observations: list[dict[str, Any]],
+    new_identifiers: list[dict[str, Any]],
+    recount: set[str],
+) -> None:
+    """Bring the denormalised columns up to date after a projector chunk.
+
+    Counts and first/last seen grow from the chunk's placements; profiles that absorbed others
+    (``recount``) are counted again from the timeline. Name, e-mail, phone and search text are
+    recomputed only where the chunk brought a relevant trait or identifier.
+    """
+    grown: dict[str, list[Any]] = {}
+    for p in placements:
+        pid = p["profile_id"]
+        if pid in recount:
+            continue
+        entry = grown.get(pid)
+        if entry is None:
+            grown[pid] = [1, p["at"], p["at"]]
+        else:
+            entry[0] += 1
+            entry[1] = min(entry[1], p["at"])
+            entry[2] = max(entry[2], p["at"])
+    _apply_growth(conn, grown)
+    _recount(conn, sorted(recount))
+    relevant = {o["profile_id"] for o in observations if o["key"] in SUMMARY_KEYS}
+    relevant.update(i["profile_id"] for i in new_identifiers if i["kind"] in SEARCHED_KINDS)
+    _refresh_display(conn, sorted(relevant | recount))
 
 
-def _refresh(conn: Connection, ids: list[str]) -> None:
-    if not ids:
-        return
-    counts = {
-        pid: (n, first, last)
-        for pid, n, first, last in conn.execute(
-            select(
-                profile_events.c.profile_id,
-                func.count(),
-                func.min(profile_events.c.at),
-                func.max(profile_events.c.at),
-            )
-            .where(profile_events.c.profile_id.in_(ids))
-            .group_by(profile_events.c.profile_id)
-        )
-    }
-    latest: dict[str, dict[str, Any]] = {pid: {} for pid in ids}
-    for pid, key, value in conn.execute(
-        select(
-            trait_observations.c.profile_id, trait_observations.c.key, trait_observations.c.value
-        )
-        .where(
-            trait_observations.c.profile_id.in_(ids),
-            trait_observations.c.key.in_(SUMMARY_KEYS),
-        )
-        .order_by(trait_observations.c.observed_at, trait_observations.c.seq)
-    ):
-        latest[pid][key] = orjson.loads(value)
-    known: dict[str, dict[str, list[str]]] = {pid: {} for pid in ids}
-    for pid, kind, value in conn.execute(
-        select(identifiers.c.profile_id, identifiers.c.kind, identifiers.c.value).where(
-            identifiers.c.profile_id.in_(ids), identifiers.c.kind.in_(("user_id", "email", "phone"))
-        )
-    ):
-        known[pid].setdefault(kind, []).append(value)
+def _in_parts(ids: Sequence[str]) -> Iterator[list[str]]:
+    for start in range(0, len(ids), _IN_CHUNK):
+        yield list(ids[start : start + _IN_CHUNK])
 
+
+def _apply_growth(conn: Connection, grown: dict[str, list[Any]]) -> None:
     updates = []
-    for pid in ids:
-        n, first, last = counts.get(pid, (0, None, None))
-        traits = latest[pid]
-        name = display_name(traits)
-        email = normalize_email(traits.get("email")) or _first(known[pid].get("email"))
-        phone = _first(known[pid].get("phone"))
-        words = [
-            name,
-            *known[pid].get("email", []),
-            *known[pid].get("phone", []),
-            *known[pid].get("user_id", []),
-        ]
-        updates.append(
-            {
-                "pid": pid,
-                "display_name": name,
-                "email": email,
-                "phone": phone,
-                "event_count": n,
-                "first_seen": first,
-                "last_seen": last,
-                "search_text": search_text(words),
-            }
+    for part in _in_parts(sorted(grown)):
+        for pid, count, first, last in conn.execute(
+            select(
+                profiles.c.id, profiles.c.event_count, profiles.c.first_seen, profiles.c.last_seen
+            ).where(profiles.c.id.in_(part))
+        ):
+            n, lo, hi = grown[pid]
+            updates.append(
+                {
+                    "pid": pid,
+                    "event_count": (count or 0) + n,
+                    "first_seen": lo if first is None else min(first, lo),
+                    "last_seen": hi if last is None else max(last, hi),
+                }
+            )
+    _write_counts(conn, updates)
+
+
+def _recount(conn: Connection, ids: list[str]) -> None:
+    updates = []
+    for part in _in_parts(ids):
+        updates.extend(
+            {"pid": pid, "event_count": n, "first_seen": first, "last_seen": last}
+            for pid, n, first, last in conn.execute(
+                select(
+                    profile_events.c.profile_id,
+                    func.count(),
+                    func.min(profile_events.c.at),
+                    func.max(profile_events.c.at),
+                )
+                .where(profile_events.c.profile_id.in_(part))
+                .group_by(profile_events.c.profile_id)
+            )
         )
-    conn.execute(
-        update(profiles)
-        .where(profiles.c.id == bindparam("pid"))
-        .values(
-            display_name=bindparam("display_name"),
-            email=bindparam("email"),
-            phone=bindparam("phone"),
-            event_count=bindparam("event_count"),
-            first_seen=bindparam("first_seen"),
-            last_seen=bindparam("last_seen"),
-            search_text=bindparam("search_text"),
-        ),
-        updates,
-    )
+    _write_counts(conn, updates)
+
+
+def _write_counts(conn: Connection, updates: list[dict[str, Any]]) -> None:
+    if updates:
+        conn.execute(
+            update(profiles)
+            .where(profiles.c.id == bindparam("pid"))
+            .values(
+                event_count=bindparam("event_count"),
+                first_seen=bindparam("first_seen"),
+                last_seen=bindparam("last_seen"),
+            ),
+            updates,
+        )
+
+
+def _refresh_display(conn: Connection, ids: list[str]) -> None:
+    updates = []
+    for part in _in_parts(ids):
+        latest: dict[str, dict[str, Any]] = {pid: {} for pid in part}
+        ranked = (
+            select(
+                trait_observations.c.profile_id,
+                trait_observations.c.key,
+                trait_observations.c.value,
+                func.row_number()
+                .over(
+                    partition_by=(trait_observations.c.profile_id, trait_observations.c.key),
+                    order_by=(
+                        trait_observations.c.observed_at.desc(),
+                        trait_observations.c.seq.desc(),
+                    ),
+                )
+                .label("rank"),
+            )
+            .where(
+                trait_observations.c.profile_id.in_(part),
+                trait_observations.c.key.in_(SUMMARY_KEYS),
+            )
+            .subquery()
+        )
+        for pid, key, value in conn.execute(
+            select(ranked.c.profile_id, ranked.c.key, ranked.c.value).where(ranked.c.rank == 1)
+        ):
+            latest[pid][key] = orjson.loads(value)
+        known: dict[str, dict[str, list[str]]] = {pid: {} for pid in part}
+        for pid, kind, value in conn.execute(
+            select(identifiers.c.profile_id, identifiers.c.kind, identifiers.c.value).where(
+                identifiers.c.profile_id.in_(part),
+                identifiers.c.kind.in_(SEARCHED_KINDS),
+            )
+        ):
+            known[pid].setdefault(kind, []).append(value)
+        for pid in part:
+            traits, ids_of = latest[pid], known[pid]
+            name = display_name(traits)
+            words = [
+                name,
+                *ids_of.get("email", []),
+                *ids_of.get("phone", []),
+                *ids_of.get("user_id", []),
+            ]
+            updates.append(
+                {
+                    "pid": pid,
+                    "display_name": name,
+                    "email": normalize_email(traits.get("email")) or _first(ids_of.get("email")),
+                    "phone": _first(ids_of.get("phone")),
+                    "search_text": search_text(words),
+                }
+            )
+    if updates:
+        conn.execute(
+            update(profiles)
+            .where(profiles.c.id == bindparam("pid"))
+            .values(
+                display_name=bindparam("display_name"),
+                email=bindparam("email"),
+                phone=bindparam("phone"),
+                search_text=bindparam("search_text"),
+            ),
+            updates,
+        )
 
 
 def fold(text: str) -> str:

@@ -76,8 +76,8 @@ def weekly_channels_option(
     return {
         **_base(),
         "tooltip": {"trigger": "axis", "axisPointer": {"type": "shadow"}},
-        "legend": {"type": "scroll", "bottom": 0, "icon": "circle", "itemWidth": 10},
-        "grid": {"left": 8, "right": 16, "top": 16, "bottom": 40, "containLabel": True},
+        "legend": {"bottom": 0, "icon": "circle", "itemWidth": 10, "itemGap": 14},
+        "grid": {"left": 8, "right": 16, "top": 16, "bottom": 64, "containLabel": True},
         "xAxis": {
             "type": "category",
             "data": axis,

@@ -10,6 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import phonenumbers
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
 from jinja2.runtime import Context
 
@@ -131,6 +132,19 @@ def display_value(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
+def format_phone(value: str | None) -> str:
+    """An E.164 number grouped for reading (+48 601 234 567); anything else as it is."""
+    if not value:
+        return ""
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        return value
+    if not phonenumbers.is_possible_number(number):
+        return value
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
 def initials(name: str | None) -> str:
     words = [w for w in (name or "").replace("@", " ").split() if w[:1].isalnum()]
     return "".join(w[0] for w in words[:2]).upper() or "?"
@@ -159,6 +173,7 @@ def templates_env() -> Environment:
         channel=channel_label,
         value=display_value,
         initials=initials,
+        phone=format_phone,
         humanize=humanize,
     )
     env.globals.update(

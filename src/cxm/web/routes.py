@@ -146,13 +146,18 @@ def _render(
 
 
 def _error(
-    request: Request, status_code: int, message: str | None, viewer: Viewer | None
+    request: Request,
+    status_code: int,
+    message: str | None,
+    viewer: Viewer | None,
+    active: str | None = None,
 ) -> HTMLResponse:
     return _render(
         request,
         "error.html",
         pages.error_context(status_code, message),
         viewer=viewer,
+        active=active,
         status_code=status_code,
     )
 
@@ -164,10 +169,16 @@ def _fragment_error(status_code: int, message: str) -> HTMLResponse:
 
 async def _on_login_required(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, LoginRequired)
-    target = "/login?next=" + quote(exc.next_path, safe="/")
-    if request.headers.get("hx-request") == "true":
-        return Response(status_code=401, headers={"HX-Redirect": target})
-    return RedirectResponse(target, status_code=303)
+    if request.headers.get("hx-request") != "true":
+        target = "/login?next=" + quote(exc.next_path, safe="/")
+        return RedirectResponse(target, status_code=303)
+    # A fragment is no place to land after signing in: return to the page that asked for it.
+    page = urlsplit(request.headers.get("hx-current-url", ""))
+    back = page.path + (f"?{page.query}" if page.query else "")
+    if page.netloc != request.url.netloc:
+        back = "/overview"
+    target = "/login?next=" + quote(safe_next(back), safe="/")
+    return Response(status_code=401, headers={"HX-Redirect": target})
 
 
 @router.get("/")
@@ -303,13 +314,13 @@ def customer(
 ) -> Response:
     channel, before_seq, problem = _timeline_params(viewer.lang, channel, before)
     if problem:
-        return _error(request, 400, problem, viewer)
+        return _error(request, 400, problem, viewer, "customers")
     with _workspace(request).session() as db:
         try:
             profile = get_profile(db, profile_id)
         except NotFound:
             message = translator(viewer.lang)("customer.not_found", ref=profile_id)
-            return _error(request, 404, message, viewer)
+            return _error(request, 404, message, viewer, "customers")
         if profile.id != profile_id:
             query = f"?{request.url.query}" if request.url.query else ""
             return RedirectResponse(f"/customers/{quote(profile.id, safe='')}{query}")

@@ -48,12 +48,17 @@
 
   function localiseTimes(root) {
     const absolute = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "short" });
+    const dateOnly = new Intl.DateTimeFormat(lang, { dateStyle: "medium" });
     const rel = new Intl.RelativeTimeFormat(lang, { numeric: "auto" });
     root.querySelectorAll("time[datetime]:not([data-local])").forEach(function (el) {
       const date = new Date(el.getAttribute("datetime"));
       if (Number.isNaN(date.getTime())) return;
       el.title = absolute.format(date);
-      el.textContent = el.hasAttribute("data-relative") ? relative(date, rel) : absolute.format(date);
+      if (el.hasAttribute("data-relative")) {
+        el.textContent = relative(date, rel);
+      } else {
+        el.textContent = (el.hasAttribute("data-date") ? dateOnly : absolute).format(date);
+      }
       el.setAttribute("data-local", "");
     });
   }
@@ -66,6 +71,16 @@
     });
   }
 
+  // htmx pushes URLs (search, timeline filter); the language switch must return there.
+  function updateLanguageLinks() {
+    const here = location.pathname + location.search;
+    document.querySelectorAll(".lang-switch a[href]").forEach(function (a) {
+      const url = new URL(a.href, location.href);
+      url.searchParams.set("next", here);
+      a.href = url.pathname + url.search;
+    });
+  }
+
   function refresh() {
     renderCharts(document);
     localiseTimes(document);
@@ -74,6 +89,9 @@
   document.addEventListener("DOMContentLoaded", refresh);
   document.addEventListener("htmx:after:swap", refresh);
   document.addEventListener("htmx:after:settle", refresh);
+  document.addEventListener("htmx:after:history:push", updateLanguageLinks);
+  document.addEventListener("htmx:after:history:replace", updateLanguageLinks);
+  window.addEventListener("popstate", updateLanguageLinks);
   document.addEventListener("click", onFilterClick);
   window.addEventListener("resize", resizeCharts);
 })();
