@@ -91,3 +91,13 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.resolved_database_url.startswith("sqlite")
+
+
+def settings_markdown() -> str:
+    """The settings as a Markdown table (docs/configuration.md embeds it; a test keeps it true)."""
+    lines = ["| variable | default | meaning |", "|---|---|---|"]
+    for name, info in Settings.model_fields.items():
+        default = info.default
+        shown = "unset" if default is None else f"`{default}`"
+        lines.append(f"| `CXM_{name.upper()}` | {shown} | {info.description} |")
+    return "\n".join(lines) + "\n"

@@ -34,6 +34,10 @@ def create_app(workspace: Workspace, *, web: bool = True) -> FastAPI:
         summary="Customer experience management: one memory of each customer across channels.",
         lifespan=lifespan,
         default_response_class=JsonResponse,
+        # The interactive docs pages load their scripts from a CDN; cxm serves no third-party
+        # content, so only the spec itself is published.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.workspace = workspace
     app.state.sources = SourceRegistry(workspace.engine)
