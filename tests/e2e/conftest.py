@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from helpers import free_port, wait_for_http
 
 from cxm.config import Settings
 from cxm.demo import build_demo, do_issue_demo_token
 from cxm.profiles import ProfileCard
 from cxm.workspace import Workspace
+from helpers import free_port, wait_for_http
 
 
 @dataclass(frozen=True)

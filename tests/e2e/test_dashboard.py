@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-from conftest import LiveDemo
 from playwright.sync_api import Page, expect
+
+from conftest import LiveDemo
 
 
 def sign_in(page: Page, demo: LiveDemo) -> None:

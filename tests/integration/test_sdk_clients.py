@@ -13,7 +13,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from helpers import bearer, free_port, wait_for_http
 from rudderstack.analytics.client import Client as RudderClient
 from segment.analytics.client import Client as SegmentClient
 from segment.analytics.request import APIError
@@ -21,6 +20,7 @@ from segment.analytics.request import APIError
 from cxm.config import Settings
 from cxm.ingest import do_create_source
 from cxm.workspace import Workspace
+from helpers import bearer, free_port, wait_for_http
 
 
 @dataclass

@@ -13,7 +13,8 @@ from cxm.workspace import Workspace
 
 
 def get_workspace(request: Request) -> Workspace:
-    return request.app.state.workspace  # type: ignore[no-any-return]
+    workspace: Workspace = request.app.state.workspace
+    return workspace
 
 
 def get_session(ws: Workspace = Depends(get_workspace)) -> Iterator[Session]:

@@ -39,14 +39,16 @@ def do_create_token(
         raise InvalidInput("a token needs a name of 1 to 100 characters")
     token = "cxm_" + secrets.token_urlsafe(32)
     new_id = session.execute(
-        insert(api_tokens).values(
+        insert(api_tokens)
+        .returning(api_tokens.c.id)
+        .values(
             name=name.strip(),
             token_hash=hash_secret(token),
             prefix=token[:10],
             scopes=" ".join(scopes),
             created_at=utcnow(),
         )
-    ).inserted_primary_key[0]
+    ).scalar_one()
     return ApiPrincipal(id=new_id, name=name.strip(), scopes=tuple(scopes)), token
 
 
@@ -56,7 +58,7 @@ def do_revoke_tokens_named(session: Session, *, name: str) -> int:
         .where(api_tokens.c.name == name, api_tokens.c.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
-    return result.rowcount
+    return int(getattr(result, "rowcount", 0))
 
 
 def authenticate_token(session: Session, token: str) -> ApiPrincipal | None:

@@ -9,6 +9,7 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -20,7 +21,7 @@ class ProgressBar:
 
     def __init__(self, progress: Progress) -> None:
         self._progress = progress
-        self._task: int | None = None
+        self._task: TaskID | None = None
 
     def stage(self, description: str, total: int | None) -> None:
         if self._task is not None:

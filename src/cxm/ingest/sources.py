@@ -9,6 +9,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -60,7 +61,8 @@ def do_create_source(
     }
     try:
         with session.begin_nested():
-            new_id = session.execute(insert(sources).values(**row)).inserted_primary_key[0]
+            result = session.execute(insert(sources).values(**row).returning(sources.c.id))
+            new_id = result.scalar_one()
     except IntegrityError:
         raise Conflict(f"a source named {name!r} already exists") from None
     return _source(row | {"id": new_id}), write_key
@@ -77,8 +79,8 @@ def get_source(session: Session, name: str) -> Source:
     return _source(row._mapping)
 
 
-def _source(m: object) -> Source:
-    get = m.__getitem__  # type: ignore[attr-defined]
+def _source(m: Any) -> Source:
+    get = m.__getitem__
     return Source(
         id=get("id"),
         name=get("name"),

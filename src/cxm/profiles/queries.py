@@ -266,7 +266,7 @@ def _channels_of(session: Session, ids: list[str]) -> dict[str, list[str]]:
 
 
 def _source_names(session: Session) -> dict[int, str]:
-    return dict(session.execute(select(sources.c.id, sources.c.name)).all())  # type: ignore[arg-type]
+    return {row.id: row.name for row in session.execute(select(sources.c.id, sources.c.name))}
 
 
 def _traits(session: Session, profile_id: str, source_names: dict[int, str]) -> list[Trait]:

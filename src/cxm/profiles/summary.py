@@ -89,7 +89,7 @@ def _apply_growth(conn: Connection, grown: dict[str, list[Any]]) -> None:
 
 
 def _recount(conn: Connection, ids: list[str]) -> None:
-    updates = []
+    updates: list[dict[str, Any]] = []
     for part in _in_parts(ids):
         updates.extend(
             {"pid": pid, "event_count": n, "first_seen": first, "last_seen": last}
