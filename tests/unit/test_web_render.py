@@ -175,7 +175,7 @@ def test_customer_page_shows_the_profile_and_what_we_know() -> None:
     assert "Anna Wiśniewska-Kowalczyk" in page
     assert "mailto:anna.wisniewska@example.pl" in page
     assert "What we already know" in page
-    assert BRIEF.headline in page
+    assert "Read this before asking the customer anything" in page
     assert "ul. Piotrkowska 1, 90-001 Łódź" in page
     assert "CRM-0042" in page and "CRM ID" in page
     assert "same phone +48601234567 on a call" in page

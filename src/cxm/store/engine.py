@@ -29,7 +29,15 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL", echo: bool = Fals
         )
         _configure_sqlite(engine, sqlite_synchronous)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # Sessions run in UTC so that date functions (e.g. daily counts) agree with SQLite's.
+    return create_engine(
+        url,
+        echo=echo,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        connect_args={"options": "-c timezone=UTC"},
+    )
 
 
 def _configure_sqlite(engine: Engine, synchronous: str) -> None:
