@@ -38,6 +38,17 @@ def error_response(exc: CxmError) -> JsonResponse:
     return JsonResponse(exc.as_envelope(), status_code=exc.http_status, headers=headers)
 
 
+async def http_error_response(request: Request, exc: Exception) -> JsonResponse:
+    """Routing errors (unknown path, wrong method) in the envelope."""
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    return JsonResponse(
+        envelope(code, str(exc.detail)),
+        status_code=exc.status_code,
+        headers=getattr(exc, "headers", None),
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CxmError)
     async def _cxm_error(request: Request, exc: CxmError) -> JsonResponse:
@@ -53,14 +64,7 @@ def install_error_handlers(app: FastAPI) -> None:
         message = f"{'.'.join(map(str, first['loc']))}: {first['message']}"
         return JsonResponse(envelope("invalid_input", message, errors), status_code=400)
 
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JsonResponse:
-        code = _HTTP_CODES.get(exc.status_code, "http_error")
-        return JsonResponse(
-            envelope(code, str(exc.detail)),
-            status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),
-        )
+    app.add_exception_handler(StarletteHTTPException, http_error_response)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JsonResponse:

@@ -13,7 +13,9 @@ from urllib.parse import quote, urlsplit
 from fastapi import APIRouter, Depends, FastAPI, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from cxm.api.errors import http_error_response
 from cxm.auth import authenticate_token, get_token
 from cxm.config import CHANNELS
 from cxm.errors import NotFound
@@ -374,3 +376,14 @@ def mount_web(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(router)
     app.add_exception_handler(LoginRequired, _on_login_required)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+
+
+async def _on_http_error(request: Request, exc: Exception) -> Response:
+    # People get a page, programs (and every /api or /v1 path) get the JSON envelope.
+    path = request.url.path
+    wants_html = "text/html" in request.headers.get("accept", "")
+    if wants_html and not path.startswith(("/api/", "/v1/")):
+        assert isinstance(exc, StarletteHTTPException)
+        return _error(request, exc.status_code, None, viewer=None)
+    return await http_error_response(request, exc)
