@@ -55,6 +55,9 @@ def serve(
 
 def worker(
     once: Annotated[bool, typer.Option(help="Catch up once and exit.")] = False,
+    parent_pid: Annotated[
+        int | None, typer.Option(help="Exit when this process (the server) is gone.")
+    ] = None,
 ) -> None:
     """Keep profiles up to date with the event log (``serve`` starts one of these)."""
     ws = open_workspace()
@@ -67,6 +70,8 @@ def worker(
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     while not stop:
+        if parent_pid is not None and os.getppid() != parent_pid:
+            return  # the server was killed without stopping us: do not run on orphaned
         result = ws.catch_up()
         if once:
             out.print(f"applied {result.events} events, {result.merges} merges")
@@ -125,7 +130,12 @@ def _run_server(ws: Workspace, *, host: str | None, port: int | None, with_worke
         env = {**os.environ, "CXM_WORKSPACE": str(settings.workspace)}
         if settings.database_url:
             env["CXM_DATABASE_URL"] = settings.database_url
-        child = subprocess.Popen([sys.executable, "-m", "cxm", "worker"], env=env)
+        child = subprocess.Popen(
+            [sys.executable, "-m", "cxm", "worker", "--parent-pid", str(os.getpid())], env=env
+        )
+    # uvicorn re-raises SIGTERM after its graceful shutdown; with the default handler that
+    # would end the process before the worker is stopped, so turn it into SystemExit.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         uvicorn.run(
             create_app(ws),
@@ -145,6 +155,10 @@ def _run_server(ws: Workspace, *, host: str | None, port: int | None, with_worke
             except subprocess.TimeoutExpired:
                 child.kill()
         ws.close()
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(0)  # a requested shutdown that completed is a success
 
 
 def _store_name(ws: Workspace) -> str:
