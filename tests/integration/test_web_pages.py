@@ -6,10 +6,10 @@ import re
 
 import httpx
 import pytest
-from helpers import basic
 
 from cxm.auth import do_create_token
 from cxm.workspace import Workspace
+from helpers import basic
 
 pytestmark = pytest.mark.anyio
 

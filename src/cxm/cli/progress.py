@@ -24,9 +24,16 @@ class ProgressBar:
         self._task: TaskID | None = None
 
     def stage(self, description: str, total: int | None) -> None:
-        if self._task is not None:
-            self._progress.update(self._task, visible=True)
+        self._finish()
         self._task = self._progress.add_task(description, total=total)
+
+    def _finish(self) -> None:
+        if self._task is None:
+            return
+        task = next(t for t in self._progress.tasks if t.id == self._task)
+        done = max(int(task.completed), 1)
+        self._progress.update(self._task, total=done, completed=done)
+        self._progress.stop_task(self._task)
 
     def advance(self, n: int = 1) -> None:
         if self._task is not None:
@@ -42,4 +49,6 @@ def progress_bar() -> Iterator[ProgressBar]:
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     ) as progress:
-        yield ProgressBar(progress)
+        bar = ProgressBar(progress)
+        yield bar
+        bar._finish()
