@@ -245,3 +245,31 @@ async def test_overload_answers_429_with_retry_after(
     assert response.headers["Retry-After"] == "1"
     assert response.json()["code"] == "overloaded"
     assert stored_ids(workspace) == set()
+
+
+async def test_browser_sdk_paths_and_cors(
+    api: httpx.AsyncClient, workspace: Workspace, write_keys: dict[str, str]
+) -> None:
+    # analytics.js: short paths, writeKey in a text/plain body, called cross-origin.
+    preflight = await api.options(
+        "/v1/t",
+        headers={"Origin": "https://shop.example", "Access-Control-Request-Method": "POST"},
+    )
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-origin"] == "*"
+    body = orjson.dumps({**track(1), "writeKey": write_keys["website"]})
+    sent = await api.post(
+        "/v1/t",
+        content=body,
+        headers={"Content-Type": "text/plain", "Origin": "https://shop.example"},
+    )
+    assert sent.status_code == 200 and sent.headers["access-control-allow-origin"] == "*"
+    page = await api.post("/v1/p", json={"anonymousId": "a", "writeKey": write_keys["website"]})
+    imported = await api.post(
+        "/v1/import", json={"batch": [track(3)]}, headers=basic(write_keys["website"])
+    )
+    assert page.status_code == imported.status_code == 200
+    assert stored_ids(workspace) >= {"m1", "m3"}
+    assert len(stored_ids(workspace)) == 3
+    rest = await api.get("/api/health", headers={"Origin": "https://shop.example"})
+    assert "access-control-allow-origin" not in rest.headers

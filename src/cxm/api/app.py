@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from cxm import __version__
 from cxm.api import ingest, profiles, sources
+from cxm.api.cors import TrackingCors
 from cxm.api.errors import install_error_handlers
 from cxm.api.responses import JsonResponse
 from cxm.ingest.sources import SourceRegistry
@@ -59,4 +60,5 @@ def create_app(workspace: Workspace, *, web: bool = True) -> FastAPI:
         from cxm.web import mount_web
 
         mount_web(app)
+    app.add_middleware(TrackingCors)
     return app

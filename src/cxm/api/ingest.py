@@ -42,6 +42,9 @@ _SEGMENT_BODY = {
 
 
 @router.post("/v1/batch", openapi_extra=_SEGMENT_BODY, summary="Send a batch of events")
+# Segment's Java and Ruby libraries post batches to /v1/import, analytics.js to /v1/b.
+@router.post("/v1/import", openapi_extra=_SEGMENT_BODY, include_in_schema=False)
+@router.post("/v1/b", openapi_extra=_SEGMENT_BODY, include_in_schema=False)
 async def post_batch(request: Request) -> Response:
     settings = request.app.state.workspace.settings
     body = await _read_json(request, limit=settings.max_batch_bytes)
@@ -75,13 +78,16 @@ def _single_endpoint(event_type: str) -> Any:
 
 
 for _type in EVENT_TYPES:
+    _endpoint = _single_endpoint(_type)
     router.add_api_route(
         f"/v1/{_type}",
-        _single_endpoint(_type),
+        _endpoint,
         methods=["POST"],
         summary=f"Send one {_type} event",
         openapi_extra=_SEGMENT_BODY,
     )
+    # analytics.js posts single events to /v1/t, /v1/i, /v1/p, /v1/s, /v1/g and /v1/a.
+    router.add_api_route(f"/v1/{_type[0]}", _endpoint, methods=["POST"], include_in_schema=False)
 
 
 async def _store(request: Request, source: Source, checked: CheckedBatch) -> Response:
