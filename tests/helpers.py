@@ -7,10 +7,19 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+import os
 import socket
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from cxm.profiles import ProfileCard
 
 # Tests talk to servers on 127.0.0.1 only: never through a proxy from the environment.
 _NO_PROXY_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -56,3 +65,39 @@ def basic(write_key: str) -> dict[str, str]:
 def bearer(token: str) -> dict[str, str]:
     """Headers for the REST API: the API token as a Bearer token."""
     return {"Authorization": f"Bearer {token}"}
+
+
+@contextlib.contextmanager
+def running_server(
+    workspace: Path, *, database_url: str | None = None, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """``cxm serve`` (with its worker) in a subprocess on a free port; yields its base URL."""
+    port = free_port()
+    server_env = {**os.environ, "CXM_WORKSPACE": str(workspace), **(env or {})}
+    if database_url:
+        server_env["CXM_DATABASE_URL"] = database_url
+    server = subprocess.Popen(
+        [sys.executable, "-m", "cxm", "serve", "--port", str(port)],
+        env=server_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/api/health", timeout=60)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+@dataclass(frozen=True)
+class LiveDemo:
+    """A live server over a small demo company (tests/e2e)."""
+
+    url: str
+    token: str
+    customer: ProfileCard  # an active customer seen in at least four channels

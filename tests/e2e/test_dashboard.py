@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from conftest import LiveDemo
+from helpers import LiveDemo
 
 
 def sign_in(page: Page, demo: LiveDemo) -> None:

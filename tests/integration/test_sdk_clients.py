@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,7 +17,7 @@ from segment.analytics.request import APIError
 from cxm.config import Settings
 from cxm.ingest import do_create_source
 from cxm.workspace import Workspace
-from helpers import bearer, free_port, wait_for_http
+from helpers import bearer, running_server
 
 
 @dataclass
@@ -46,31 +43,10 @@ def live_server(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
                     ("call-centre", "phone"),
                 )
             }
-    port = free_port()
-    env = {
-        **os.environ,
-        "CXM_WORKSPACE": str(settings.workspace),
-        "CXM_DATABASE_URL": database_url,
-        "CXM_PROJECTOR_INTERVAL_S": "0.1",
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "cxm", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        wait_for_http(f"http://127.0.0.1:{port}/api/health", timeout=60)
-        yield LiveServer(url=f"http://127.0.0.1:{port}", token=token, keys=keys)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        assert server.stderr is not None
-        server.stderr.close()
+    with running_server(
+        settings.workspace, database_url=database_url, env={"CXM_PROJECTOR_INTERVAL_S": "0.1"}
+    ) as url:
+        yield LiveServer(url=url, token=token, keys=keys)
 
 
 def wait_for_profile(server: LiveServer, ref: str, *, events: int) -> dict:

@@ -9,12 +9,12 @@ from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import phonenumbers
 import pytest
 
 from cxm.config import CHANNELS
 from cxm.demo.generator import DemoCompany, DemoSource, generate_company
 from cxm.demo.texts import CUSTOMER
+from cxm.identity.normalize import normalize_phone
 
 CYRILLIC = re.compile(r"[а-яА-ЯёЁ]")
 POLISH = re.compile(r"[ąćęłńóśźżĄĆĘŁŃÓŚŹŻ]")
@@ -29,17 +29,10 @@ def company() -> DemoCompany:
 
 
 def _e164(raw: str) -> str:
-    """The rule's phone normalisation: region PL, and Russian numbers written 8 9xx …."""
-    digits = re.sub(r"\D", "", raw)
-    regions = ["PL", "RU"] if digits.startswith("8") and len(digits) == 11 else ["PL"]
-    for region in regions:
-        try:
-            number = phonenumbers.parse(raw, region)
-        except phonenumbers.NumberParseException:
-            continue
-        if phonenumbers.is_valid_number(number):
-            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    raise AssertionError(f"{raw!r} is not a valid phone number")
+    """The identity rule's phone normalisation; every demo phone must be a valid number."""
+    number = normalize_phone(raw)
+    assert number is not None, f"{raw!r} is not a valid phone number"
+    return number
 
 
 def _identity_traits(event: Event) -> dict[str, Any]:
