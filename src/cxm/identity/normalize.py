@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import phonenumbers
 
@@ -38,6 +39,12 @@ def normalize_phone(value: object, *, region: str = "PL") -> str | None:
         value = str(value)
     if not isinstance(value, str):
         return None
+    return _normalize_phone(value, region)
+
+
+@lru_cache(maxsize=65_536)
+def _normalize_phone(value: str, region: str) -> str | None:
+    # Parsing is the costly part of identity rules, and the same numbers recur constantly.
     raw = value.strip()
     digits = _NON_DIGIT.sub("", raw)
     if len(digits.lstrip("+")) < 6 or len(digits) > 20:

@@ -14,7 +14,6 @@ skipped, so a retried batch is never stored twice.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
@@ -23,6 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.schema import CreateTable
 
 from cxm.ingest.tables import events
+from cxm.store.bulk import sqlite_time
 from cxm.store.engine import lock_event_log
 
 COLUMNS = (
@@ -38,8 +38,6 @@ COLUMNS = (
     "payload",
 )
 _KEY = ["source_id", "message_id"]
-# SQLAlchemy's storage format for DateTime on SQLite (naive UTC, always with microseconds).
-_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
 
 # The staging table COPY fills; it lives per connection and empties at commit.
 _incoming = Table(
@@ -69,10 +67,6 @@ def _sqlite_insert_sql(dialect: Dialect) -> str:
     return str(stmt.compile(dialect=dialect, column_keys=list(COLUMNS)))
 
 
-def _sqlite_time(value: datetime) -> str:
-    return value.astimezone(UTC).strftime(_SQLITE_TIME)
-
-
 def _append_sqlite(conn: Connection, groups: list[list[dict[str, Any]]]) -> list[int]:
     sql = _sqlite_insert_sql(conn.dialect)
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
@@ -93,8 +87,8 @@ def _append_sqlite(conn: Connection, groups: list[list[dict[str, Any]]]) -> list
                         r["user_id"],
                         r["anonymous_id"],
                         r["channel"],
-                        _sqlite_time(r["timestamp"]),
-                        _sqlite_time(r["received_at"]),
+                        sqlite_time(r["timestamp"]),
+                        sqlite_time(r["received_at"]),
                         r["payload"],
                     )
                     for r in rows

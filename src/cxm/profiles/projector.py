@@ -25,6 +25,7 @@ from cxm.identity.tables import identifiers, merges, profiles
 from cxm.ingest.tables import events, sources
 from cxm.profiles.summary import update_profile_summaries
 from cxm.profiles.tables import profile_events, trait_observations
+from cxm.store.bulk import insert_rows
 from cxm.store.metadata import utcnow
 from cxm.store.tables import cursors
 
@@ -348,19 +349,16 @@ def _merge(
 
 
 def _flush(conn: Connection, chunk: _Chunk) -> None:
-    if chunk.new_profiles:
-        conn.execute(insert(profiles), list(chunk.new_profiles.values()))
+    insert_rows(conn, profiles, list(chunk.new_profiles.values()))
     for rows, table in (
         (chunk.new_identifiers, identifiers),
         (chunk.placements, profile_events),
         (chunk.observations, trait_observations),
     ):
-        if rows:
-            for r in rows:
-                r["profile_id"] = chunk.resolve(r["profile_id"])
-            conn.execute(insert(table), rows)
-    if chunk.new_merges:
-        conn.execute(insert(merges), chunk.new_merges)
+        for r in rows:
+            r["profile_id"] = chunk.resolve(r["profile_id"])
+        insert_rows(conn, table, rows)
+    insert_rows(conn, merges, chunk.new_merges)
     update_profile_summaries(
         conn,
         placements=chunk.placements,

@@ -58,9 +58,43 @@ def update_profile_summaries(
             entry[2] = max(entry[2], p["at"])
     _apply_growth(conn, grown)
     _recount(conn, sorted(recount))
-    relevant = {o["profile_id"] for o in observations if o["key"] in SUMMARY_KEYS}
-    relevant.update(i["profile_id"] for i in new_identifiers if i["kind"] in SEARCHED_KINDS)
-    _refresh_display(conn, sorted(relevant | recount))
+    relevant = {i["profile_id"] for i in new_identifiers if i["kind"] in SEARCHED_KINDS}
+    relevant |= recount
+    relevant |= _display_changed(conn, observations, skip=relevant)
+    _refresh_display(conn, sorted(relevant))
+
+
+def _display_changed(
+    conn: Connection, observations: list[dict[str, Any]], *, skip: set[str]
+) -> set[str]:
+    """Profiles whose newest name or e-mail in this chunk differs from what they show.
+
+    Customers restate the same name and e-mail in event after event; only a change warrants
+    recomputing the display columns from the whole history.
+    """
+    newest: dict[str, dict[str, tuple[Any, int, str]]] = {}
+    for o in observations:
+        if o["key"] in SUMMARY_KEYS and o["profile_id"] not in skip:
+            seen = newest.setdefault(o["profile_id"], {})
+            stamp = (o["observed_at"], o["seq"])
+            if o["key"] not in seen or stamp > seen[o["key"]][:2]:
+                seen[o["key"]] = (*stamp, o["value"])
+    changed = set()
+    for part in _in_parts(sorted(newest)):
+        for pid, shown_name, shown_email in conn.execute(
+            select(profiles.c.id, profiles.c.display_name, profiles.c.email).where(
+                profiles.c.id.in_(part)
+            )
+        ):
+            traits = {key: orjson.loads(v[2]) for key, v in newest[pid].items()}
+            if (
+                any(key in traits for key in NAME_KEYS)
+                and display_name(traits) != shown_name
+                or "email" in traits
+                and normalize_email(traits["email"]) != shown_email
+            ):
+                changed.add(pid)
+    return changed
 
 
 def _in_parts(ids: Sequence[str]) -> Iterator[list[str]]:
