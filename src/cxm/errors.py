@@ -86,6 +86,17 @@ class Overloaded(CxmError, RuntimeError):
         self.retry_after = retry_after
 
 
+class StoreUnavailable(CxmError, RuntimeError):
+    """The store could not take the write; nothing was acknowledged, so the caller retries."""
+
+    code = "store_unavailable"
+    http_status = 503
+
+    def __init__(self, message: str, *, retry_after: int = 5) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class WorkspaceError(CxmError, RuntimeError):
     """The workspace is missing, unreadable or of an unknown schema version."""
 

@@ -273,3 +273,26 @@ async def test_browser_sdk_paths_and_cors(
     assert len(stored_ids(workspace)) == 3
     rest = await api.get("/api/health", headers={"Origin": "https://shop.example"})
     assert "access-control-allow-origin" not in rest.headers
+
+
+async def test_a_failing_store_answers_503_and_acknowledges_nothing(
+    api: httpx.AsyncClient, workspace: Workspace, write_keys: dict[str, str]
+) -> None:
+    # The events table disappears under the server (a broken disk, a dropped table): the
+    # request must fail loudly with a retryable status, never report success.
+    with workspace.engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE events RENAME TO events_away")
+    try:
+        response = await api.post(
+            "/v1/batch", json={"batch": [track(1)]}, headers=basic(write_keys["website"])
+        )
+    finally:
+        with workspace.engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE events_away RENAME TO events")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert response.json()["code"] == "store_unavailable"
+    retried = await api.post(
+        "/v1/batch", json={"batch": [track(1)]}, headers=basic(write_keys["website"])
+    )
+    assert retried.status_code == 200 and stored_ids(workspace) == {"m1"}

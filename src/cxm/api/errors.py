@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cxm.api.responses import JsonResponse
-from cxm.errors import CxmError, Overloaded, Unauthenticated
+from cxm.errors import CxmError, Overloaded, StoreUnavailable, Unauthenticated
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ def envelope(code: str, message: str, errors: list[dict[str, Any]] | None = None
 
 def error_response(exc: CxmError) -> JsonResponse:
     headers: dict[str, str] = {}
-    if isinstance(exc, Overloaded):
+    if isinstance(exc, Overloaded | StoreUnavailable):
         headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, Unauthenticated):
         headers["WWW-Authenticate"] = 'Bearer realm="cxm", Basic realm="cxm"'

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from cxm.errors import Overloaded
+from cxm.errors import Overloaded, StoreUnavailable
 from cxm.ingest.log import append_events
 
 log = logging.getLogger(__name__)
@@ -118,8 +118,12 @@ class GroupCommitWriter:
                 inserted = append_events(conn, [p.rows for p in group])
         except Exception as exc:
             log.exception("group commit of %d events failed", size)
+            failure = StoreUnavailable(
+                f"the event store could not commit the events ({type(exc).__name__}); nothing "
+                "from this request was stored, retry after the Retry-After delay"
+            )
             for pending in group:
-                pending.loop.call_soon_threadsafe(_set_exception, pending.future, exc)
+                pending.loop.call_soon_threadsafe(_set_exception, pending.future, failure)
         else:
             self.commits += 1
             self.committed_events += sum(inserted)
