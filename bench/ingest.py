@@ -522,7 +522,9 @@ def main(argv: list[str] | None = None) -> int:
             with ws.session() as session:
                 # A name of its own: --database-url may point at a store used before.
                 name = f"bench-{random.Random().getrandbits(32):08x}"
-                source, write_key = do_create_source(session, name=name, channel="web")
+                source, write_key = do_create_source(
+                    session, actor="test", name=name, channel="web"
+                )
             port = free_port()
             base_url = f"http://127.0.0.1:{port}"
             env = {**os.environ, "CXM_WORKSPACE": str(workdir)}

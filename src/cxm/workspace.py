@@ -89,7 +89,9 @@ class Workspace:
         with self.session() as session:
             if any_token_exists(session):
                 return None
-            _, token = do_create_token(session, name="admin", scopes=("admin",))
+            _, token = do_create_token(
+                session, actor="system:init", name="admin", scopes=("admin",)
+            )
             return token
 
     @cached_property

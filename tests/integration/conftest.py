@@ -54,7 +54,7 @@ def write_keys(workspace: Workspace) -> dict[str, str]:
     keys = {}
     with workspace.session() as session:
         for name, channel in SOURCES.items():
-            _, keys[name] = do_create_source(session, name=name, channel=channel)
+            _, keys[name] = do_create_source(session, actor="test", name=name, channel=channel)
     return keys
 
 

@@ -93,7 +93,7 @@ def crash_workspace(database_url: str, tmp_path: Path) -> Iterator[tuple[Path, s
     try:
         ws.initialise()
         with ws.session() as session:
-            _, write_key = do_create_source(session, name="crash", channel="web")
+            _, write_key = do_create_source(session, actor="test", name="crash", channel="web")
     finally:
         ws.close()
     yield tmp_path, write_key

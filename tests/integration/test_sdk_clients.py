@@ -36,7 +36,7 @@ def live_server(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
         assert token
         with ws.session() as session:
             keys = {
-                name: do_create_source(session, name=name, channel=channel)[1]
+                name: do_create_source(session, actor="test", name=name, channel=channel)[1]
                 for name, channel in (
                     ("website", "web"),
                     ("mobile-app", "app"),

@@ -93,7 +93,7 @@ async def test_read_only_tokens_cannot_open_the_dashboard(
     api: httpx.AsyncClient, workspace: Workspace, admin_token: str
 ) -> None:
     with workspace.session() as session:
-        _, reader = do_create_token(session, name="reader", scopes=("read",))
+        _, reader = do_create_token(session, actor="test", name="reader", scopes=("read",))
     page = await api.get("/login")
     response = await api.post("/login", data={"token": reader, "csrf_token": csrf(page.text)})
     assert response.status_code == 403

@@ -10,9 +10,11 @@ from sqlalchemy.orm import Session
 
 from cxm.api.deps import get_session, require
 from cxm.api.responses import JsonResponse
+from cxm.auth import ApiPrincipal
 from cxm.ingest.sources import do_create_source, list_sources
 
 router = APIRouter(prefix="/api/sources", tags=["sources"])
+require_admin = require("admin")
 
 
 class NewSource(BaseModel):
@@ -28,13 +30,16 @@ def get_sources(session: Session = Depends(get_session)) -> JsonResponse:
 
 @router.post(
     "",
-    dependencies=[Depends(require("admin"))],
     status_code=201,
     summary="Create a source; the response holds its write key, shown only once",
 )
-def create_source(new: NewSource, session: Session = Depends(get_session)) -> JsonResponse:
+def create_source(
+    new: NewSource,
+    session: Session = Depends(get_session),
+    principal: ApiPrincipal = Depends(require_admin),
+) -> JsonResponse:
     source, write_key = do_create_source(
-        session, name=new.name, channel=new.channel, label=new.label
+        session, actor=principal.actor, name=new.name, channel=new.channel, label=new.label
     )
     return JsonResponse(
         {"ok": True, "source": asdict(source), "write_key": write_key}, status_code=201

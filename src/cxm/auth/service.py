@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from cxm.audit import record_action
 from cxm.auth.tables import api_tokens
 from cxm.errors import InvalidInput
 from cxm.ingest.sources import hash_secret
@@ -24,12 +25,17 @@ class ApiPrincipal:
     name: str
     scopes: tuple[str, ...]
 
+    @property
+    def actor(self) -> str:
+        """How this principal is named in the audit log."""
+        return f"token:{self.name}#{self.id}"
+
     def can(self, scope: str) -> bool:
         return "admin" in self.scopes or scope in self.scopes
 
 
 def do_create_token(
-    session: Session, *, name: str, scopes: tuple[str, ...] = ("admin",)
+    session: Session, *, actor: str, name: str, scopes: tuple[str, ...] = ("admin",)
 ) -> tuple[ApiPrincipal, str]:
     """Create an API token; the plain token is returned once and never stored."""
     unknown = [s for s in scopes if s not in SCOPES]
@@ -49,16 +55,31 @@ def do_create_token(
             created_at=utcnow(),
         )
     ).scalar_one()
+    record_action(
+        session,
+        actor=actor,
+        action="token.created",
+        subject=name.strip(),
+        details={"id": new_id, "scopes": list(scopes), "prefix": token[:10]},
+    )
     return ApiPrincipal(id=new_id, name=name.strip(), scopes=tuple(scopes)), token
 
 
-def do_revoke_tokens_named(session: Session, *, name: str) -> int:
-    result = session.execute(
-        update(api_tokens)
-        .where(api_tokens.c.name == name, api_tokens.c.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
+def do_revoke_tokens_named(session: Session, *, actor: str, name: str) -> int:
+    """Revoke every live token called ``name``; returns how many were revoked."""
+    revoked = list(
+        session.execute(
+            update(api_tokens)
+            .where(api_tokens.c.name == name, api_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+            .returning(api_tokens.c.id)
+        ).scalars()
     )
-    return int(getattr(result, "rowcount", 0))
+    if revoked:
+        record_action(
+            session, actor=actor, action="token.revoked", subject=name, details={"ids": revoked}
+        )
+    return len(revoked)
 
 
 def authenticate_token(session: Session, token: str) -> ApiPrincipal | None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import getpass
+import os
+
 from cxm.config import Settings
 from cxm.workspace import Workspace
 
@@ -13,6 +16,14 @@ def open_workspace(settings: Settings | None = None) -> Workspace:
     ws = Workspace.open(settings=settings)
     _opened.append(ws)
     return ws
+
+
+def cli_actor() -> str:
+    """How a person at the command line is named in the audit log."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return f"cli:uid-{os.getuid()}"
 
 
 def close_workspaces() -> None:

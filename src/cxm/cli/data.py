@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cxm.auth import SCOPES, do_create_token
-from cxm.cli.context import open_workspace
+from cxm.cli.context import cli_actor, open_workspace
 from cxm.cli.progress import progress_bar
 from cxm.config import CHANNELS
 from cxm.ingest import ColumnMapping, do_create_source, do_import_file, get_source, list_sources
@@ -169,7 +169,9 @@ def sources_create(
     """Create a source and print its write key (shown once)."""
     ws = open_workspace()
     with ws.session() as session:
-        source, key = do_create_source(session, name=name, channel=channel, label=label)
+        source, key = do_create_source(
+            session, actor=cli_actor(), name=name, channel=channel, label=label
+        )
     out.print(f"source [bold]{source.name}[/bold] ({source.channel}) created; write key:")
     out.print(f"  [bold green]{key}[/bold green]")
 
@@ -184,7 +186,9 @@ def tokens_create(
     """Create an API token and print it (shown once)."""
     ws = open_workspace()
     with ws.session() as session:
-        _, token = do_create_token(session, name=name, scopes=tuple(scope or ["admin"]))
+        _, token = do_create_token(
+            session, actor=cli_actor(), name=name, scopes=tuple(scope or ["admin"])
+        )
     out.print(f"[bold green]{token}[/bold green]")
 
 

@@ -20,6 +20,7 @@ from cxm.ingest.tables import events
 from cxm.workspace import Workspace
 
 DEMO_TOKEN_NAME = "demo-login"
+DEMO_ACTOR = "system:demo"
 _FLUSH_EVERY = 20_000
 
 
@@ -83,6 +84,7 @@ def build_demo(
             except LookupError:
                 by_name[demo_source.name], _ = do_create_source(
                     session,
+                    actor=DEMO_ACTOR,
                     name=demo_source.name,
                     channel=demo_source.channel,
                     label=demo_source.label,
@@ -134,6 +136,8 @@ def build_demo(
 def do_issue_demo_token(ws: Workspace) -> str:
     """A fresh admin token for signing in to the demo; the previous demo token is revoked."""
     with ws.session() as session:
-        do_revoke_tokens_named(session, name=DEMO_TOKEN_NAME)
-        _, token = do_create_token(session, name=DEMO_TOKEN_NAME, scopes=("admin",))
+        do_revoke_tokens_named(session, actor=DEMO_ACTOR, name=DEMO_TOKEN_NAME)
+        _, token = do_create_token(
+            session, actor=DEMO_ACTOR, name=DEMO_TOKEN_NAME, scopes=("admin",)
+        )
     return token

@@ -9,13 +9,15 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from cxm.audit import record_action
 from cxm.config import CHANNELS
+from cxm.domain_events import DomainEvent, publish
 from cxm.errors import Conflict, InvalidInput, NotFound
 from cxm.ingest.tables import sources
 from cxm.store.metadata import utcnow
@@ -39,8 +41,15 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class SourceCreated(DomainEvent):
+    name: ClassVar[str] = "source-created"
+    source: str
+    channel: str
+
+
 def do_create_source(
-    session: Session, *, name: str, channel: str, label: str | None = None
+    session: Session, *, actor: str, name: str, channel: str, label: str | None = None
 ) -> tuple[Source, str]:
     """Create a source and return it with its write key (shown once, only a hash is kept)."""
     if not SOURCE_NAME.match(name):
@@ -65,6 +74,14 @@ def do_create_source(
             new_id = result.scalar_one()
     except IntegrityError:
         raise Conflict(f"a source named {name!r} already exists") from None
+    record_action(
+        session,
+        actor=actor,
+        action="source.created",
+        subject=name,
+        details={"channel": channel, "label": label, "write_key_prefix": row["write_key_prefix"]},
+    )
+    publish(session, SourceCreated(source=name, channel=channel))
     return _source(row | {"id": new_id}), write_key
 
 

@@ -20,6 +20,9 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
+from cxm.audit import record_actions
+from cxm.domain_events import dispatch
+from cxm.identity.models import ProfilesMerged
 from cxm.identity.rules import event_identifiers, event_traits
 from cxm.identity.tables import identifiers, merges, profiles
 from cxm.ingest.tables import events, sources
@@ -104,9 +107,10 @@ def project_pending(
             created, merged = _apply_chunk(conn, rows, region=region)
             last = rows[-1].seq
             conn.execute(update(cursors).where(cursors.c.name == CURSOR).values(position=last))
+        dispatch(merged)
         result.events += len(rows)
         result.profiles_created += created
-        result.merges += merged
+        result.merges += len(merged)
         result.position = last
         if on_progress:
             on_progress(len(rows))
@@ -143,7 +147,9 @@ def _claim_cursor(conn: Connection) -> int:
     )
 
 
-def _apply_chunk(conn: Connection, rows: Iterable[Any], *, region: str) -> tuple[int, int]:
+def _apply_chunk(
+    conn: Connection, rows: Iterable[Any], *, region: str
+) -> tuple[int, list[ProfilesMerged]]:
     parsed = []
     wanted: set[tuple[str, str]] = set()
     for row in rows:
@@ -165,14 +171,16 @@ def _apply_chunk(conn: Connection, rows: Iterable[Any], *, region: str) -> tuple
 
     chunk = _load_owners(conn, wanted)
     source_names = dict(conn.execute(select(sources.c.id, sources.c.name)).all())
-    merges_done = 0
     for row, traits, ids in parsed:
         ids = [_previous_id_kind(chunk, kind, value) for kind, value in ids]
-        if not ids:
-            continue
-        merges_done += _place_event(conn, chunk, row, ids, traits, source_names)
+        if ids:
+            _place_event(conn, chunk, row, ids, traits, source_names)
     _flush(conn, chunk)
-    return chunk.created, merges_done
+    merged = [
+        ProfilesMerged(winner=m["winner_id"], loser=m["loser_id"], rule=m["rule"], seq=m["seq"])
+        for m in chunk.new_merges
+    ]
+    return chunk.created, merged
 
 
 def _previous_id_kind(chunk: _Chunk, kind: str, value: str) -> tuple[str, str]:
@@ -216,10 +224,9 @@ def _place_event(
     ids: list[tuple[str, str]],
     traits: dict[str, Any],
     source_names: dict[int, str],
-) -> int:
+) -> None:
     held = [(ident, chunk.resolve(chunk.owner[ident])) for ident in ids if ident in chunk.owner]
     owners = {pid for _, pid in held}
-    merges_done = 0
     if not owners:
         profile_id = _new_profile(chunk, ids[0], row)
     else:
@@ -237,7 +244,6 @@ def _place_event(
                 row=row,
                 source=source_names.get(row.source_id, "?"),
             )
-            merges_done += 1
     for ident in ids:
         if ident not in chunk.owner:
             chunk.owner[ident] = profile_id
@@ -269,7 +275,6 @@ def _place_event(
                 "observed_at": row.timestamp,
             }
         )
-    return merges_done
 
 
 def profile_id_for(kind: str, value: str) -> str:
@@ -359,6 +364,18 @@ def _flush(conn: Connection, chunk: _Chunk) -> None:
             r["profile_id"] = chunk.resolve(r["profile_id"])
         insert_rows(conn, table, rows)
     insert_rows(conn, merges, chunk.new_merges)
+    record_actions(
+        conn,
+        [
+            (
+                ACTOR,
+                "profiles.merged",
+                m["winner_id"],
+                {"loser": m["loser_id"], "rule": m["rule"], "reason": m["reason"], "seq": m["seq"]},
+            )
+            for m in chunk.new_merges
+        ],
+    )
     update_profile_summaries(
         conn,
         placements=chunk.placements,

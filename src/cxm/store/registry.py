@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cxm.audit.tables
 import cxm.auth.tables
 import cxm.identity.tables
 import cxm.ingest.tables
