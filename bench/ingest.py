@@ -458,10 +458,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--database-url", help="store URL (default: SQLite in the workspace)")
     parser.add_argument("--duration", type=float, default=20.0, help="seconds of load")
     parser.add_argument("--events", type=int, help="send this many events instead of --duration")
-    parser.add_argument("--connections", type=int, default=16, help="concurrent clients")
+    parser.add_argument("--connections", type=int, default=32, help="concurrent clients")
     parser.add_argument("--min-batch", type=int, default=10)
     parser.add_argument("--max-batch", type=int, default=100)
     parser.add_argument("--gzip", action="store_true", help="gzip the bodies")
+    parser.add_argument(
+        "--with-worker",
+        action="store_true",
+        help="run the profile projector beside the server, as `cxm serve` does by default",
+    )
     parser.add_argument("--url", help="an already running server (127.0.0.1 only)")
     parser.add_argument("--write-key", help="write key of a source on --url's server")
     parser.add_argument(
@@ -523,7 +528,7 @@ def main(argv: list[str] | None = None) -> int:
                 # A name of its own: --database-url may point at a store used before.
                 name = f"bench-{random.Random().getrandbits(32):08x}"
                 source, write_key = do_create_source(
-                    session, actor="test", name=name, channel="web"
+                    session, actor="bench", name=name, channel="web"
                 )
             port = free_port()
             base_url = f"http://127.0.0.1:{port}"
@@ -532,8 +537,9 @@ def main(argv: list[str] | None = None) -> int:
                 env["CXM_DATABASE_URL"] = args.database_url
             with log_path.open("wb") as log:
                 server = subprocess.Popen(
-                    [sys.executable, "-m", "cxm", "serve", "--no-worker", "--host", "127.0.0.1"]
-                    + ["--port", str(port)],
+                    [sys.executable, "-m", "cxm", "serve", "--host", "127.0.0.1"]
+                    + ["--port", str(port)]
+                    + ([] if args.with_worker else ["--no-worker"]),
                     env=env,
                     stdout=log,
                     stderr=subprocess.STDOUT,

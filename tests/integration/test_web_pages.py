@@ -110,3 +110,91 @@ async def test_unknown_pages_are_html_for_people_and_json_for_programs(
     assert api_path.json()["ok"] is False
     static = await api.get("/static/vendor/echarts.min.js")
     assert static.status_code == 200 and len(static.content) > 100_000
+
+
+def live_poll_url(fragment: str) -> str:
+    found = re.search(r'<div id="live-poll"[^>]*hx-get="([^"]+)"', fragment)
+    assert found, "no live poller in the fragment"
+    return found.group(1).replace("&amp;", "&")
+
+
+async def test_sources_page_and_its_live_events_polling(
+    api: httpx.AsyncClient, workspace: Workspace, admin_token: str, write_keys: dict[str, str]
+) -> None:
+    assert (await api.get("/sources")).headers["location"] == "/login?next=/sources"
+    hx = {"HX-Request": "true"}
+    polled_signed_out = await api.get("/sources/events?after=0", headers=hx)
+    assert polled_signed_out.status_code == 401 and "HX-Redirect" in polled_signed_out.headers
+    await sign_in(api, admin_token)
+    unsafe = "<img src=x onerror=alert(1)>"
+    first = {"type": "track", "userId": "CUST-9", "event": "Plan Viewed", "messageId": "s1"}
+    response = await api.post(
+        "/v1/batch", json={"batch": [first]}, headers=basic(write_keys["website"])
+    )
+    assert response.status_code == 200
+
+    page = await api.get("/sources")
+    assert page.status_code == 200 and page.headers["content-security-policy"]
+    html = page.text
+    assert 'aria-current="page"' in html and "Live events" in html
+    assert write_keys["website"][:10] + "…" in html and write_keys["website"] not in html
+    assert "http://cxm.test/v1/batch" in html
+    assert 'write_key="YOUR_WRITE_KEY",\n    host="http://cxm.test",' in html
+    assert html.count('class="live-item') == 1 and "Waiting for identity resolution" in html
+    assert 'hx-trigger="every 3s"' in html and 'hx-swap="afterbegin"' in html
+    poll = live_poll_url(html)
+    seq = int(re.search(r'data-seq="(\d+)"', html).group(1))  # type: ignore[union-attr]
+    assert poll == f"/sources/events?after={seq}&pending={seq}"
+
+    # Nothing new and nothing placed: nothing to swap.
+    assert (await api.get(poll, headers=hx)).status_code == 204
+
+    second = {
+        "type": "track",
+        "anonymousId": "anon-7",
+        "event": "Form Sent",
+        "messageId": "s2",
+        "properties": {"comment": unsafe},
+    }
+    response = await api.post(
+        "/v1/batch", json={"batch": [second]}, headers=basic(write_keys["call-centre"])
+    )
+    assert response.status_code == 200
+    update = await api.get(poll, headers=hx)
+    assert update.status_code == 200 and "<html" not in update.text
+    assert update.text.count('class="live-item') == 1 and "is-new" in update.text
+    assert "&lt;img src=x onerror=alert(1)&gt;" in update.text and "<img" not in update.text
+    assert "anon-7" in update.text and "call-centre" in update.text
+    assert 'id="live-poll" hidden hx-swap-oob="true"' in update.text
+    poll = live_poll_url(update.text)
+    assert poll == f"/sources/events?after={seq + 1}&pending={seq + 1}&pending={seq}"
+
+    # The projector places both: their rows get customer links, and nothing stays pending.
+    workspace.catch_up()
+    placed = await api.get(poll, headers=hx)
+    assert placed.status_code == 200 and 'class="live-item' not in placed.text
+    links = re.findall(r'id="ev-(\d+)-who" hx-swap-oob="true">\s*<a class="live-profile" '
+                       r'href="/customers/(p_[^"]+)"', placed.text)  # fmt: skip
+    assert sorted(int(s) for s, _ in links) == [seq, seq + 1]
+    assert live_poll_url(placed.text) == f"/sources/events?after={seq + 1}"
+    again = await api.get("/sources")
+    assert 'href="/customers/p_' in again.text and "Waiting for identity" not in again.text
+    assert "&lt;img src=x onerror=alert(1)&gt;" in again.text and "<img src" not in again.text
+
+    # The source filter swaps only the live panel.
+    filtered = await api.get("/sources?source=website", headers=hx)
+    assert filtered.status_code == 200 and filtered.text.lstrip().startswith(
+        '<div class="live-feed"'
+    )
+    assert "Plan Viewed" in filtered.text and "Form Sent" not in filtered.text
+    quiet = await api.get("/sources?source=ivr", headers=hx)
+    assert "No events from ivr yet." in quiet.text
+    assert live_poll_url(quiet.text) == f"/sources/events?after={seq + 1}&source=ivr"
+    assert (await api.get("/sources?source=nope")).status_code == 404
+
+    # A broken poll stops polling with a message instead of prepending errors.
+    broken = await api.get("/sources/events?after=abc", headers=hx)
+    assert broken.status_code == 400 and 'class="alert alert-error live-stopped"' in broken.text
+    assert "hx-get" not in broken.text
+    gone = await api.get("/sources/events?after=1&source=nope", headers=hx)
+    assert gone.status_code == 404 and "“nope”" in gone.text

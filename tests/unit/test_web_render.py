@@ -13,6 +13,7 @@ import pytest
 
 from cxm.auth import ApiPrincipal
 from cxm.config import CHANNELS
+from cxm.ingest import RecentEvent, SourceActivity
 from cxm.profiles.models import (
     ChannelUse,
     Identifier,
@@ -330,3 +331,69 @@ def test_vendored_assets_are_present() -> None:
     vendor = STATIC_DIR / "vendor"
     for name in ("echarts.min.js", "htmx.min.js", "echarts.LICENSE", "htmx.LICENSE", "README.md"):
         assert (vendor / name).is_file(), name
+
+
+def activity(name: str, channel: str, events: int, last: datetime | None) -> SourceActivity:
+    return SourceActivity(
+        id=len(name), name=name, channel=channel, label=f"{name} <label>",
+        write_key_prefix="wk_AbCdEfG", created_at=T0 - timedelta(days=30), disabled=False,
+        events=events, last_received_at=last,
+    )  # fmt: skip
+
+
+def recent(seq: int, profile_id: str | None, **payload: Any) -> RecentEvent:
+    return RecentEvent(
+        seq=seq, source="website", channel="web", type="track", event="Order Completed",
+        user_id="CUST-42", anonymous_id=None, timestamp=T0, received_at=T0 + timedelta(seconds=seq),
+        payload={"type": "track", "properties": payload}, profile_id=profile_id,
+    )  # fmt: skip
+
+
+SHOWN = [recent(12, None, note=UNSAFE), recent(11, "p_01ania", plan="Fibre 600")]
+
+
+def test_live_feed_continues_from_the_newest_seq_and_tracks_waiting_events() -> None:
+    feed = pages.LiveFeed.start(None, SHOWN, head=20)
+    assert feed == pages.LiveFeed(source=None, after=20, pending=(12,))
+    assert feed.poll_url == "/sources/events?after=20&pending=12"
+    newer = feed.advance([recent(25, None), recent(23, "p_x")], placed={12: "p_01ania"}, head=24)
+    assert newer == pages.LiveFeed(source=None, after=25, pending=(25,))
+    assert pages.LiveFeed.start("ivr", [], head=0).poll_url == "/sources/events?after=0&source=ivr"
+    many = feed.advance([recent(100 + n, None) for n in range(80)], placed=())
+    assert len(many.pending) == pages.LIVE_EVENTS_LIMIT and max(many.pending) == 179
+
+
+@pytest.mark.parametrize("lang", ["en", "pl"])
+def test_sources_page(lang: str) -> None:
+    sources = [activity("website", "web", 1234, T0), activity("ivr", "ivr", 0, None)]
+    feed = pages.LiveFeed.start(None, SHOWN, head=12)
+    context = pages.sources_context(sources, SHOWN, feed, base_url="https://cx.example/")
+    page = render("sources.html", lang, **context)
+    assert "https://cx.example/v1/batch" in page and 'host="https://cx.example"' in page
+    assert "wk_AbCdEfG…" in page and "website &lt;label&gt;" in page
+    assert ("1,234" if lang == "en" else "1\u00a0234") in page
+    assert ("Never" if lang == "en" else "Nigdy") in page
+    assert ("2 sources" if lang == "en" else "2 źródła") in page
+    assert 'hx-get="/sources/events?after=12&amp;pending=12" hx-trigger="every 3s"' in page
+    assert page.count('class="live-item ch-web"') == 2 and "is-new" not in page
+    assert 'href="/customers/p_01ania"' in page
+    waiting = "Waiting for identity resolution" if lang == "en" else "Czeka na identyfikację"
+    assert page.count(waiting) == 1
+    assert (
+        "&lt;script&gt;alert(\\&#34;x\\&#34;)&lt;/script&gt;" in page
+        and "<script>alert" not in page
+    )
+    assert '<option value="ivr">ivr</option>' in page
+
+
+def test_live_update_fragment_prepends_new_events_and_swaps_links_out_of_band() -> None:
+    new, placed = [recent(13, None)], {12: "p_01ania"}
+    feed = pages.LiveFeed(source="website", after=12, pending=(12,)).advance(new, placed)
+    context = pages.live_update_context(new, placed, feed)
+    fragment = render("_live_update.html", "pl", **context)
+    assert "<html" not in fragment and fragment.count('class="live-item ch-web is-new"') == 1
+    assert '<span class="live-who" id="ev-12-who" hx-swap-oob="true">' in fragment
+    assert 'href="/customers/p_01ania"' in fragment
+    assert '<div id="live-poll" hidden hx-swap-oob="true"' in fragment
+    assert 'hx-get="/sources/events?after=13&amp;source=website&amp;pending=13"' in fragment
+    assert "Czeka na identyfikację" in fragment

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from cxm import __version__
-from cxm.api import audit, ingest, profiles, sources
+from cxm.api import audit, events, ingest, profiles, sources
 from cxm.api.cors import TrackingCors
 from cxm.api.errors import install_error_handlers
 from cxm.api.responses import JsonResponse
@@ -54,6 +54,7 @@ def create_app(workspace: Workspace, *, web: bool = True) -> FastAPI:
         return JsonResponse({"ok": True, "version": __version__})
 
     app.include_router(ingest.router)
+    app.include_router(events.router)
     app.include_router(profiles.router)
     app.include_router(sources.router)
     app.include_router(audit.router)

@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 from cxm.ingest.importers import ColumnMapping
+from cxm.ingest.queries import (
+    RecentEvent,
+    SourceActivity,
+    event_profiles,
+    log_head,
+    recent_events,
+    source_activity,
+)
 from cxm.ingest.service import IngestReport, do_import_file, do_ingest_events
 from cxm.ingest.sources import Source, do_create_source, get_source, list_sources
 
 __all__ = [
     "ColumnMapping",
     "IngestReport",
+    "RecentEvent",
     "Source",
+    "SourceActivity",
     "do_create_source",
     "do_import_file",
     "do_ingest_events",
+    "event_profiles",
     "get_source",
     "list_sources",
+    "log_head",
+    "recent_events",
+    "source_activity",
 ]

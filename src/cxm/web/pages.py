@@ -6,10 +6,12 @@ Each ``*_context`` returns the page-specific part; routes merge it with
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
+from cxm.ingest import RecentEvent, SourceActivity
 from cxm.profiles.models import Profile, ProfileCard, TimelineItem, WhatWeKnow
 from cxm.web.charts import channel_use_option, weekly_channels_option
 
@@ -18,6 +20,8 @@ if TYPE_CHECKING:
 
 TIMELINE_PAGE_SIZE = 30
 CUSTOMER_LIST_LIMIT = 50
+LIVE_EVENTS_LIMIT = 50
+LIVE_POLL_SECONDS = 3
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,81 @@ def customer_context(
         "channel_chart": channel_use_option(used, _labeller(t)) if used else None,
         **timeline_context(profile.id, page, channel),
     }
+
+
+@dataclass(frozen=True)
+class LiveFeed:
+    """Where the live events panel stands: its filter, the newest seq it has seen, and the
+    events it shows as waiting for identity resolution (re-checked at every poll).
+
+    >>> LiveFeed(source="web site", after=41, pending=(40, 38)).poll_url
+    '/sources/events?after=41&source=web+site&pending=40&pending=38'
+    """
+
+    source: str | None
+    after: int
+    pending: tuple[int, ...] = ()
+
+    @classmethod
+    def start(cls, source: str | None, shown: Sequence[RecentEvent], head: int) -> LiveFeed:
+        """The feed of a freshly rendered panel; ``head`` is the log's newest seq, read first."""
+        return cls(source=source, after=0).advance(shown, (), head=head)
+
+    def advance(
+        self, new: Sequence[RecentEvent], placed: Collection[int], *, head: int = 0
+    ) -> LiveFeed:
+        """The feed once ``new`` events are shown and the ``placed`` seqs got their customer.
+
+        ``head`` is the log's newest seq, read before ``new``: continuing from it, a panel
+        filtered to a quiet source does not rescan what the other sources sent meanwhile.
+        """
+        after = max([self.after, head, *(e.seq for e in new)])
+        waiting = {e.seq for e in new if e.profile_id is None}
+        waiting.update(seq for seq in self.pending if seq not in placed)
+        # Only rows still on the panel matter, and it keeps the newest LIVE_EVENTS_LIMIT.
+        pending = tuple(sorted(waiting, reverse=True)[:LIVE_EVENTS_LIMIT])
+        return LiveFeed(source=self.source, after=after, pending=pending)
+
+    @property
+    def poll_url(self) -> str:
+        query: list[tuple[str, str | int]] = [("after", self.after)]
+        if self.source:
+            query.append(("source", self.source))
+        query.extend(("pending", seq) for seq in self.pending)
+        return "/sources/events?" + urlencode(query)
+
+
+def sources_context(
+    activity: Sequence[SourceActivity],
+    shown: Sequence[RecentEvent],
+    feed: LiveFeed,
+    *,
+    base_url: str,
+) -> dict[str, Any]:
+    """The Sources page: the sources, the live panel, and how to send (``base_url`` ends in /)."""
+    return {
+        "activity": list(activity),
+        "ingest_url": base_url + "v1/batch",
+        "host": base_url.rstrip("/"),
+        **live_feed_context(shown, feed),
+    }
+
+
+def live_feed_context(shown: Sequence[RecentEvent], feed: LiveFeed) -> dict[str, Any]:
+    return {
+        "events": list(shown),
+        "feed": feed,
+        "fresh": False,
+        "live_limit": LIVE_EVENTS_LIMIT,
+        "poll_seconds": LIVE_POLL_SECONDS,
+    }
+
+
+def live_update_context(
+    new: Sequence[RecentEvent], placed: dict[int, str], feed: LiveFeed
+) -> dict[str, Any]:
+    """One poll's answer: ``new`` events to prepend, customers found for ``placed`` seqs."""
+    return {**live_feed_context(new, feed), "fresh": True, "placed": placed}
 
 
 def error_context(status_code: int, message: str | None = None) -> dict[str, Any]:

@@ -35,6 +35,7 @@ class NavItem:
 _NAV: tuple[tuple[str, str, str | None], ...] = (
     ("overview", "grid", "/overview"),
     ("customers", "users", "/customers"),
+    ("sources", "database", "/sources"),
     ("journeys", "route", None),
     ("feedback", "star", None),
     ("text", "text", None),
@@ -90,6 +91,11 @@ def format_date(value: datetime | None) -> str:
     return "" if value is None else _as_utc(value).strftime("%Y-%m-%d")
 
 
+def format_clock(value: datetime | None) -> str:
+    """Date and time to the second: for events, where seconds tell them apart."""
+    return "" if value is None else _as_utc(value).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def iso_datetime(value: datetime | None) -> str:
     return "" if value is None else _as_utc(value).isoformat().replace("+00:00", "Z")
 
@@ -132,6 +138,11 @@ def display_value(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
+def pretty_json(value: Any) -> str:
+    """A payload as indented JSON for reading (escaped by the template like any text)."""
+    return json.dumps(value, ensure_ascii=False, indent=2, default=str)
+
+
 def format_phone(value: str | None) -> str:
     """An E.164 number grouped for reading (+48 601 234 567); anything else as it is."""
     if not value:
@@ -166,12 +177,14 @@ def templates_env() -> Environment:
     )
     env.filters.update(
         datetime=format_datetime,
+        clock=format_clock,
         date=format_date,
         iso=iso_datetime,
         num=format_number,
         label=translated_label,
         channel=channel_label,
         value=display_value,
+        pretty_json=pretty_json,
         initials=initials,
         phone=format_phone,
         humanize=humanize,

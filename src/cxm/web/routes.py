@@ -1,16 +1,18 @@
 """Server-rendered pages: sign-in, overview, customer search and the customer 360.
 
+The Sources page lives in :mod:`cxm.web.sources`; the sign-in dependency and rendering
+helpers every page shares are in :mod:`cxm.web.viewer`.
+
 Routes are thin: they read the session cookie, call the domain read functions inside one
 store session, and render a template with :mod:`cxm.web.pages` contexts.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 from urllib.parse import quote, urlsplit
 
-from fastapi import APIRouter, Depends, FastAPI, Form, Request, Response
+from fastapi import APIRouter, FastAPI, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -20,13 +22,12 @@ from cxm.auth import authenticate_token, get_token
 from cxm.config import CHANNELS
 from cxm.errors import NotFound
 from cxm.profiles import get_overview, get_profile, get_timeline, search_profiles, what_we_know
-from cxm.web import pages
-from cxm.web.i18n import SUPPORTED, pick_language, translator
-from cxm.web.rendering import STATIC_DIR, page_context, render_template
+from cxm.web import pages, sources
+from cxm.web.i18n import SUPPORTED, translator
+from cxm.web.rendering import STATIC_DIR
 from cxm.web.session import (
     CSRF_FIELD,
     CSRF_HEADER,
-    LANG_COOKIE,
     WebSession,
     clear_session,
     csrf_matches,
@@ -35,152 +36,23 @@ from cxm.web.session import (
     store_language,
     store_session,
 )
+from cxm.web.viewer import (
+    WEB_SCOPE,
+    LoginRequired,
+    SignedIn,
+    error_page,
+    fragment_error,
+    is_partial,
+    language_of,
+    on_login_required,
+    render_page,
+    workspace_of,
+)
 
-if TYPE_CHECKING:
-    from cxm.auth import ApiPrincipal
-    from cxm.workspace import Workspace
-
-# Pages will grow to change state (automation, privacy), so the dashboard takes admin tokens.
-WEB_SCOPE = "admin"
 MAX_QUERY_CHARS = 200
 MAX_TOKEN_CHARS = 1024
 
-# Inline styles are allowed because ECharts and the bar widths set style attributes; scripts
-# are same-origin only (no inline handlers: htmx runs without hx-on).
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-        "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; "
-        "form-action 'self'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
-
 router = APIRouter(include_in_schema=False)
-
-
-class LoginRequired(Exception):
-    """Raised by :func:`signed_in`; answered with a redirect to the login page."""
-
-    def __init__(self, next_path: str) -> None:
-        super().__init__(next_path)
-        self.next_path = next_path
-
-
-@dataclass(frozen=True)
-class Viewer:
-    """The signed-in person looking at a page."""
-
-    principal: ApiPrincipal
-    session: WebSession
-    lang: str
-
-
-def _workspace(request: Request) -> Workspace:
-    workspace: Workspace = request.app.state.workspace
-    return workspace
-
-
-def _language(request: Request) -> str:
-    return pick_language(
-        request.headers.get("accept-language"),
-        request.cookies.get(LANG_COOKIE),
-        _workspace(request).settings.ui_language,
-    )
-
-
-def _here(request: Request) -> str:
-    query = request.url.query
-    return request.url.path + (f"?{query}" if query else "")
-
-
-def _is_partial(request: Request) -> bool:
-    """An htmx request for a fragment (not a history restore, which needs the full page)."""
-    headers = request.headers
-    return (
-        headers.get("hx-request") == "true"
-        and headers.get("hx-history-restore-request") != "true"
-        and headers.get("hx-request-type", "partial") != "full"
-    )
-
-
-def signed_in(request: Request) -> Viewer:
-    """The dependency of every page: a valid session whose API token still exists."""
-    workspace = _workspace(request)
-    session = load_session(request, workspace.secret_key)
-    principal = None
-    if session is not None and session.token_id is not None:
-        with workspace.session() as db:
-            principal = get_token(db, session.token_id)
-    if session is None or principal is None or not principal.can(WEB_SCOPE):
-        raise LoginRequired(_here(request))
-    return Viewer(principal=principal, session=session, lang=_language(request))
-
-
-SignedIn = Annotated[Viewer, Depends(signed_in)]
-
-
-def _render(
-    request: Request,
-    template: str,
-    context: dict[str, Any],
-    *,
-    viewer: Viewer | None,
-    active: str | None = None,
-    status_code: int = 200,
-    lang: str | None = None,
-    csrf_token: str | None = None,
-) -> HTMLResponse:
-    base = page_context(
-        lang=viewer.lang if viewer else (lang or _language(request)),
-        principal=viewer.principal if viewer else None,
-        csrf_token=viewer.session.csrf if viewer else csrf_token,
-        active=active,
-        here=_here(request),
-    )
-    html = render_template(template, {**base, **context})
-    response = HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
-    response.headers["Vary"] = "HX-Request, Cookie"
-    return response
-
-
-def _error(
-    request: Request,
-    status_code: int,
-    message: str | None,
-    viewer: Viewer | None,
-    active: str | None = None,
-) -> HTMLResponse:
-    return _render(
-        request,
-        "error.html",
-        pages.error_context(status_code, message),
-        viewer=viewer,
-        active=active,
-        status_code=status_code,
-    )
-
-
-def _fragment_error(status_code: int, message: str) -> HTMLResponse:
-    html = render_template("_timeline_error.html", {"message": message})
-    return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
-
-
-async def _on_login_required(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, LoginRequired)
-    if request.headers.get("hx-request") != "true":
-        target = "/login?next=" + quote(exc.next_path, safe="/")
-        return RedirectResponse(target, status_code=303)
-    # A fragment is no place to land after signing in: return to the page that asked for it.
-    page = urlsplit(request.headers.get("hx-current-url", ""))
-    back = page.path + (f"?{page.query}" if page.query else "")
-    if page.netloc != request.url.netloc:
-        back = "/overview"
-    target = "/login?next=" + quote(safe_next(back), safe="/")
-    return Response(status_code=401, headers={"HX-Redirect": target})
 
 
 @router.get("/")
@@ -190,7 +62,7 @@ def home() -> RedirectResponse:
 
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request, next: str = "/overview") -> Response:
-    workspace = _workspace(request)
+    workspace = workspace_of(request)
     session = load_session(request, workspace.secret_key)
     if session is not None and session.token_id is not None:
         with workspace.session() as db:
@@ -198,7 +70,7 @@ def login_form(request: Request, next: str = "/overview") -> Response:
             if principal is not None and principal.can(WEB_SCOPE):
                 return RedirectResponse(safe_next(next), status_code=303)
     fresh = WebSession(csrf=session.csrf) if session else WebSession.anonymous()
-    response = _render(
+    response = render_page(
         request,
         "login.html",
         {"error": None, "next": safe_next(next)},
@@ -216,14 +88,14 @@ def login(
     csrf_token: Annotated[str, Form(alias=CSRF_FIELD)] = "",
     next: Annotated[str, Form()] = "/overview",
 ) -> Response:
-    workspace = _workspace(request)
-    lang = _language(request)
+    workspace = workspace_of(request)
+    lang = language_of(request)
     t = translator(lang)
     session = load_session(request, workspace.secret_key)
     target = safe_next(next)
 
     def again(message: str, status_code: int, form_session: WebSession) -> Response:
-        response = _render(
+        response = render_page(
             request,
             "login.html",
             {"error": message, "next": target},
@@ -250,12 +122,12 @@ def login(
 
 @router.post("/logout")
 def logout(request: Request, csrf_token: Annotated[str, Form(alias=CSRF_FIELD)] = "") -> Response:
-    workspace = _workspace(request)
+    workspace = workspace_of(request)
     session = load_session(request, workspace.secret_key)
     submitted = csrf_token or request.headers.get(CSRF_HEADER)
     signed_in_before = session is not None and session.token_id is not None
     if signed_in_before and not csrf_matches(session, submitted):
-        return _error(request, 403, translator(_language(request))("error.csrf"), None)
+        return error_page(request, 403, translator(language_of(request))("error.csrf"), None)
     response = RedirectResponse("/login", status_code=303)
     clear_session(response)
     return response
@@ -275,20 +147,20 @@ def switch_language(request: Request, code: str, next: str | None = None) -> Res
 
 @router.get("/overview", response_class=HTMLResponse)
 def overview(request: Request, viewer: SignedIn) -> Response:
-    with _workspace(request).session() as db:
+    with workspace_of(request).session() as db:
         data = get_overview(db)
     context = pages.overview_context(data, translator(viewer.lang))
-    return _render(request, "overview.html", context, viewer=viewer, active="overview")
+    return render_page(request, "overview.html", context, viewer=viewer, active="overview")
 
 
 @router.get("/customers", response_class=HTMLResponse)
 def customers(request: Request, viewer: SignedIn, q: str = "") -> Response:
     query = q.strip()[:MAX_QUERY_CHARS]
-    with _workspace(request).session() as db:
+    with workspace_of(request).session() as db:
         cards = search_profiles(db, query, limit=pages.CUSTOMER_LIST_LIMIT)
     context = pages.customers_context(cards, query)
-    template = "_customer_rows.html" if _is_partial(request) else "customers.html"
-    return _render(request, template, context, viewer=viewer, active="customers")
+    template = "_customer_rows.html" if is_partial(request) else "customers.html"
+    return render_page(request, template, context, viewer=viewer, active="customers")
 
 
 def _timeline_params(
@@ -316,13 +188,13 @@ def customer(
 ) -> Response:
     channel, before_seq, problem = _timeline_params(viewer.lang, channel, before)
     if problem:
-        return _error(request, 400, problem, viewer, "customers")
-    with _workspace(request).session() as db:
+        return error_page(request, 400, problem, viewer, "customers")
+    with workspace_of(request).session() as db:
         try:
             profile = get_profile(db, profile_id)
         except NotFound:
             message = translator(viewer.lang)("customer.not_found", ref=profile_id)
-            return _error(request, 404, message, viewer, "customers")
+            return error_page(request, 404, message, viewer, "customers")
         if profile.id != profile_id:
             query = f"?{request.url.query}" if request.url.query else ""
             return RedirectResponse(f"/customers/{quote(profile.id, safe='')}{query}")
@@ -336,7 +208,7 @@ def customer(
         )
     page = pages.TimelinePage.from_fetch(fetched, pages.TIMELINE_PAGE_SIZE)
     context = pages.customer_context(profile, brief, page, channel, translator(viewer.lang))
-    return _render(request, "customer.html", context, viewer=viewer, active="customers")
+    return render_page(request, "customer.html", context, viewer=viewer, active="customers")
 
 
 @router.get("/customers/{profile_id}/timeline", response_class=HTMLResponse)
@@ -349,13 +221,13 @@ def customer_timeline(
 ) -> Response:
     channel, before_seq, problem = _timeline_params(viewer.lang, channel, before)
     if problem:
-        return _fragment_error(400, problem)
-    with _workspace(request).session() as db:
+        return fragment_error(400, problem)
+    with workspace_of(request).session() as db:
         try:
             profile = get_profile(db, profile_id)
         except NotFound:
             message = translator(viewer.lang)("customer.not_found", ref=profile_id)
-            return _fragment_error(404, message)
+            return fragment_error(404, message)
         fetched = get_timeline(
             db,
             profile.id,
@@ -365,7 +237,7 @@ def customer_timeline(
         )
     page = pages.TimelinePage.from_fetch(fetched, pages.TIMELINE_PAGE_SIZE)
     context = pages.timeline_context(profile.id, page, channel)
-    return _render(request, "_timeline_items.html", context, viewer=viewer)
+    return render_page(request, "_timeline_items.html", context, viewer=viewer)
 
 
 def mount_web(app: FastAPI) -> None:
@@ -375,7 +247,8 @@ def mount_web(app: FastAPI) -> None:
     """
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(router)
-    app.add_exception_handler(LoginRequired, _on_login_required)
+    app.include_router(sources.router)
+    app.add_exception_handler(LoginRequired, on_login_required)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
 
 
@@ -385,5 +258,5 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
     wants_html = "text/html" in request.headers.get("accept", "")
     if wants_html and not path.startswith(("/api/", "/v1/")):
         assert isinstance(exc, StarletteHTTPException)
-        return _error(request, exc.status_code, None, viewer=None)
+        return error_page(request, exc.status_code, None, viewer=None)
     return await http_error_response(request, exc)

@@ -1,4 +1,5 @@
-// cxm web glue: ECharts from data-chart JSON, local times, filter pills. Runs again after htmx swaps.
+// cxm web glue: ECharts from data-chart JSON, local times, filter pills, the live event list and
+// copy buttons. Runs again after htmx swaps.
 (function () {
   "use strict";
 
@@ -50,11 +51,20 @@
     const absolute = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "short" });
     const dateOnly = new Intl.DateTimeFormat(lang, { dateStyle: "medium" });
     const rel = new Intl.RelativeTimeFormat(lang, { numeric: "auto" });
+    // Events: to the second; the date only when it is not today.
+    const clockToday = new Intl.DateTimeFormat(lang, { timeStyle: "medium" });
+    const clockOther = new Intl.DateTimeFormat(lang, {
+      month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit",
+    });
+    const today = new Date().toDateString();
     root.querySelectorAll("time[datetime]:not([data-local])").forEach(function (el) {
       const date = new Date(el.getAttribute("datetime"));
       if (Number.isNaN(date.getTime())) return;
       el.title = absolute.format(date);
-      if (el.hasAttribute("data-relative")) {
+      if (el.hasAttribute("data-clock")) {
+        el.title = new Intl.DateTimeFormat(lang, { dateStyle: "full", timeStyle: "long" }).format(date);
+        el.textContent = (date.toDateString() === today ? clockToday : clockOther).format(date);
+      } else if (el.hasAttribute("data-relative")) {
         el.textContent = relative(date, rel);
       } else {
         el.textContent = (el.hasAttribute("data-date") ? dateOnly : absolute).format(date);
@@ -81,9 +91,61 @@
     });
   }
 
+  // Live lists get new items prepended by polling: keep the newest data-live-max, each once
+  // (a slow answer can overlap the next poll).
+  function trimLiveLists() {
+    document.querySelectorAll("[data-live-max]").forEach(function (list) {
+      const max = parseInt(list.getAttribute("data-live-max"), 10) || 50;
+      const seen = new Set();
+      list.querySelectorAll(":scope > .live-item").forEach(function (item) {
+        const seq = item.getAttribute("data-seq");
+        if (seen.has(seq) || seen.size >= max) {
+          item.remove();
+        } else {
+          seen.add(seq);
+        }
+      });
+    });
+  }
+
+  function selectContents(el) {
+    const range = document.createRange();
+    range.selectNodeContents(el);
+    const selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+  }
+
+  // <button data-copy="ID" data-copied="Copied">: copy the text of #ID (select it where the
+  // clipboard is unavailable, e.g. plain http on a LAN address).
+  function onCopyClick(event) {
+    const button = event.target.closest("[data-copy]");
+    if (!button) return;
+    const source = document.getElementById(button.getAttribute("data-copy"));
+    if (!source) return;
+    const label = button.querySelector("span");
+    const confirm = function () {
+      if (!label || label.hasAttribute("data-label")) return;
+      label.setAttribute("data-label", label.textContent);
+      label.textContent = button.getAttribute("data-copied") || label.textContent;
+      setTimeout(function () {
+        label.textContent = label.getAttribute("data-label");
+        label.removeAttribute("data-label");
+      }, 1500);
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(source.textContent).then(confirm, function () {
+        selectContents(source);
+      });
+    } else {
+      selectContents(source);
+    }
+  }
+
   function refresh() {
     renderCharts(document);
     localiseTimes(document);
+    trimLiveLists();
   }
 
   document.addEventListener("DOMContentLoaded", refresh);
@@ -93,5 +155,6 @@
   document.addEventListener("htmx:after:history:replace", updateLanguageLinks);
   window.addEventListener("popstate", updateLanguageLinks);
   document.addEventListener("click", onFilterClick);
+  document.addEventListener("click", onCopyClick);
   window.addEventListener("resize", resizeCharts);
 })();
