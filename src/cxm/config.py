@@ -66,8 +66,11 @@ class Settings(BaseSettings):
         default=20_000, description="Most events written in one group commit transaction."
     )
     projector_chunk_events: int = Field(
-        default=5_000,
-        description="Events the profile projector reads and applies per transaction.",
+        default=1_000,
+        description=(
+            "Events the background profile projector applies per transaction. Smaller chunks "
+            "keep ingestion's commits from waiting behind it on SQLite; batch rebuilds use more."
+        ),
     )
     projector_interval_s: float = Field(
         default=0.5,

@@ -62,6 +62,10 @@ def worker(
 ) -> None:
     """Keep profiles up to date with the event log (``serve`` starts one of these)."""
     ws = open_workspace()
+    if parent_pid is not None:
+        # Beside a server, answering requests comes first: projection catches up when the
+        # server is idle (profiles lag behind a burst of events, acknowledgements don't).
+        os.nice(10)
     stop = False
 
     def _stop(*_: object) -> None:

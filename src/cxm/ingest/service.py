@@ -20,6 +20,7 @@ from cxm.ingest.importers import ColumnMapping, detect_format, read_csv, read_js
 from cxm.ingest.log import append_events
 from cxm.ingest.sources import Source
 from cxm.ingest.validation import check_event
+from cxm.store.engine import write_turn
 from cxm.store.metadata import utcnow
 
 
@@ -56,7 +57,7 @@ def do_ingest_events(
     def flush() -> None:
         if not rows:
             return
-        with engine.begin() as conn:
+        with write_turn(engine), engine.begin() as conn:
             (inserted,) = append_events(conn, [rows])
         report.accepted += len(rows)
         report.duplicates += len(rows) - inserted

@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 
 from cxm.errors import Overloaded, StoreUnavailable
 from cxm.ingest.log import append_events
+from cxm.store.engine import write_turn
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +115,7 @@ class GroupCommitWriter:
 
     def _commit(self, group: list[_Pending], size: int) -> None:
         try:
-            with self._engine.begin() as conn:
+            with write_turn(self._engine), self._engine.begin() as conn:
                 inserted = append_events(conn, [p.rows for p in group])
         except Exception as exc:
             log.exception("group commit of %d events failed", size)

@@ -29,6 +29,7 @@ from cxm.ingest.tables import events, sources
 from cxm.profiles.summary import update_profile_summaries
 from cxm.profiles.tables import profile_events, trait_observations
 from cxm.store.bulk import insert_rows
+from cxm.store.engine import write_turn
 from cxm.store.metadata import utcnow
 from cxm.store.tables import cursors
 
@@ -60,6 +61,8 @@ class _Chunk:
     observations: list[dict[str, Any]] = field(default_factory=list)
     new_merges: list[dict[str, Any]] = field(default_factory=list)
     merge_winners: set[str] = field(default_factory=set)
+    # (loser, winner) for losers already stored: their rows are re-pointed when written.
+    merge_ops: list[tuple[str, str]] = field(default_factory=list)
     created: int = 0
 
     def resolve(self, profile_id: str) -> str:
@@ -79,13 +82,13 @@ def project_pending(
     """Apply every event after the cursor; returns what was done. Safe to run concurrently."""
     result = ProjectionResult()
     while max_events is None or result.events < max_events:
-        with engine.begin() as conn:
-            position = _claim_cursor(conn)
-            limit = (
-                chunk_events
-                if max_events is None
-                else min(chunk_events, max_events - result.events)
-            )
+        limit = (
+            chunk_events if max_events is None else min(chunk_events, max_events - result.events)
+        )
+        # Plan without the write lock (ingestion keeps committing meanwhile), then write the
+        # plan in a short transaction, provided no other projector moved the cursor since.
+        with engine.connect() as conn:
+            position = _cursor_position(conn)
             rows = conn.execute(
                 select(
                     events.c.seq,
@@ -104,12 +107,16 @@ def project_pending(
             if not rows:
                 result.position = position
                 break
-            created, merged = _apply_chunk(conn, rows, region=region)
-            last = rows[-1].seq
+            chunk = _plan_chunk(conn, rows, region=region)
+        last = rows[-1].seq
+        with write_turn(engine), engine.begin() as conn:
+            if _claim_cursor(conn) != position:
+                continue  # another projector applied these events first: plan again
+            merged = _write_chunk(conn, chunk)
             conn.execute(update(cursors).where(cursors.c.name == CURSOR).values(position=last))
         dispatch(merged)
         result.events += len(rows)
-        result.profiles_created += created
+        result.profiles_created += chunk.created
         result.merges += len(merged)
         result.position = last
         if on_progress:
@@ -118,10 +125,9 @@ def project_pending(
 
 
 def pending_events(conn: Connection) -> int:
-    position = conn.execute(select(cursors.c.position).where(cursors.c.name == CURSOR)).scalar()
-    return int(
-        conn.execute(select(func.count()).where(events.c.seq > (position or 0))).scalar() or 0
-    )
+    """Events in the log not yet reflected in profiles."""
+    position = _cursor_position(conn)
+    return int(conn.execute(select(func.count()).where(events.c.seq > position)).scalar() or 0)
 
 
 def rebuild_profiles(engine: Engine, *, region: str, **kwargs: Any) -> ProjectionResult:
@@ -147,9 +153,13 @@ def _claim_cursor(conn: Connection) -> int:
     )
 
 
-def _apply_chunk(
-    conn: Connection, rows: Iterable[Any], *, region: str
-) -> tuple[int, list[ProfilesMerged]]:
+def _cursor_position(conn: Connection) -> int:
+    position = conn.execute(select(cursors.c.position).where(cursors.c.name == CURSOR)).scalar()
+    return int(position or 0)
+
+
+def _plan_chunk(conn: Connection, rows: Iterable[Any], *, region: str) -> _Chunk:
+    """Decide where each event goes and which profiles merge, reading the store only."""
     parsed = []
     wanted: set[tuple[str, str]] = set()
     for row in rows:
@@ -175,12 +185,24 @@ def _apply_chunk(
         ids = [_previous_id_kind(chunk, kind, value) for kind, value in ids]
         if ids:
             _place_event(conn, chunk, row, ids, traits, source_names)
+    return chunk
+
+
+def _write_chunk(conn: Connection, chunk: _Chunk) -> list[ProfilesMerged]:
+    """Write a planned chunk: re-point merged profiles' stored rows, then insert the rest."""
+    for loser, winner in chunk.merge_ops:
+        for table in (identifiers, profile_events, trait_observations):
+            conn.execute(update(table).where(table.c.profile_id == loser).values(profile_id=winner))
+        conn.execute(
+            update(profiles)
+            .where((profiles.c.id == loser) | (profiles.c.merged_into == loser))
+            .values(merged_into=winner)
+        )
     _flush(conn, chunk)
-    merged = [
+    return [
         ProfilesMerged(winner=m["winner_id"], loser=m["loser_id"], rule=m["rule"], seq=m["seq"])
         for m in chunk.new_merges
     ]
-    return chunk.created, merged
 
 
 def _previous_id_kind(chunk: _Chunk, kind: str, value: str) -> tuple[str, str]:
@@ -307,8 +329,8 @@ def _merge(
     row: Any,
     source: str,
 ) -> None:
-    # Rows of this chunk are re-pointed when they are written (through chunk.resolve());
-    # rows already stored are re-pointed now. A loser born in this chunk has none stored.
+    # Rows of this chunk are re-pointed when they are written (through chunk.resolve()), and
+    # stored rows by the merge_ops. A loser born in this chunk has none stored.
     loser_ids: list[dict[str, str]] = []
     if loser not in chunk.new_profiles:
         loser_ids = [
@@ -319,13 +341,7 @@ def _merge(
                 )
             )
         ]
-        for table in (identifiers, profile_events, trait_observations):
-            conn.execute(update(table).where(table.c.profile_id == loser).values(profile_id=winner))
-        conn.execute(
-            update(profiles)
-            .where((profiles.c.id == loser) | (profiles.c.merged_into == loser))
-            .values(merged_into=winner)
-        )
+        chunk.merge_ops.append((loser, winner))
     for pending in chunk.new_profiles.values():
         if pending["id"] == loser or pending["merged_into"] == loser:
             pending["merged_into"] = winner

@@ -5,10 +5,17 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import ModuleType
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
+
+fcntl: ModuleType | None
+try:
+    import fcntl
+except ImportError:  # not POSIX: SQLite's own busy waiting is all there is
+    fcntl = None
 
 # SQLite answers "database is locked" after this long instead of failing at once when another
 # process (the projector, an importer) holds the write lock.
@@ -62,6 +69,28 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN")
+
+
+@contextmanager
+def write_turn(engine: Engine) -> Iterator[None]:
+    """Take turns with other processes before a bulk write transaction on SQLite.
+
+    SQLite has one write lock, and a writer that finds it taken polls for it with growing
+    sleeps (up to 100 ms each), so an ingestion commit waiting behind the profile projector
+    could stall for far longer than the projector held the lock. An OS file lock wakes the
+    next writer the moment the lock is released. Bulk writers (group commit, importers,
+    projector) take it; PostgreSQL needs nothing of the kind.
+    """
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or fcntl is None or not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.write-turn", "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def lock_event_log(conn: Connection) -> None:
