@@ -187,3 +187,27 @@ def test_cli_import_and_profile(
 
     unknown = runner.invoke(app, ["profile", "nobody@example.com"])
     assert unknown.exit_code != 0
+
+
+def test_mapped_contact_columns_must_hold_contacts(
+    workspace: Workspace, write_keys: dict[str, str], tmp_path: Path
+) -> None:
+    export = tmp_path / "contacts.csv"
+    export.write_text(
+        "when,phone,mail\n"
+        "2026-05-01T10:00:00Z,601 234 567,ok@example.pl\n"
+        "2026-05-01T11:00:00Z,call me maybe,ok@example.pl\n"
+        "2026-05-01T12:00:00Z,601 234 567,not-an-address\n",
+        encoding="utf-8",
+    )
+    with workspace.session() as session:
+        source = get_source(session, "call-centre")
+    mapping = ColumnMapping.from_pairs(
+        ["timestamp=when", "phone=phone", "email=mail"], ["event=Call Handled"]
+    )
+    report, _ = do_import_file(workspace.engine, source=source, path=export, mapping=mapping)
+    assert report.stored == 1
+    assert [(r["where"], r["message"]) for r in report.rejected] == [
+        ("contacts.csv:3", "column 'phone': 'call me maybe' is not a phone number"),
+        ("contacts.csv:4", "column 'mail': 'not-an-address' is not an e-mail address"),
+    ]

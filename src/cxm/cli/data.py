@@ -76,6 +76,7 @@ def import_file(
             file_format=file_format,
             report_path=report,
             max_event_bytes=ws.settings.max_event_bytes,
+            region=ws.settings.default_region,
             on_progress=bar.advance,
         )
     out.print(

@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 
 from cxm.errors import InvalidInput
+from cxm.identity.normalize import normalize_email, normalize_phone
 
 # Targets a column can feed. Dotted targets ("properties.plan", "traits.city",
 # "context.traits.address") are accepted as well.
@@ -91,8 +92,14 @@ def _pairs(items: list[str], flag: str) -> dict[str, str]:
     return out
 
 
-def row_to_event(row: dict[str, Any], mapping: ColumnMapping) -> dict[str, Any]:
-    """Build a Segment event from one flat record (pure; validation happens downstream)."""
+def row_to_event(
+    row: dict[str, Any], mapping: ColumnMapping, *, region: str = "PL"
+) -> dict[str, Any]:
+    """Build a Segment event from one flat record (pure; the event is validated downstream).
+
+    A column mapped as ``email`` or ``phone`` must hold one: otherwise the row is refused
+    (``InvalidInput``) rather than stored under an identity nobody can find.
+    """
     values: dict[str, Any] = dict(mapping.defaults)
     used = set()
     for target, column in mapping.columns.items():
@@ -101,6 +108,7 @@ def row_to_event(row: dict[str, Any], mapping: ColumnMapping) -> dict[str, Any]:
             value = row[column]
             if value not in (None, ""):
                 values[target] = value
+    _check_contacts(values, mapping, region)
     event: dict[str, Any] = {"type": values.pop("type", "track")}
     properties: dict[str, Any] = {}
     traits: dict[str, Any] = {}
@@ -139,6 +147,15 @@ def row_to_event(row: dict[str, Any], mapping: ColumnMapping) -> dict[str, Any]:
     return event
 
 
+def _check_contacts(values: dict[str, Any], mapping: ColumnMapping, region: str) -> None:
+    if "email" in values and normalize_email(values["email"]) is None:
+        column = mapping.columns.get("email", "email")
+        raise InvalidInput(f"column {column!r}: {values['email']!r} is not an e-mail address")
+    if "phone" in values and normalize_phone(values["phone"], region=region) is None:
+        column = mapping.columns.get("phone", "phone")
+        raise InvalidInput(f"column {column!r}: {values['phone']!r} is not a phone number")
+
+
 def _property_key(column: str) -> str:
     return re.sub(r"[^0-9a-zA-Z]+", "_", column.strip()).strip("_").lower() or "column"
 
@@ -160,7 +177,9 @@ class ImportRow:
     raw: Any = None
 
 
-def read_csv(path: Path, mapping: ColumnMapping, *, source: str) -> Iterator[ImportRow]:
+def read_csv(
+    path: Path, mapping: ColumnMapping, *, source: str, region: str = "PL"
+) -> Iterator[ImportRow]:
     seen: Counter[str] = Counter()
     with path.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as handle:
         reader = csv.DictReader(handle)
@@ -195,12 +214,18 @@ def read_csv(path: Path, mapping: ColumnMapping, *, source: str) -> Iterator[Imp
                     where, None, "the row is not valid UTF-8; re-save the file as UTF-8", None
                 )
                 continue
-            event = row_to_event(row, mapping)
+            try:
+                event = row_to_event(row, mapping, region=region)
+            except InvalidInput as exc:
+                yield ImportRow(where, None, exc.message, row)
+                continue
             event.setdefault("messageId", content_message_id(source, row, seen))
             yield ImportRow(where, event, None, row)
 
 
-def read_jsonl(path: Path, mapping: ColumnMapping | None, *, source: str) -> Iterator[ImportRow]:
+def read_jsonl(
+    path: Path, mapping: ColumnMapping | None, *, source: str, region: str = "PL"
+) -> Iterator[ImportRow]:
     """Each line is a Segment event, or a flat record when a mapping is given."""
     seen: Counter[str] = Counter()
     with path.open("rb") as handle:
@@ -218,7 +243,11 @@ def read_jsonl(path: Path, mapping: ColumnMapping | None, *, source: str) -> Ite
             if not isinstance(record, dict):
                 yield ImportRow(where, None, "each line must be a JSON object", record)
                 continue
-            event = row_to_event(record, mapping) if mapping else dict(record)
+            try:
+                event = row_to_event(record, mapping, region=region) if mapping else dict(record)
+            except InvalidInput as exc:
+                yield ImportRow(where, None, exc.message, record)
+                continue
             event.setdefault("messageId", content_message_id(source, record, seen))
             yield ImportRow(where, event, None, record)
 

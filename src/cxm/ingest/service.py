@@ -101,6 +101,7 @@ def do_import_file(
     file_format: str | None = None,
     report_path: Path | None = None,
     max_event_bytes: int = 32 * 1024,
+    region: str = "PL",
     on_progress: Callable[[int], None] | None = None,
 ) -> tuple[IngestReport, Path | None]:
     """Import a CSV or JSONL export; bad rows go to a JSONL report file beside it.
@@ -111,9 +112,9 @@ def do_import_file(
         raise InvalidInput(f"no such file: {path}")
     fmt = file_format or detect_format(path)
     if fmt == "csv":
-        rows = read_csv(path, mapping or ColumnMapping(), source=source.name)
+        rows = read_csv(path, mapping or ColumnMapping(), source=source.name, region=region)
     elif fmt == "jsonl":
-        rows = read_jsonl(path, mapping, source=source.name)
+        rows = read_jsonl(path, mapping, source=source.name, region=region)
     else:
         raise InvalidInput(f"unknown format {fmt!r}; use csv or jsonl")
     unreadable: list[dict[str, Any]] = []
