@@ -186,6 +186,7 @@ async def test_brief_says_what_the_customer_already_gave(
     facts = {f["field"]: f for f in summary["facts"]}
     assert facts["address"]["value"] == "ul. Długa 5, Gdańsk"
     assert facts["customer_number"]["channel"] == "ivr"
+    assert facts["customer_number"]["value"] is None  # asked by the IVR: given, value unknown
     assert [c["channel"] for c in summary["channels"]][0] == "web"
     assert summary["recent_issues"][0]["text"].startswith("Klientka zgłasza ponownie")
     assert summary["last_contact"]["channel"] == "phone"

@@ -115,7 +115,10 @@ def profile(
     facts = Table("what we already know", "value", "from", "when", box=None)
     for fact in brief.facts:
         facts.add_row(
-            fact.field, fact.value, f"{fact.source} ({fact.channel})", f"{fact.at:%Y-%m-%d}"
+            fact.field,
+            fact.value if fact.value is not None else f"(already given in {fact.channel})",
+            f"{fact.source} ({fact.channel})",
+            f"{fact.at:%Y-%m-%d}",
         )
     out.print(facts)
     idents = Table("identifier", "value", "first seen in", box=None)

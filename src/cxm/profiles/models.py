@@ -88,10 +88,14 @@ class ChannelUse:
 
 @dataclass(frozen=True)
 class KnownFact:
-    """Something the customer already told us, with where and when: never ask for it again."""
+    """Something the customer already told us, with where and when: never ask for it again.
+
+    ``value`` is None when a channel asked for or verified the field without cxm receiving
+    the value itself (an IVR's "Data Requested"): it was given there, so don't ask again.
+    """
 
     field: str
-    value: str
+    value: str | None
     source: str | None
     channel: str | None
     at: datetime

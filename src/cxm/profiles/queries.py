@@ -359,7 +359,7 @@ def _data_already_given(session: Session, profile_id: str) -> list[KnownFact]:
                 if isinstance(name, str) and name not in given:
                     given[name] = KnownFact(
                         field=name,
-                        value=f"already given in {channel}",
+                        value=None,
                         source=source,
                         channel=channel,
                         at=at,
