@@ -281,3 +281,18 @@ async def test_sources_api_creates_source_with_write_key_once(
         "/api/sources", json={"name": "Bad Name", "channel": "pigeon"}, headers=bearer(admin_token)
     )
     assert bad.status_code == 400 and "source name" in bad.json()["message"]
+
+
+async def test_overview_counts_placed_events_per_channel_and_week(
+    api: httpx.AsyncClient, workspace: Workspace, write_keys: dict[str, str], admin_token: str
+) -> None:
+    await send_all(api, write_keys, {"marta": MARTA, "ivan": IVAN})
+    before = (await api.get("/api/overview", headers=bearer(admin_token))).json()["overview"]
+    assert before["pending_events"] == 8 and before["by_channel"] == []
+    workspace.catch_up()
+    overview = (await api.get("/api/overview", headers=bearer(admin_token))).json()["overview"]
+    assert overview["pending_events"] == 0 and overview["events"] == 8
+    assert dict(overview["by_channel"]) == {"web": 3, "phone": 2, "ivr": 1, "branch": 1, "email": 1}
+    weeks = {(w["week"], w["channel"]): w["events"] for w in overview["weekly"]}
+    assert weeks[("2026-06-01", "phone")] == 2  # the calls of 3 and 5 June, week of 1 June
+    assert sum(weeks.values()) == 8

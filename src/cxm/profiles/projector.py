@@ -26,8 +26,9 @@ from cxm.identity.models import ProfilesMerged
 from cxm.identity.rules import event_identifiers, event_traits
 from cxm.identity.tables import identifiers, merges, profiles
 from cxm.ingest.tables import events, sources
+from cxm.profiles.activity import add_channel_activity
 from cxm.profiles.summary import update_profile_summaries
-from cxm.profiles.tables import profile_events, trait_observations
+from cxm.profiles.tables import channel_activity, profile_events, trait_observations
 from cxm.store.bulk import insert_rows
 from cxm.store.engine import write_turn
 from cxm.store.metadata import utcnow
@@ -134,7 +135,14 @@ def rebuild_profiles(engine: Engine, *, region: str, **kwargs: Any) -> Projectio
     """Forget every derived profile and replay the whole event log."""
     with engine.begin() as conn:
         _claim_cursor(conn)
-        for table in (trait_observations, profile_events, merges, identifiers, profiles):
+        for table in (
+            channel_activity,
+            trait_observations,
+            profile_events,
+            merges,
+            identifiers,
+            profiles,
+        ):
             conn.execute(delete(table))
         conn.execute(update(cursors).where(cursors.c.name == CURSOR).values(position=0))
     return project_pending(engine, region=region, **kwargs)
@@ -392,6 +400,7 @@ def _flush(conn: Connection, chunk: _Chunk) -> None:
             for m in chunk.new_merges
         ],
     )
+    add_channel_activity(conn, chunk.placements)
     update_profile_summaries(
         conn,
         placements=chunk.placements,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -29,7 +29,7 @@ from cxm.profiles.models import (
 )
 from cxm.profiles.projector import pending_events
 from cxm.profiles.summary import fold
-from cxm.profiles.tables import profile_events, trait_observations
+from cxm.profiles.tables import channel_activity, profile_events, trait_observations
 
 TEXT_KEYS = ("text", "comment", "body", "message", "notes", "description")
 # Events in which the organisation asked for or checked data: what was given is "known".
@@ -203,26 +203,25 @@ def get_overview(session: Session, *, weeks: int = 26, recent: int = 10) -> Over
         "sources": select(func.count()).select_from(sources),
     }
     totals = {name: int(session.execute(q).scalar() or 0) for name, q in counts.items()}
+    # Both read the projector's per-day counts: events still pending are not in them yet.
     by_channel = [
         (ch, int(n))
         for ch, n in session.execute(
-            select(events.c.channel, func.count())
-            .group_by(events.c.channel)
-            .order_by(func.count().desc())
+            select(channel_activity.c.channel, func.sum(channel_activity.c.events))
+            .group_by(channel_activity.c.channel)
+            .order_by(func.sum(channel_activity.c.events).desc(), channel_activity.c.channel)
         )
     ]
-    newest = session.execute(select(func.max(events.c.timestamp))).scalar()
+    newest = session.execute(select(func.max(channel_activity.c.day))).scalar()
     weekly: list[dict[str, Any]] = []
     if newest is not None:
-        since = newest - timedelta(weeks=weeks)
         per_week: dict[tuple[str, str], int] = defaultdict(int)
         for day, channel, n in session.execute(
-            select(func.date(events.c.timestamp), events.c.channel, func.count())
-            .where(events.c.timestamp >= since)
-            .group_by(func.date(events.c.timestamp), events.c.channel)
+            select(
+                channel_activity.c.day, channel_activity.c.channel, channel_activity.c.events
+            ).where(channel_activity.c.day > newest - timedelta(weeks=weeks))
         ):
-            d = day if isinstance(day, date) else date.fromisoformat(str(day))
-            monday = d - timedelta(days=d.weekday())
+            monday = day - timedelta(days=day.weekday())
             per_week[(monday.isoformat(), channel)] += int(n)
         weekly = [
             {"week": week, "channel": ch, "events": n} for (week, ch), n in sorted(per_week.items())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import BigInteger, Column, Date, ForeignKey, Index, Integer, String, Table, Text
 
 from cxm.store.metadata import BigId, UTCDateTime, metadata
 
@@ -28,4 +28,13 @@ trait_observations = Table(
     Column("seq", BigInteger, nullable=False),
     Column("observed_at", UTCDateTime, nullable=False),
     Index("ix_trait_observations_profile_key", "profile_id", "key"),
+)
+
+# Interactions per day and channel, kept by the projector so the overview never scans the log.
+channel_activity = Table(
+    "channel_activity",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("channel", String(32), primary_key=True),
+    Column("events", BigInteger, nullable=False),
 )
