@@ -397,3 +397,12 @@ def test_live_update_fragment_prepends_new_events_and_swaps_links_out_of_band() 
     assert '<div id="live-poll" hidden hx-swap-oob="true"' in fragment
     assert 'hx-get="/sources/events?after=13&amp;source=website&amp;pending=13"' in fragment
     assert "Czeka na identyfikację" in fragment
+
+
+def test_customer_list_says_when_more_customers_match() -> None:
+    rows = render("_customer_rows.html", **pages.customers_context([CARD], "", 1234))
+    assert "Showing 1 of 1,234 customers" in rows
+    polish = render("_customer_rows.html", "pl", **pages.customers_context([CARD], "", 1234))
+    assert "Pokazano 1 z 1" in polish
+    exact = render("_customer_rows.html", **pages.customers_context([CARD], "", 1))
+    assert "Showing" not in exact

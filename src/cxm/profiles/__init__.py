@@ -17,6 +17,7 @@ from cxm.profiles.models import (
 )
 from cxm.profiles.projector import ProjectionResult, project_pending, rebuild_profiles
 from cxm.profiles.queries import (
+    count_profiles,
     get_overview,
     get_profile,
     get_timeline,
@@ -27,6 +28,7 @@ from cxm.profiles.queries import (
 
 __all__ = [
     "ChannelUse",
+    "count_profiles",
     "Identifier",
     "KnownFact",
     "Merge",

@@ -79,14 +79,25 @@ def search_profiles(session: Session, query: str, *, limit: int = 50) -> list[Pr
 
     An empty query lists the most recently active customers.
     """
-    stmt = select(profiles).where(profiles.c.merged_into.is_(None))
-    for term in fold(query).split():
-        stmt = stmt.where(profiles.c.search_text.contains(term, autoescape=True))
+    stmt = select(profiles).where(*_matching(query))
     rows = session.execute(
         stmt.order_by(profiles.c.last_seen.desc().nulls_last(), profiles.c.id).limit(limit)
     ).all()
     channels = _channels_of(session, [r.id for r in rows])
     return [_card(r._mapping, channels.get(r.id, [])) for r in rows]
+
+
+def count_profiles(session: Session, query: str = "") -> int:
+    """How many customers :func:`search_profiles` would find without a limit."""
+    stmt = select(func.count()).select_from(profiles).where(*_matching(query))
+    return int(session.execute(stmt).scalar() or 0)
+
+
+def _matching(query: str) -> list[Any]:
+    conditions: list[Any] = [profiles.c.merged_into.is_(None)]
+    for term in fold(query).split():
+        conditions.append(profiles.c.search_text.contains(term, autoescape=True))
+    return conditions
 
 
 def get_profile(session: Session, ref: str) -> Profile:

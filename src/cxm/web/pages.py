@@ -58,8 +58,11 @@ def overview_context(overview: Overview, t: Callable[..., str]) -> dict[str, Any
     }
 
 
-def customers_context(cards: Sequence[ProfileCard], query: str) -> dict[str, Any]:
-    return {"cards": list(cards), "q": query}
+def customers_context(
+    cards: Sequence[ProfileCard], query: str, total: int | None = None
+) -> dict[str, Any]:
+    shown = len(cards)
+    return {"cards": list(cards), "q": query, "total": shown if total is None else total}
 
 
 def timeline_context(profile_id: str, page: TimelinePage, channel: str | None) -> dict[str, Any]:

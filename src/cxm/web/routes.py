@@ -21,7 +21,14 @@ from cxm.api.errors import http_error_response
 from cxm.auth import authenticate_token, get_token
 from cxm.config import CHANNELS
 from cxm.errors import NotFound
-from cxm.profiles import get_overview, get_profile, get_timeline, search_profiles, what_we_know
+from cxm.profiles import (
+    count_profiles,
+    get_overview,
+    get_profile,
+    get_timeline,
+    search_profiles,
+    what_we_know,
+)
 from cxm.web import pages, sources
 from cxm.web.i18n import SUPPORTED, translator
 from cxm.web.rendering import STATIC_DIR
@@ -158,7 +165,8 @@ def customers(request: Request, viewer: SignedIn, q: str = "") -> Response:
     query = q.strip()[:MAX_QUERY_CHARS]
     with workspace_of(request).session() as db:
         cards = search_profiles(db, query, limit=pages.CUSTOMER_LIST_LIMIT)
-    context = pages.customers_context(cards, query)
+        total = count_profiles(db, query)
+    context = pages.customers_context(cards, query, total)
     template = "_customer_rows.html" if is_partial(request) else "customers.html"
     return render_page(request, template, context, viewer=viewer, active="customers")
 
