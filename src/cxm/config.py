@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+import phonenumbers
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 CHANNELS: tuple[str, ...] = (
@@ -84,6 +85,16 @@ class Settings(BaseSettings):
         ),
     )
     ui_language: str = Field(default="en", description="Default web UI language: en or pl.")
+
+    @field_validator("default_region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        region = value.strip().upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(
+                f"CXM_DEFAULT_REGION {value!r} is not a two-letter country code such as PL or RU"
+            )
+        return region
 
     @property
     def resolved_database_url(self) -> str:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from cxm.auth.service import any_token_exists, do_create_token
 from cxm.config import Settings
+from cxm.errors import WorkspaceError
 from cxm.profiles import (
     Profile,
     ProfileCard,
@@ -32,6 +33,7 @@ from cxm.profiles import (
     search_profiles,
     what_we_know,
 )
+from cxm.profiles.queries import REGION_KEY
 from cxm.store.engine import make_engine, make_session_factory, session_scope
 from cxm.store.migrate import upgrade_store
 from cxm.store.tables import workspace_meta
@@ -42,6 +44,11 @@ class Workspace:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        if settings.workspace.exists() and not settings.workspace.is_dir():
+            raise WorkspaceError(
+                f"the workspace {settings.workspace} is a file; give a directory "
+                "(--workspace or CXM_WORKSPACE)"
+            )
         settings.workspace.mkdir(parents=True, exist_ok=True)
         self.engine = make_engine(
             settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous
@@ -77,6 +84,7 @@ class Workspace:
     def session(self) -> Iterator[Session]:
         """A session that commits when the block ends and rolls back on error."""
         with session_scope(self._sessions) as session:
+            session.info[REGION_KEY] = self.settings.default_region
             yield session
 
     def initialise(self) -> str | None:

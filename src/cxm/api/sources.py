@@ -41,6 +41,8 @@ def create_source(
     source, write_key = do_create_source(
         session, actor=principal.actor, name=new.name, channel=new.channel, label=new.label
     )
+    # Committed before the key is handed out, so a client may use it at once.
+    session.commit()
     return JsonResponse(
         {"ok": True, "source": asdict(source), "write_key": write_key}, status_code=201
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from cxm.cli import data, serving
@@ -46,6 +47,10 @@ data.register(app)
 def main() -> None:
     try:
         app()
+    except ValidationError as exc:  # a CXM_* setting with an unusable value
+        for error in exc.errors():
+            err.print(f"[red]error[/red] (invalid_setting): {error['msg']}")
+        sys.exit(2)
     except CxmError as exc:
         err.print(f"[red]error[/red] ({exc.code}): {exc.message}")
         for detail in exc.errors[:20]:

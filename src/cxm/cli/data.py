@@ -39,7 +39,7 @@ def import_file(
     file: Annotated[Path, typer.Argument(help="CSV or JSONL export to import.")],
     source: Annotated[str, typer.Option(help="Name of the source the rows come from.")],
     mapping: Annotated[
-        Path | None, typer.Option(help="TOML column mapping ([columns] and [defaults]).")
+        Path | None, typer.Option(help="TOML column mapping (\\[columns] and \\[defaults] tables).")
     ] = None,
     map_: Annotated[
         list[str] | None,

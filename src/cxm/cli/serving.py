@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import signal
 import subprocess
@@ -18,6 +19,7 @@ from cxm.config import Settings
 from cxm.workspace import Workspace
 
 out = Console()
+log = logging.getLogger("cxm.worker")
 
 
 def register(app: typer.Typer) -> None:
@@ -74,10 +76,21 @@ def worker(
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    backoff = ws.settings.projector_interval_s
     while not stop:
         if parent_pid is not None and os.getppid() != parent_pid:
             return  # the server was killed without stopping us: do not run on orphaned
-        result = ws.catch_up()
+        try:
+            result = ws.catch_up()
+        except Exception:
+            if once:
+                raise
+            # The store is unreachable or locked for long: keep trying, more and more slowly.
+            log.exception("the profile worker failed; retrying in %.1f s", backoff)
+            time.sleep(backoff)
+            backoff = min(backoff * 2, 30.0)
+            continue
+        backoff = ws.settings.projector_interval_s
         if once:
             out.print(f"applied {result.events} events, {result.merges} merges")
             return

@@ -50,15 +50,24 @@ def demo_is_built(ws: Workspace) -> bool:
     return (ws.path / "demo" / "ground_truth.json").exists()
 
 
+# What cxm itself keeps in a workspace; nothing else there is ever deleted.
+WORKSPACE_FILES = ("cxm.db", "cxm.db-wal", "cxm.db-shm", "cxm.db-journal", "cxm.db.write-turn")
+WORKSPACE_DIRS = ("demo", "lake", "models", "exports")
+
+
 def reset_workspace(settings: Settings) -> None:
-    """Remove the embedded store and workspace files (refuses to touch a PostgreSQL store)."""
+    """Remove cxm's own files from the workspace (refuses to touch a PostgreSQL store)."""
     if not settings.is_sqlite:
         raise WorkspaceError(
             "--fresh only resets the embedded SQLite workspace; drop the PostgreSQL database "
             "yourself if you mean it"
         )
-    if settings.workspace.exists():
-        shutil.rmtree(settings.workspace)
+    root = settings.workspace
+    for name in WORKSPACE_FILES:
+        (root / name).unlink(missing_ok=True)
+    for name in WORKSPACE_DIRS:
+        if (root / name).is_dir():
+            shutil.rmtree(root / name)
 
 
 def build_demo(

@@ -17,7 +17,8 @@ from cxm.identity.normalize import normalize_email, normalize_phone
 
 # Strongest first: when one event joins several profiles, the explanation names this order.
 IDENTIFIER_KINDS = ("user_id", "email", "phone", "anonymous_id")
-_KIND = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+# Channel-id kinds stay short enough for merge rules ("kind+kind") to fit their column.
+_KIND = re.compile(r"^[a-z][a-z0-9_]{0,27}$")
 
 
 def event_traits(payload: dict[str, Any]) -> dict[str, Any]:

@@ -181,23 +181,36 @@ def read_csv(
     path: Path, mapping: ColumnMapping, *, source: str, region: str = "PL"
 ) -> Iterator[ImportRow]:
     seen: Counter[str] = Counter()
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
     with path.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as handle:
-        reader = csv.DictReader(handle)
-        if not reader.fieldnames:
+        # strict: an unterminated quote is an error to report, not a field that eats the file.
+        reader = csv.DictReader(handle, delimiter=delimiter, strict=True)
+        try:
+            header = reader.fieldnames
+        except csv.Error as exc:
+            raise InvalidInput(f"{path.name}: the header row is not valid CSV ({exc})") from exc
+        if not header:
             raise InvalidInput(f"{path.name} has no header row; the first line must name columns")
-        missing = [c for c in mapping.columns.values() if c not in reader.fieldnames]
+        if any(_SURROGATE.search(name) for name in header):
+            raise InvalidInput(f"{path.name}: the header row is not UTF-8; re-save it as UTF-8")
+        missing = [c for c in mapping.columns.values() if c not in header]
         if missing:
-            raise InvalidInput(
-                f"{path.name} has no column(s) {missing}; its columns are {reader.fieldnames}"
-            )
-        for row in reader:
+            raise InvalidInput(f"{path.name} has no column(s) {missing}; its columns are {header}")
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                yield ImportRow(f"{path.name}:{reader.line_num}", None, f"not valid CSV: {exc}")
+                continue
             where = f"{path.name}:{reader.line_num}"
             if None in row:
                 yield ImportRow(
                     where,
                     None,
                     f"the row has {len(row) - 1 + len(row[None])} "
-                    f"fields, the header has {len(reader.fieldnames)}",
+                    f"fields, the header has {len(header)}",
                     row,
                 )
                 continue
@@ -205,7 +218,7 @@ def read_csv(
                 yield ImportRow(
                     where,
                     None,
-                    f"the row has fewer fields than the header's {len(reader.fieldnames)}",
+                    f"the row has fewer fields than the header's {len(header)}",
                     row,
                 )
                 continue
@@ -248,6 +261,8 @@ def read_jsonl(
             except InvalidInput as exc:
                 yield ImportRow(where, None, exc.message, record)
                 continue
+            if not event.get("messageId"):
+                event.pop("messageId", None)  # null or "": derive one, as for a missing id
             event.setdefault("messageId", content_message_id(source, record, seen))
             yield ImportRow(where, event, None, record)
 

@@ -65,30 +65,33 @@ def do_ingest_events(
             on_progress(len(rows))
         rows.clear()
 
-    for where, raw in events:
-        row, errors = check_event(
-            raw,
-            loc=(),
-            channel=source.channel,
-            received_at=received_at or utcnow(),
-            sent_at=None,
-            max_event_bytes=max_event_bytes,
-        )
-        if row is None:
-            report.rejected.append(
-                {
-                    "where": where,
-                    "message": "; ".join(
-                        f"{'.'.join(map(str, e.loc)) or 'event'}: {e.message}" for e in errors
-                    ),
-                }
+    try:
+        for where, raw in events:
+            row, errors = check_event(
+                raw,
+                loc=(),
+                channel=source.channel,
+                received_at=received_at or utcnow(),
+                sent_at=None,
+                max_event_bytes=max_event_bytes,
             )
-            continue
-        row["source_id"] = source.id
-        rows.append(row)
-        if len(rows) >= chunk:
-            flush()
-    flush()
+            if row is None:
+                report.rejected.append(
+                    {
+                        "where": where,
+                        "message": "; ".join(
+                            f"{'.'.join(map(str, e.loc)) or 'event'}: {e.message}" for e in errors
+                        ),
+                    }
+                )
+                continue
+            row["source_id"] = source.id
+            rows.append(row)
+            if len(rows) >= chunk:
+                flush()
+    finally:
+        # Whatever stops the loop (a file that turns unreadable midway), keep what was good.
+        flush()
     return report
 
 
@@ -110,6 +113,8 @@ def do_import_file(
     """
     if not path.is_file():
         raise InvalidInput(f"no such file: {path}")
+    if report_path is not None and (report_path.is_dir() or not report_path.parent.is_dir()):
+        raise InvalidInput(f"cannot write the report to {report_path}: give a file in a folder")
     fmt = file_format or detect_format(path)
     if fmt == "csv":
         rows = read_csv(path, mapping or ColumnMapping(), source=source.name, region=region)

@@ -52,7 +52,7 @@ def do_create_source(
     session: Session, *, actor: str, name: str, channel: str, label: str | None = None
 ) -> tuple[Source, str]:
     """Create a source and return it with its write key (shown once, only a hash is kept)."""
-    if not SOURCE_NAME.match(name):
+    if not SOURCE_NAME.fullmatch(name):
         raise InvalidInput(
             f"source name {name!r} must be lower-case letters, digits, '-' or '_' (max 100)"
         )

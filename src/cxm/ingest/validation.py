@@ -45,6 +45,9 @@ def decode_body(body: bytes, content_encoding: str | None, *, limit: int) -> byt
         try:
             inflater = zlib.decompressobj(wbits)
             decoded = inflater.decompress(body, limit + 1)
+            complete = inflater.eof and not inflater.unused_data
+            if len(decoded) <= limit and not complete:
+                raise zlib.error("the data is truncated or followed by more data")
         except zlib.error as exc:
             raise InvalidInput(
                 f"the body is not valid {encoding} data ({exc}); send it compressed or drop "
@@ -90,7 +93,7 @@ def check_batch(
     shared_context = body.get("context") if isinstance(body.get("context"), dict) else None
     checked = CheckedBatch(write_key=_write_key_of(body))
     for index, raw in enumerate(batch):
-        if shared_context and isinstance(raw, dict):
+        if shared_context and isinstance(raw, dict) and isinstance(raw.get("context"), dict | None):
             raw = {**raw, "context": {**shared_context, **(raw.get("context") or {})}}
         row, errors = check_event(
             raw,
@@ -162,6 +165,10 @@ def check_event(
     if len(payload) > max_event_bytes:
         bad("", f"the event is {len(payload)} bytes; the limit is {max_event_bytes} bytes")
         return None, errors
+    if b"\\u0000" in payload and _holds_nul(raw):
+        # PostgreSQL cannot store NUL in text, and no real identifier or name contains one.
+        bad("", "the event contains a NUL character (\\u0000); remove it")
+        return None, errors
 
     event_type = raw.get("type")
     if event_type not in EVENT_TYPES:
@@ -225,6 +232,16 @@ def check_event(
     }, errors
 
 
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
 def _write_key_of(body: dict[str, Any]) -> str | None:
     key = body.get("writeKey")
     return key if isinstance(key, str) and key else None
@@ -242,8 +259,8 @@ def _rejection(index: int, raw: Any, errors: list[ErrorDetail]) -> dict[str, Any
 
 def _optional_id(raw: dict[str, Any], key: str, bad: Any) -> str | None:
     value = raw.get(key)
-    if value is None or value == "":
-        return None
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None  # blank ids would join strangers into one profile
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         bad(key, f"{key} must be a string, not {type(value).__name__}")
         return None
@@ -281,11 +298,13 @@ def parse_timestamp(value: Any) -> datetime:
         raise ValueError(f"expected an ISO 8601 string, got {type(value).__name__} {value!r}")
     try:
         parsed = datetime.fromisoformat(value.strip())
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
     except ValueError:
         raise ValueError(f"{value!r} is not an ISO 8601 timestamp") from None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{value!r} is out of the range of dates cxm stores") from None
 
 
 def _parse_sent_at(value: Any) -> datetime | None:
@@ -312,7 +331,11 @@ def _event_timestamp(
     own_sent_at = _parse_sent_at(raw.get("sentAt")) or sent_at
     if key == "originalTimestamp" and own_sent_at is not None:
         # Segment's clock-skew correction: the device clock's offset is sentAt - receivedAt.
-        stamp = received_at - (own_sent_at - stamp)
+        try:
+            stamp = received_at - (own_sent_at - stamp)
+        except OverflowError:
+            bad(key, f"{value!r} with sentAt {raw.get('sentAt')!r} gives a date out of range")
+            return received_at
     if stamp > received_at + MAX_FUTURE_SKEW:
         bad(
             key,

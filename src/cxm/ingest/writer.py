@@ -115,24 +115,46 @@ class GroupCommitWriter:
 
     def _commit(self, group: list[_Pending], size: int) -> None:
         try:
-            with write_turn(self._engine), self._engine.begin() as conn:
-                inserted = append_events(conn, [p.rows for p in group])
-        except Exception as exc:
+            try:
+                results: list[int | BaseException] = list(self._write([p.rows for p in group]))
+            except Exception:
+                if len(group) == 1:
+                    raise
+                # One request's rows may be what the store refuses: retry each request alone,
+                # so the others are not failed with it.
+                log.warning("group commit of %d events failed; retrying request by request", size)
+                results = [self._write_alone(p.rows) for p in group]
+        except Exception as exc:  # a group of one request (larger ones are retried above)
             log.exception("group commit of %d events failed", size)
-            failure = StoreUnavailable(
-                f"the event store could not commit the events ({type(exc).__name__}); nothing "
-                "from this request was stored, retry after the Retry-After delay"
-            )
-            for pending in group:
-                pending.loop.call_soon_threadsafe(_set_exception, pending.future, failure)
-        else:
-            self.commits += 1
-            self.committed_events += sum(inserted)
-            for pending, count in zip(group, inserted, strict=True):
-                pending.loop.call_soon_threadsafe(_set_result, pending.future, count)
+            results = [_unavailable(exc)]
         finally:
             with self._lock:
                 self._pending_events -= size
+        for pending, outcome in zip(group, results, strict=True):
+            if isinstance(outcome, BaseException):
+                pending.loop.call_soon_threadsafe(_set_exception, pending.future, outcome)
+            else:
+                self.committed_events += outcome
+                pending.loop.call_soon_threadsafe(_set_result, pending.future, outcome)
+        self.commits += 1
+
+    def _write(self, groups: list[list[dict[str, Any]]]) -> list[int]:
+        with write_turn(self._engine), self._engine.begin() as conn:
+            return append_events(conn, groups)
+
+    def _write_alone(self, rows: list[dict[str, Any]]) -> int | BaseException:
+        try:
+            return self._write([rows])[0]
+        except Exception as exc:
+            log.exception("a request of %d events could not be committed", len(rows))
+            return _unavailable(exc)
+
+
+def _unavailable(exc: Exception) -> StoreUnavailable:
+    return StoreUnavailable(
+        f"the event store could not commit the events ({type(exc).__name__}); nothing "
+        "from this request was stored, retry after the Retry-After delay"
+    )
 
 
 def _set_result(future: asyncio.Future[int], value: int) -> None:

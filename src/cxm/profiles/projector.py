@@ -13,14 +13,16 @@ mid-way repeats at most one chunk and never applies an event twice.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
-from cxm.audit import record_actions
+from cxm.audit import record_action, record_actions
 from cxm.domain_events import dispatch
 from cxm.identity.models import ProfilesMerged
 from cxm.identity.rules import event_identifiers, event_traits
@@ -33,6 +35,8 @@ from cxm.store.bulk import insert_rows
 from cxm.store.engine import write_turn
 from cxm.store.metadata import utcnow
 from cxm.store.tables import cursors
+
+log = logging.getLogger(__name__)
 
 CURSOR = "profiles"
 ACTOR = "system:deterministic-rules"
@@ -79,50 +83,106 @@ def project_pending(
     chunk_events: int = 5000,
     max_events: int | None = None,
     on_progress: Callable[[int], None] | None = None,
+    replaying: bool = False,
 ) -> ProjectionResult:
-    """Apply every event after the cursor; returns what was done. Safe to run concurrently."""
+    """Apply every event after the cursor; returns what was done. Safe to run concurrently.
+
+    An event that cannot be applied (the store refuses a value, or a bug) does not stop the
+    log: its chunk is retried one event at a time and that one event is set aside with an
+    audit entry (``projection.skipped``) naming it and the error.
+    """
     result = ProjectionResult()
+    careful_until = 0  # after a failed chunk, go one event at a time up to this seq
     while max_events is None or result.events < max_events:
         limit = (
             chunk_events if max_events is None else min(chunk_events, max_events - result.events)
         )
-        # Plan without the write lock (ingestion keeps committing meanwhile), then write the
-        # plan in a short transaction, provided no other projector moved the cursor since.
         with engine.connect() as conn:
             position = _cursor_position(conn)
-            rows = conn.execute(
-                select(
-                    events.c.seq,
-                    events.c.type,
-                    events.c.user_id,
-                    events.c.anonymous_id,
-                    events.c.channel,
-                    events.c.timestamp,
-                    events.c.source_id,
-                    events.c.payload,
-                )
-                .where(events.c.seq > position)
-                .order_by(events.c.seq)
-                .limit(limit)
-            ).all()
-            if not rows:
-                result.position = position
-                break
-            chunk = _plan_chunk(conn, rows, region=region)
-        last = rows[-1].seq
-        with write_turn(engine), engine.begin() as conn:
-            if _claim_cursor(conn) != position:
-                continue  # another projector applied these events first: plan again
-            merged = _write_chunk(conn, chunk)
-            conn.execute(update(cursors).where(cursors.c.name == CURSOR).values(position=last))
-        dispatch(merged)
-        result.events += len(rows)
-        result.profiles_created += chunk.created
+        if position < careful_until:
+            limit = 1
+        try:
+            done = _project_chunk(engine, position, limit, region=region, replaying=replaying)
+        except Exception as exc:
+            if limit > 1:
+                careful_until = position + limit
+                log.warning("projecting after seq %d failed; retrying event by event", position)
+                continue
+            done = _skip_event(engine, position, exc)
+        if done is None:
+            result.position = position
+            break
+        count, last, chunk, merged = done
+        if not replaying:
+            dispatch(merged)
+        result.events += count
+        result.profiles_created += chunk.created if chunk else 0
         result.merges += len(merged)
         result.position = last
-        if on_progress:
-            on_progress(len(rows))
+        if on_progress and count:
+            on_progress(count)
     return result
+
+
+def _project_chunk(
+    engine: Engine, position: int, limit: int, *, region: str, replaying: bool
+) -> tuple[int, int, _Chunk | None, list[ProfilesMerged]] | None:
+    """Project up to ``limit`` events after ``position``: (events, new position, plan, merges).
+
+    None when there are no events after ``position``.
+    """
+    # Plan without the write lock (ingestion keeps committing meanwhile), then write the plan
+    # in a short transaction, provided no other projector moved the cursor since.
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                events.c.seq,
+                events.c.type,
+                events.c.user_id,
+                events.c.anonymous_id,
+                events.c.channel,
+                events.c.timestamp,
+                events.c.source_id,
+                events.c.payload,
+            )
+            .where(events.c.seq > position)
+            .order_by(events.c.seq)
+            .limit(limit)
+        ).all()
+        if not rows:
+            return None
+        chunk = _plan_chunk(conn, rows, region=region)
+    with write_turn(engine), engine.begin() as conn:
+        if _claim_cursor(conn) != position:
+            return 0, position, None, []  # another projector got there first: plan again
+        merged = _write_chunk(conn, chunk, audit=not replaying)
+        _move_cursor(conn, rows[-1].seq)
+    return len(rows), rows[-1].seq, chunk, merged
+
+
+def _skip_event(
+    engine: Engine, position: int, error: Exception
+) -> tuple[int, int, None, list[ProfilesMerged]] | None:
+    log.exception("event after seq %d cannot be projected; setting it aside", position)
+    with write_turn(engine), engine.begin() as conn:
+        if _claim_cursor(conn) != position:
+            return 0, position, None, []
+        seq = conn.execute(select(func.min(events.c.seq)).where(events.c.seq > position)).scalar()
+        if seq is None:
+            return None
+        record_action(
+            conn,
+            actor=ACTOR,
+            action="projection.skipped",
+            subject=str(seq),
+            details={"error": f"{type(error).__name__}: {error}"[:1000]},
+        )
+        _move_cursor(conn, seq)
+    return 1, seq, None, []
+
+
+def _move_cursor(conn: Connection, seq: int) -> None:
+    conn.execute(update(cursors).where(cursors.c.name == CURSOR).values(position=seq))
 
 
 def pending_events(conn: Connection) -> int:
@@ -144,8 +204,10 @@ def rebuild_profiles(engine: Engine, *, region: str, **kwargs: Any) -> Projectio
             profiles,
         ):
             conn.execute(delete(table))
-        conn.execute(update(cursors).where(cursors.c.name == CURSOR).values(position=0))
-    return project_pending(engine, region=region, **kwargs)
+        _move_cursor(conn, 0)
+        record_action(conn, actor=ACTOR, action="profiles.rebuilt", subject=None)
+    # The merges re-derived now were audited and announced when first made.
+    return project_pending(engine, region=region, replaying=True, **kwargs)
 
 
 def _claim_cursor(conn: Connection) -> int:
@@ -155,7 +217,12 @@ def _claim_cursor(conn: Connection) -> int:
         update(cursors).where(cursors.c.name == CURSOR).values(updated_at=utcnow())
     )
     if claimed.rowcount == 0:
-        conn.execute(insert(cursors).values(name=CURSOR, position=0, updated_at=utcnow()))
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        conn.execute(
+            dialect.insert(cursors)
+            .values(name=CURSOR, position=0, updated_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["name"])
+        )
     return int(
         conn.execute(select(cursors.c.position).where(cursors.c.name == CURSOR)).scalar_one()
     )
@@ -196,7 +263,7 @@ def _plan_chunk(conn: Connection, rows: Iterable[Any], *, region: str) -> _Chunk
     return chunk
 
 
-def _write_chunk(conn: Connection, chunk: _Chunk) -> list[ProfilesMerged]:
+def _write_chunk(conn: Connection, chunk: _Chunk, *, audit: bool) -> list[ProfilesMerged]:
     """Write a planned chunk: re-point merged profiles' stored rows, then insert the rest."""
     for loser, winner in chunk.merge_ops:
         for table in (identifiers, profile_events, trait_observations):
@@ -206,7 +273,7 @@ def _write_chunk(conn: Connection, chunk: _Chunk) -> list[ProfilesMerged]:
             .where((profiles.c.id == loser) | (profiles.c.merged_into == loser))
             .values(merged_into=winner)
         )
-    _flush(conn, chunk)
+    _flush(conn, chunk, audit=audit)
     return [
         ProfilesMerged(winner=m["winner_id"], loser=m["loser_id"], rule=m["rule"], seq=m["seq"])
         for m in chunk.new_merges
@@ -377,7 +444,7 @@ def _merge(
     chunk.merge_winners.add(winner)
 
 
-def _flush(conn: Connection, chunk: _Chunk) -> None:
+def _flush(conn: Connection, chunk: _Chunk, *, audit: bool) -> None:
     insert_rows(conn, profiles, list(chunk.new_profiles.values()))
     for rows, table in (
         (chunk.new_identifiers, identifiers),
@@ -388,18 +455,24 @@ def _flush(conn: Connection, chunk: _Chunk) -> None:
             r["profile_id"] = chunk.resolve(r["profile_id"])
         insert_rows(conn, table, rows)
     insert_rows(conn, merges, chunk.new_merges)
-    record_actions(
-        conn,
-        [
-            (
-                ACTOR,
-                "profiles.merged",
-                m["winner_id"],
-                {"loser": m["loser_id"], "rule": m["rule"], "reason": m["reason"], "seq": m["seq"]},
-            )
-            for m in chunk.new_merges
-        ],
-    )
+    if audit:
+        record_actions(
+            conn,
+            [
+                (
+                    ACTOR,
+                    "profiles.merged",
+                    m["winner_id"],
+                    {
+                        "loser": m["loser_id"],
+                        "rule": m["rule"],
+                        "reason": m["reason"],
+                        "seq": m["seq"],
+                    },
+                )
+                for m in chunk.new_merges
+            ],
+        )
     add_channel_activity(conn, chunk.placements)
     update_profile_summaries(
         conn,

@@ -31,14 +31,20 @@ from cxm.profiles.projector import pending_events
 from cxm.profiles.summary import fold
 from cxm.profiles.tables import channel_activity, profile_events, trait_observations
 
+REGION_KEY = "cxm.default_region"
 TEXT_KEYS = ("text", "comment", "body", "message", "notes", "description")
 # Events in which the organisation asked for or checked data: what was given is "known".
 DATA_EVENTS = ("Data Requested", "Identity Verified", "Data Provided")
 FACT_ORDER = ("name", "email", "phone", "address", "customer_number", "plan", "language")
 
 
-def resolve_profile_id(session: Session, ref: str, *, region: str = "PL") -> str:
-    """The live profile a reference points at: a profile id, an e-mail, a phone or any id."""
+def resolve_profile_id(session: Session, ref: str, *, region: str | None = None) -> str:
+    """The live profile a reference points at: a profile id, an e-mail, a phone or any id.
+
+    Phones without a country code are read in ``region``, by default the workspace's
+    ``CXM_DEFAULT_REGION`` (sessions from ``Workspace.session()`` carry it).
+    """
+    region = region or session.info.get(REGION_KEY, "PL")
     ref = ref.strip()
     candidates: list[tuple[str, str]] = []
     email = normalize_email(ref)

@@ -204,7 +204,7 @@ def _refresh_display(conn: Connection, ids: list[str]) -> None:
             updates.append(
                 {
                     "pid": pid,
-                    "display_name": name,
+                    "display_name": name[:300] if name else None,
                     "email": normalize_email(traits.get("email")) or _first(ids_of.get("email")),
                     "phone": _first(ids_of.get("phone")),
                     "search_text": search_text(words),
