@@ -153,3 +153,21 @@ def test_any_json_object_is_either_a_row_or_located_errors(raw: dict) -> None:
         assert row["type"] in {"identify", "track", "page", "screen", "group", "alias"}
         assert row["user_id"] or row["anonymous_id"]
         assert row["timestamp"].tzinfo is not None
+
+
+def test_nul_and_blank_ids_and_odd_sources() -> None:
+    row, errors = check({"type": "track", "event": "E", "userId": "a\x00b"})
+    assert row is None and "NUL character" in errors[0]
+    row, errors = check(
+        {"type": "track", "event": "E", "userId": "u", "properties": {"x": "\\u0000"}}
+    )
+    assert row is not None  # a literal backslash-u text is not a NUL
+    row, errors = check({"type": "track", "event": "E", "userId": " \t"})
+    assert row is None and "userId or an anonymousId" in errors[0]
+
+
+def test_source_names_are_whole_slugs() -> None:
+    from cxm.ingest.sources import SOURCE_NAME
+
+    assert SOURCE_NAME.fullmatch("call-centre")
+    assert not SOURCE_NAME.fullmatch("evil\n")
