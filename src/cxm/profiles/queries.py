@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -401,9 +401,5 @@ def _headline(profile: Profile, channels: list[ChannelUse], last: TimelineItem |
     parts.append(f"{profile.event_count} interactions in {len(channels)} channels")
     if last is not None:
         what = last.event or last.type
-        parts.append(f"last contact {_ago(last.at)} via {last.channel} ({what})")
+        parts.append(f"last contact on {last.at:%d %b %Y %H:%M} UTC via {last.channel} ({what})")
     return "; ".join(parts)
-
-
-def _ago(at: datetime) -> str:
-    return f"on {at:%d %b %Y %H:%M} UTC"
