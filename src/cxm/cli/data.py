@@ -36,7 +36,7 @@ def register(app: typer.Typer) -> None:
 
 
 def import_file(
-    file: Annotated[Path, typer.Argument(help="CSV or JSONL export to import.")],
+    file: Annotated[Path, typer.Argument(help="CSV, TSV or JSONL export to import.")],
     source: Annotated[str, typer.Option(help="Name of the source the rows come from.")],
     mapping: Annotated[
         Path | None, typer.Option(help="TOML column mapping (\\[columns] and \\[defaults] tables).")
@@ -50,7 +50,7 @@ def import_file(
         typer.Option("--set", help="target=value constant, e.g. --set event='Call Handled'."),
     ] = None,
     file_format: Annotated[
-        str | None, typer.Option("--format", help="csv or jsonl (default: by extension).")
+        str | None, typer.Option("--format", help="csv or jsonl (default: by extension; .tsv is tab-separated CSV).")
     ] = None,
     report: Annotated[
         Path | None, typer.Option(help="Where to write rejected rows (default FILE.errors.jsonl).")

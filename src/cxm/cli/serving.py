@@ -62,7 +62,7 @@ def worker(
         int | None, typer.Option(help="Exit when this process (the server) is gone.")
     ] = None,
 ) -> None:
-    """Keep profiles up to date with the event log (``serve`` starts one of these)."""
+    """Keep profiles up to date with the event log (cxm serve starts one beside itself)."""
     ws = open_workspace()
     if parent_pid is not None:
         # Beside a server, answering requests comes first: projection catches up when the
