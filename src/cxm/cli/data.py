@@ -50,7 +50,10 @@ def import_file(
         typer.Option("--set", help="target=value constant, e.g. --set event='Call Handled'."),
     ] = None,
     file_format: Annotated[
-        str | None, typer.Option("--format", help="csv or jsonl (default: by extension; .tsv is tab-separated CSV).")
+        str | None,
+        typer.Option(
+            "--format", help="csv or jsonl (default: by extension; .tsv is tab-separated)."
+        ),
     ] = None,
     report: Annotated[
         Path | None, typer.Option(help="Where to write rejected rows (default FILE.errors.jsonl).")
