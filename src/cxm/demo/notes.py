@@ -162,14 +162,6 @@ SPEAKERS = {
 }
 CHAT_AGENTS = ("Kasia", "Ola", "Magda", "Ania", "Natalia", "Basia")
 CALL_AGENTS = ("A. Nowicka", "M. Lis", "K. Górecki", "J. Pawlak", "E. Sobczak", "P. Marciniak")
-DEPARTMENTS = (
-    "Obsługa klienta",
-    "Wsparcie techniczne",
-    "Reklamacje",
-    "Rozliczenia",
-    "Serwis terenowy",
-    "Retencja",
-)  # noqa: E501
 TOPIC_DEPARTMENT = {
     "billing_error": "Rozliczenia", "outage": "Wsparcie techniczne", "slow_speed": "Wsparcie techniczne",  # noqa: E501
     "roaming_charges": "Rozliczenia", "device_problem": "Wsparcie techniczne",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Mapping
 
+# The topic vocabulary of the demo's texts (ground_truth["text_labels"] uses it).
 TOPICS = (
     "billing_error", "outage", "slow_speed", "roaming_charges", "device_problem",
     "price_mismatch", "technician_praise", "cancellation", "repeated_questions", "praise",
