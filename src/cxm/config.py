@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import phonenumbers
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from cxm.identity.policy import IdentityPolicy
 
 CHANNELS: tuple[str, ...] = (
     "web",
@@ -85,6 +89,36 @@ class Settings(BaseSettings):
         ),
     )
     ui_language: str = Field(default="en", description="Default web UI language: en or pl.")
+    identity_limits: dict[str, dict[str, int | None]] = Field(
+        default_factory=dict,
+        description=(
+            "Guardrails per identifier kind as JSON, over the defaults in docs/identity.md, e.g. "
+            '`{"phone": {"per_profile": 5, "max_holders": 3}}`: most values of the kind one '
+            "profile may hold, and most profiles that may share one value before it stops "
+            "linking. Kind `*` sets the rest."
+        ),
+    )
+    match_merge_probability: float = Field(
+        default=0.99,
+        ge=0.5,
+        le=1.0,
+        description="Match probability at or above which `cxm resolve` merges two profiles.",
+    )
+    match_review_probability: float = Field(
+        default=0.80,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "Match probability from which (up to the merge threshold) a pair of profiles goes "
+            "to the review queue; below it they are kept apart."
+        ),
+    )
+
+    @property
+    def identity_policy(self) -> IdentityPolicy:
+        from cxm.identity.policy import IdentityPolicy
+
+        return IdentityPolicy.from_settings(self.identity_limits)
 
     @field_validator("default_region")
     @classmethod
@@ -111,7 +145,7 @@ def settings_markdown() -> str:
     """The settings as a Markdown table (docs/configuration.md embeds it; a test keeps it true)."""
     lines = ["| variable | default | meaning |", "|---|---|---|"]
     for name, info in Settings.model_fields.items():
-        default = info.default
+        default = info.get_default(call_default_factory=True)
         shown = "unset" if default is None else f"`{default}`"
         lines.append(f"| `CXM_{name.upper()}` | {shown} | {info.description} |")
     return "\n".join(lines) + "\n"

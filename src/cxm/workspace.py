@@ -117,7 +117,12 @@ class Workspace:
     def catch_up(self, **kwargs: Any) -> ProjectionResult:
         """Apply events not yet reflected in profiles (the background worker does this too)."""
         kwargs.setdefault("chunk_events", self.settings.projector_chunk_events)
-        return project_pending(self.engine, region=self.settings.default_region, **kwargs)
+        return project_pending(
+            self.engine,
+            region=self.settings.default_region,
+            policy=self.settings.identity_policy,
+            **kwargs,
+        )
 
     # The notebook surface: plain calls returning the same objects as the API.
     def profile(self, ref: str) -> Profile:

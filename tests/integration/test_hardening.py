@@ -15,6 +15,7 @@ from sqlalchemy import insert, select
 from cxm.audit import list_actions
 from cxm.config import Settings
 from cxm.demo.build import reset_workspace
+from cxm.identity.policy import IdentityPolicy, KindLimit
 from cxm.identity.tables import identifiers, profiles
 from cxm.ingest import ColumnMapping, do_import_file, get_source
 from cxm.ingest.tables import events
@@ -153,11 +154,14 @@ def test_projectors_starting_together_on_a_fresh_store_do_not_collide(
     assert errors == []
 
 
+NO_LIMITS = IdentityPolicy(limits={}, other=KindLimit(per_profile=None, max_holders=1))
+
+
 @pytest.mark.parametrize("chunk_events", [1, 3, 1000])
 def test_profiles_are_the_connected_components_of_linked_identifiers(
     workspace: Workspace, write_keys: dict[str, str], chunk_events: int
 ) -> None:
-    """Whatever the chunking, the profiles are the union-find components of the events."""
+    """Without guardrails, whatever the chunking, profiles are the union-find components."""
     rng = random.Random(chunk_events)
     people = [f"u{n}" for n in range(30)]
     batch: list[tuple[int, dict]] = []
@@ -190,7 +194,7 @@ def test_profiles_are_the_connected_components_of_linked_identifiers(
     from cxm.ingest import do_ingest_events
 
     do_ingest_events(workspace.engine, source=source, events=batch)
-    project_pending(workspace.engine, region="PL", chunk_events=chunk_events)
+    project_pending(workspace.engine, region="PL", policy=NO_LIMITS, chunk_events=chunk_events)
 
     with workspace.session() as session:
         owner = {
@@ -213,7 +217,7 @@ def test_profiles_are_the_connected_components_of_linked_identifiers(
 
     with workspace.session() as session:
         merges_before = len(list_actions(session, action="profiles.merged", limit=1000))
-    rebuild_profiles(workspace.engine, region="PL", chunk_events=7)
+    rebuild_profiles(workspace.engine, region="PL", policy=NO_LIMITS, chunk_events=7)
     with workspace.session() as session:
         rebuilt = {
             (k, v): p

@@ -145,7 +145,10 @@ def rebuild() -> None:
     with progress_bar() as bar:
         bar.stage("Rebuilding profiles", None)
         result = rebuild_profiles(
-            ws.engine, region=ws.settings.default_region, on_progress=bar.advance
+            ws.engine,
+            region=ws.settings.default_region,
+            policy=ws.settings.identity_policy,
+            on_progress=bar.advance,
         )
     out.print(
         f"replayed {result.events} events: {result.profiles_created} profiles, "

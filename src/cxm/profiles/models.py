@@ -30,6 +30,9 @@ class Identifier:
     value: str
     source: str | None
     first_seen: datetime | None
+    # Other profiles holding the same value (a family phone); it links none of them.
+    shared_with: list[str] = field(default_factory=list)
+    noisy: bool = False  # held by more people than its kind allows: links nobody
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,10 @@ class Merge:
     loser_id: str
     seq: int | None
     actor: str
+    id: int | None = None
+    score: float | None = None  # match probability, for probabilistic and reviewed merges
+    # Evidence per field: [{"field", "left", "right", "level", "weight"}]
+    evidence: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

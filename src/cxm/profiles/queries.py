@@ -10,9 +10,9 @@ import orjson
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from cxm.errors import NotFound
+from cxm.errors import Conflict, NotFound
 from cxm.identity.normalize import normalize_email, normalize_phone
-from cxm.identity.tables import identifiers, merges, profiles
+from cxm.identity.tables import identifiers, merges, noisy_identifiers, profiles
 from cxm.ingest.tables import events, sources
 from cxm.profiles.models import (
     ChannelUse,
@@ -54,13 +54,20 @@ def resolve_profile_id(session: Session, ref: str, *, region: str | None = None)
     if phone:
         candidates.append(("phone", phone))
     for kind, value in candidates:
-        found = session.execute(
-            select(identifiers.c.profile_id).where(
-                identifiers.c.kind == kind, identifiers.c.value == value
+        holders = list(
+            session.execute(
+                select(identifiers.c.profile_id)
+                .where(identifiers.c.kind == kind, identifiers.c.value == value)
+                .order_by(identifiers.c.first_seq)
+            ).scalars()
+        )
+        if len(holders) > 1:
+            raise Conflict(
+                f"{kind} {value} is shared by {len(holders)} customers "
+                f"({', '.join(holders[:5])}); open one of them by its profile id"
             )
-        ).scalar()
-        if found:
-            return found
+        if holders:
+            return holders[0]
     row = session.execute(
         select(profiles.c.id, profiles.c.merged_into).where(profiles.c.id == ref)
     ).first()
@@ -110,18 +117,22 @@ def get_profile(session: Session, ref: str) -> Profile:
     profile_id = resolve_profile_id(session, ref)
     row = session.execute(select(profiles).where(profiles.c.id == profile_id)).one()
     source_names = _source_names(session)
+    held = session.execute(
+        select(identifiers)
+        .where(identifiers.c.profile_id == profile_id)
+        .order_by(identifiers.c.kind, identifiers.c.first_seq)
+    ).all()
+    others, noisy = _other_holders(session, profile_id, [(r.kind, r.value) for r in held])
     idents = [
         Identifier(
             kind=r.kind,
             value=r.value,
             source=source_names.get(r.source_id),
             first_seen=r.first_seen,
+            shared_with=others.get((r.kind, r.value), []),
+            noisy=(r.kind, r.value) in noisy,
         )
-        for r in session.execute(
-            select(identifiers)
-            .where(identifiers.c.profile_id == profile_id)
-            .order_by(identifiers.c.kind, identifiers.c.first_seq)
-        )
+        for r in held
     ]
     return Profile(
         id=row.id,
@@ -317,6 +328,37 @@ def _traits(session: Session, profile_id: str, source_names: dict[int, str]) -> 
     return traits
 
 
+def _other_holders(
+    session: Session, profile_id: str, held: list[tuple[str, str]]
+) -> tuple[dict[tuple[str, str], list[str]], set[tuple[str, str]]]:
+    """Other profiles holding each of ``held``, and which of ``held`` are noisy."""
+    shared: dict[tuple[str, str], list[str]] = {}
+    by_kind: dict[str, list[str]] = {}
+    for kind, value in held:
+        by_kind.setdefault(kind, []).append(value)
+    noisy: set[tuple[str, str]] = set()
+    for kind, values in by_kind.items():
+        for start in range(0, len(values), 500):
+            part = values[start : start + 500]
+            for value, other in session.execute(
+                select(identifiers.c.value, identifiers.c.profile_id).where(
+                    identifiers.c.kind == kind,
+                    identifiers.c.value.in_(part),
+                    identifiers.c.profile_id != profile_id,
+                )
+            ):
+                shared.setdefault((kind, value), []).append(other)
+            noisy.update(
+                (kind, v)
+                for v in session.execute(
+                    select(noisy_identifiers.c.value).where(
+                        noisy_identifiers.c.kind == kind, noisy_identifiers.c.value.in_(part)
+                    )
+                ).scalars()
+            )
+    return shared, noisy
+
+
 def _merges(session: Session, profile_id: str) -> list[Merge]:
     absorbed = [
         profile_id,
@@ -333,6 +375,9 @@ def _merges(session: Session, profile_id: str) -> list[Merge]:
             loser_id=r.loser_id,
             seq=r.seq,
             actor=r.actor,
+            id=r.id,
+            score=r.score,
+            evidence=orjson.loads(r.evidence) if r.evidence else [],
         )
         for r in session.execute(
             select(merges).where(merges.c.winner_id.in_(absorbed)).order_by(merges.c.id)

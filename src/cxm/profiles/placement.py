@@ -1,0 +1,465 @@
+"""Where each event goes: the deterministic identity rules with their guardrails.
+
+The projector plans a chunk of events here, reading the store only, and writes the plan in one
+short transaction. For each event, its identifiers are taken strongest first
+(``cxm.identity.rules``):
+
+- an identifier nobody holds joins the event's profile (a new one, named after the strongest
+  identifier, when no held identifier points anywhere);
+- an identifier held by one other profile merges that profile in, unless the merge would break
+  a guardrail (``cxm.identity.policy``: two user ids in one profile, say) or a person decided
+  the two are different people; then the identifier becomes *shared* by both and, unless it
+  was decided already, the pair goes to the review queue;
+- an identifier shared by several profiles links nobody: an event that carries nothing else
+  goes to the profile that held it first;
+- a noisy identifier (more holders than its kind allows) is ignored.
+
+Holders count only from the event that gave them the identifier (``first_seq``), so replaying
+any profile's own events reproduces the same decisions (unmerge relies on it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, select
+
+from cxm.identity.policy import IdentityPolicy
+from cxm.identity.rules import event_identifiers, event_traits
+from cxm.identity.tables import identifiers, identity_pairs, noisy_identifiers, profiles
+from cxm.ingest.tables import sources
+from cxm.store.metadata import utcnow
+
+ACTOR = "system:deterministic-rules"
+IN_CHUNK = 500
+
+Ident = tuple[str, str]
+
+
+@dataclass
+class Chunk:
+    """Everything one chunk decides, written in one go at its end."""
+
+    policy: IdentityPolicy
+    # identifier → [(profile, first_seq)] as stored or added, earliest first
+    holders: dict[Ident, list[tuple[str, int]]]
+    created_seq: dict[str, int]
+    # values of the limited kinds each profile holds: profile → kind → values
+    kinds: dict[str, dict[str, set[str]]]
+    noisy: set[Ident]
+    # pairs a person decided are different people, and where those profiles were merged
+    separate: list[tuple[str, str]]
+    stored_root: dict[str, str]
+    merged_into: dict[str, str] = field(default_factory=dict)
+    new_profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    new_identifiers: list[dict[str, Any]] = field(default_factory=list)
+    new_noisy: list[dict[str, Any]] = field(default_factory=list)
+    new_pairs: list[dict[str, Any]] = field(default_factory=list)
+    # Identifiers each profile gained in this chunk (for the merge's undo record).
+    gained: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    placements: list[dict[str, Any]] = field(default_factory=list)
+    observations: list[dict[str, Any]] = field(default_factory=list)
+    new_merges: list[dict[str, Any]] = field(default_factory=list)
+    merge_winners: set[str] = field(default_factory=set)
+    # (loser, winner) for losers already stored: their rows are re-pointed when written.
+    merge_ops: list[tuple[str, str]] = field(default_factory=list)
+    created: int = 0
+
+    def resolve(self, profile_id: str) -> str:
+        profile_id = self.stored_root.get(profile_id, profile_id)
+        while profile_id in self.merged_into:
+            profile_id = self.merged_into[profile_id]
+        return profile_id
+
+    def holders_at(self, ident: Ident, seq: int) -> list[str]:
+        """Profiles holding ``ident`` before event ``seq``, earliest holder first."""
+        found: list[str] = []
+        for pid, first in self.holders.get(ident, ()):
+            root = self.resolve(pid)
+            if first < seq and root not in found:
+                found.append(root)
+        return found
+
+
+def profile_id_for(kind: str, value: str) -> str:
+    """Profiles are named after the identifier that created them, so a rebuild names them alike."""
+    return "p_" + hashlib.sha256(f"{kind}\x00{value}".encode()).hexdigest()[:20]
+
+
+def plan_chunk(
+    conn: Connection, rows: Iterable[Any], *, region: str, policy: IdentityPolicy
+) -> Chunk:
+    """Decide where each event goes and which profiles merge, reading the store only."""
+    parsed = []
+    wanted: set[Ident] = set()
+    for row in rows:
+        payload = orjson.loads(row.payload)
+        traits = event_traits(payload)
+        ids = event_identifiers(
+            payload,
+            user_id=row.user_id,
+            anonymous_id=row.anonymous_id,
+            traits=traits,
+            region=region,
+        )
+        for kind, value in ids:
+            if kind == "previous_id":
+                wanted.update({("user_id", value), ("anonymous_id", value)})
+            else:
+                wanted.add((kind, value))
+        parsed.append((row, traits, ids))
+
+    chunk = load_chunk_state(conn, wanted, policy)
+    source_names = dict(conn.execute(select(sources.c.id, sources.c.name)).all())
+    for row, traits, ids in parsed:
+        ids = [_previous_id_kind(chunk, kind, value) for kind, value in ids]
+        if ids:
+            place_event(conn, chunk, row, ids, traits, source_names)
+    return chunk
+
+
+def load_chunk_state(conn: Connection, wanted: set[Ident], policy: IdentityPolicy) -> Chunk:
+    """What the store knows about ``wanted`` identifiers and the profiles holding them."""
+    by_kind: dict[str, list[str]] = {}
+    for kind, value in wanted:
+        by_kind.setdefault(kind, []).append(value)
+    holders: dict[Ident, list[tuple[str, int]]] = {}
+    noisy: set[Ident] = set()
+    for kind, values in by_kind.items():
+        for part in _parts(values):
+            for value, profile_id, first in conn.execute(
+                select(identifiers.c.value, identifiers.c.profile_id, identifiers.c.first_seq)
+                .where(identifiers.c.kind == kind, identifiers.c.value.in_(part))
+                .order_by(identifiers.c.first_seq)
+            ):
+                holders.setdefault((kind, value), []).append((profile_id, first))
+            noisy.update(
+                (kind, v)
+                for (v,) in conn.execute(
+                    select(noisy_identifiers.c.value).where(
+                        noisy_identifiers.c.kind == kind, noisy_identifiers.c.value.in_(part)
+                    )
+                )
+            )
+    involved = sorted({pid for held in holders.values() for pid, _ in held})
+    created: dict[str, int] = {}
+    kinds: dict[str, dict[str, set[str]]] = {}
+    unlimited = [k for k, limit in policy.limits.items() if limit.per_profile is None]
+    for part in _parts(involved):
+        created.update(
+            conn.execute(
+                select(profiles.c.id, profiles.c.created_seq).where(profiles.c.id.in_(part))
+            ).all()
+        )
+        for pid, kind, value in conn.execute(
+            select(identifiers.c.profile_id, identifiers.c.kind, identifiers.c.value).where(
+                identifiers.c.profile_id.in_(part), identifiers.c.kind.not_in(unlimited)
+            )
+        ):
+            kinds.setdefault(pid, {}).setdefault(kind, set()).add(value)
+    separate = [
+        (a, b)
+        for a, b in conn.execute(
+            select(identity_pairs.c.profile_a, identity_pairs.c.profile_b).where(
+                identity_pairs.c.status == "separate"
+            )
+        )
+    ]
+    stored_root: dict[str, str] = {}
+    ends = sorted({p for pair in separate for p in pair})
+    for part in _parts(ends):
+        stored_root.update(
+            (pid, root)
+            for pid, root in conn.execute(
+                select(profiles.c.id, profiles.c.merged_into).where(
+                    profiles.c.id.in_(part), profiles.c.merged_into.is_not(None)
+                )
+            )
+        )
+    return Chunk(
+        policy=policy,
+        holders=holders,
+        created_seq=created,
+        kinds=kinds,
+        noisy=noisy,
+        separate=separate,
+        stored_root=stored_root,
+    )
+
+
+def _parts(values: list[str]) -> Iterable[list[str]]:
+    for start in range(0, len(values), IN_CHUNK):
+        yield values[start : start + IN_CHUNK]
+
+
+def _previous_id_kind(chunk: Chunk, kind: str, value: str) -> Ident:
+    if kind != "previous_id":
+        return kind, value
+    if ("user_id", value) in chunk.holders:
+        return "user_id", value
+    return "anonymous_id", value
+
+
+def place_event(
+    conn: Connection,
+    chunk: Chunk,
+    row: Any,
+    ids: list[Ident],
+    traits: dict[str, Any],
+    source_names: dict[int, str],
+) -> None:
+    target: str | None = None
+    anchor: Ident | None = None  # the identifier that tied the event to ``target``
+    unheld: list[Ident] = []  # identifiers nobody holds yet, strongest first
+    to_attach: list[Ident] = []
+    shared: list[list[str]] = []
+    source = source_names.get(row.source_id, "?")
+    explicit = row.type == "alias"  # the sending system states the two are one person
+    for ident in ids:
+        if ident in chunk.noisy:
+            continue
+        held = chunk.holders_at(ident, row.seq)
+        if not held:
+            if target is None:
+                unheld.append(ident)
+            else:
+                _attach(chunk, target, ident, row)
+            continue
+        if target in held:
+            continue
+        if len(held) > 1:
+            shared.append(held)
+            to_attach.append(ident)
+            continue
+        other = held[0]
+        if target is None:
+            # Stronger identifiers nobody holds yet either join ``other`` or, when that would
+            # break a guardrail (a second user id), make a new person who shares ``ident``.
+            if not unheld or _limits_broken(chunk, _kinds_of(chunk, unheld), other) is None:
+                target, anchor = other, ident
+            else:
+                target, anchor = _new_profile(chunk, unheld[0], row), unheld[0]
+            for new in unheld:
+                _attach(chunk, target, new, row)
+            unheld = []
+            if target == other:
+                continue
+        assert anchor is not None
+        blocked = _merge_blocked(chunk, target, other, explicit=explicit)
+        if blocked is None:
+            target = _merge(
+                conn, chunk, target, other, link=ident, anchor=anchor, row=row, source=source
+            )
+            continue
+        if blocked != "separate":
+            _ask_review(
+                chunk,
+                target,
+                other,
+                ident=ident,
+                anchor=anchor,
+                why=blocked,
+                row=row,
+                source=source,
+            )
+        to_attach.append(ident)
+    if target is None:
+        if unheld:
+            target = _new_profile(chunk, unheld[0], row)
+            for new in unheld:
+                _attach(chunk, target, new, row)
+        elif shared:
+            target = shared[0][0]
+        else:
+            return  # only noisy identifiers: nobody to place the event on
+    for ident in to_attach:
+        _attach(chunk, target, ident, row)
+    chunk.placements.append(
+        {"seq": row.seq, "profile_id": target, "at": row.timestamp, "channel": row.channel}
+    )
+    for key, value in traits.items():
+        if value is None or not isinstance(key, str) or len(key) > 200:
+            continue
+        chunk.observations.append(
+            {
+                "profile_id": target,
+                "key": key,
+                "value": orjson.dumps(value).decode(),
+                "source_id": row.source_id,
+                "channel": row.channel,
+                "seq": row.seq,
+                "observed_at": row.timestamp,
+            }
+        )
+
+
+def _kinds_of(chunk: Chunk, idents: list[Ident]) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for kind, value in idents:
+        if chunk.policy.of(kind).per_profile is not None:
+            found.setdefault(kind, set()).add(value)
+    return found
+
+
+def _limits_broken(chunk: Chunk, held_a: dict[str, set[str]], b: str) -> str | None:
+    held_b = chunk.kinds.get(b, {})
+    for kind in sorted(set(held_a) & set(held_b)):
+        limit = chunk.policy.of(kind).per_profile
+        together = held_a[kind] | held_b[kind]
+        if limit is not None and len(together) > limit:
+            return f"together they would hold {len(together)} values of {kind} (limit {limit})"
+    return None
+
+
+def _merge_blocked(chunk: Chunk, a: str, b: str, *, explicit: bool) -> str | None:
+    """Why ``a`` and ``b`` may not merge: "separate", a guardrail's words, or None."""
+    for x, y in chunk.separate:
+        if {chunk.resolve(x), chunk.resolve(y)} == {a, b}:
+            return "separate"
+    if explicit:
+        return None
+    return _limits_broken(chunk, chunk.kinds.get(a, {}), b)
+
+
+def _attach(chunk: Chunk, target: str, ident: Ident, row: Any) -> None:
+    kind, value = ident
+    limit = chunk.policy.of(kind)
+    held = chunk.holders_at(ident, row.seq + 1)
+    if target in held:
+        return
+    values = chunk.kinds.get(target, {}).get(kind, set())
+    if limit.per_profile is not None and len(values) >= limit.per_profile:
+        return  # the profile has as many of this kind as it may hold
+    if len(held) >= limit.max_holders:
+        if limit.max_holders > 1 and ident not in chunk.noisy:
+            # One more person with a value already shared as widely as allowed: noisy.
+            chunk.noisy.add(ident)
+            chunk.new_noisy.append(
+                {
+                    "kind": kind,
+                    "value": value,
+                    "seq": row.seq,
+                    "holders": len(held) + 1,
+                    "at": utcnow(),
+                }
+            )
+        return
+    chunk.holders.setdefault(ident, []).append((target, row.seq))
+    if limit.per_profile is not None:
+        chunk.kinds.setdefault(target, {}).setdefault(kind, set()).add(value)
+    chunk.gained.setdefault(target, []).append({"kind": kind, "value": value})
+    chunk.new_identifiers.append(
+        {
+            "kind": kind,
+            "value": value,
+            "profile_id": target,
+            "source_id": row.source_id,
+            "first_seq": row.seq,
+            "first_seen": row.timestamp,
+        }
+    )
+
+
+def _ask_review(
+    chunk: Chunk, a: str, b: str, *, ident: Ident, anchor: Ident, why: str, row: Any, source: str
+) -> None:
+    first, second = sorted((a, b))
+    chunk.new_pairs.append(
+        {
+            "profile_a": first,
+            "profile_b": second,
+            "status": "review",
+            "origin": "rules",
+            "probability": None,
+            "evidence": orjson.dumps(
+                [
+                    {"field": anchor[0], "left": anchor[1], "right": None, "level": "held by one"},
+                    {"field": ident[0], "left": ident[1], "right": ident[1], "level": "shared"},
+                ]
+            ).decode(),
+            "reason": (
+                f"{row.type} event #{row.seq} from source '{source}' carried {anchor[0]} "
+                f"{anchor[1]!r} (held by {a}) and {ident[0]} {ident[1]!r} (held by {b}); "
+                f"not merged because {why}"
+            ),
+            "created_at": utcnow(),
+        }
+    )
+
+
+def _new_profile(chunk: Chunk, first: Ident, row: Any) -> str:
+    profile_id = profile_id_for(*first)
+    chunk.created_seq[profile_id] = row.seq
+    chunk.created += 1
+    chunk.new_profiles[profile_id] = {
+        "id": profile_id,
+        "created_at": row.timestamp,
+        "created_seq": row.seq,
+        "merged_into": None,
+        "event_count": 0,
+    }
+    return profile_id
+
+
+def _merge(
+    conn: Connection,
+    chunk: Chunk,
+    a: str,
+    b: str,
+    *,
+    link: Ident,
+    anchor: Ident,
+    row: Any,
+    source: str,
+) -> str:
+    """Merge ``a`` and ``b`` into the older of the two; returns the survivor."""
+    winner, loser = sorted((a, b), key=lambda pid: (chunk.created_seq[pid], pid))
+    if winner != a:
+        link, anchor = anchor, link
+    # Rows of this chunk are re-pointed when they are written (through chunk.resolve()), and
+    # stored rows by the merge_ops. A loser born in this chunk has none stored.
+    loser_ids: list[dict[str, str]] = []
+    if loser not in chunk.new_profiles:
+        loser_ids = [
+            {"kind": k, "value": v}
+            for k, v in conn.execute(
+                select(identifiers.c.kind, identifiers.c.value).where(
+                    identifiers.c.profile_id == loser
+                )
+            )
+        ]
+        chunk.merge_ops.append((loser, winner))
+    for pending in chunk.new_profiles.values():
+        if pending["id"] == loser or pending["merged_into"] == loser:
+            pending["merged_into"] = winner
+    loser_ids.extend(chunk.gained.pop(loser, []))
+    chunk.gained.setdefault(winner, []).extend(loser_ids)
+    for kind, values in chunk.kinds.pop(loser, {}).items():
+        chunk.kinds.setdefault(winner, {}).setdefault(kind, set()).update(values)
+    chunk.new_merges.append(
+        {
+            "winner_id": winner,
+            "loser_id": loser,
+            "rule": f"shared_{link[0]}" if link[0] == anchor[0] else f"{anchor[0]}+{link[0]}",
+            "reason": (
+                f"{row.type} event #{row.seq} from source '{source}' carried "
+                f"{anchor[0]} {anchor[1]!r} (held by {winner}) together with "
+                f"{link[0]} {link[1]!r} (held by {loser})"
+            ),
+            "link_kind": link[0],
+            "link_value": link[1],
+            "seq": row.seq,
+            "actor": ACTOR,
+            "at": utcnow(),
+            "loser_identifiers": orjson.dumps(loser_ids).decode(),
+            "score": None,
+            "evidence": None,
+        }
+    )
+    chunk.merged_into[loser] = winner
+    chunk.merge_winners.add(winner)
+    return winner
