@@ -1,0 +1,195 @@
+"""Blocking: which pairs of records are compared at all.
+
+A rule is a tuple of keys such as ``("family_name:phonetic", "birth_date:year")``; two rows
+form a candidate pair when they agree on every key of at least one rule (an OR of rules, pairs
+deduplicated across rules, as in Splink). Pairs are generated with numpy by sorting rows on
+their key code and pairing rows inside each run of equal codes.
+
+Block size cap: a block (rows sharing one key value) larger than ``max_block_size`` rows is
+skipped for that rule, because it would produce ``size * (size - 1) / 2`` pairs that say
+nothing useful ("same city" over 10,000 rows). Such pairs can still come from another rule.
+With the default of 250 one block yields at most 31,125 pairs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from cxm.errors import InvalidInput
+from cxm.identity.matching.records import IntArray, RecordTable, factorize
+from cxm.identity.matching.text import phonetic_key
+
+DEFAULT_MAX_BLOCK_SIZE = 250
+
+TRANSFORMS = ("exact", "phonetic", "initial", "year", "last7")
+
+
+@dataclass(frozen=True)
+class BlockingRule:
+    """Rows agreeing on all ``keys`` are compared. A key is ``column`` or ``column:transform``.
+
+    Transforms: ``exact`` (the normalised value), ``phonetic`` (the phonetic key of a name),
+    ``initial`` (first letter), ``year`` (first four characters of a date), ``last7`` (last
+    seven digits of a phone number).
+    """
+
+    keys: tuple[str, ...]
+
+    def columns(self) -> list[str]:
+        return [c for key in self.keys for c in key.split(":", 1)[0].split("|")]
+
+    def __str__(self) -> str:
+        return " & ".join(self.keys)
+
+
+def _per_value(table: RecordTable, column_name: str, transform: str) -> list[str] | IntArray:
+    col = table.column(column_name)
+    if transform == "exact":
+        return col.values.tolist()
+    if transform == "phonetic":
+        return [phonetic_key(v) for v in col.values] if col.kind == "name" else col.values.tolist()
+    cut = {"initial": slice(0, 1), "year": slice(0, 4), "last7": slice(-7, None)}[transform]
+    return [v[cut] for v in col.values]
+
+
+def key_codes(table: RecordTable, key: str) -> IntArray:
+    """Per row, an integer standing for the row's key value, or ``-1`` when it has none.
+
+    ``a|b:transform`` is the unordered pair of two columns' keys, so that rows whose given
+    and family names were swapped share it.
+    """
+    columns, _, transform = key.partition(":")
+    transform = transform or "exact"
+    if transform not in TRANSFORMS:
+        raise InvalidInput(f"unknown blocking transform {transform!r} in {key!r}; use {TRANSFORMS}")
+    names = columns.split("|")
+    values = [_per_value(table, name, transform) for name in names]
+    # One code space across the columns, so that "anna" means the same in both.
+    shared, _ = factorize([v for per_column in values for v in per_column])
+    per_row = []
+    start = 0
+    for name, per_column in zip(names, values, strict=True):
+        per_value = np.append(shared[start : start + len(per_column)], -1)
+        start += len(per_column)
+        per_row.append(per_value[table.column(name).codes])
+    if len(per_row) == 1:
+        return per_row[0]
+    low, high = np.minimum(per_row[0], per_row[1]), np.maximum(per_row[0], per_row[1])
+    missing = low < 0
+    return np.where(missing, -1, low * np.int64(len(shared) + 1) + high)
+
+
+def rule_codes(table: RecordTable, rule: BlockingRule) -> IntArray:
+    """One code per row for the whole rule; ``-1`` when any key is missing."""
+    combined = np.zeros(table.n_rows, dtype=np.int64)
+    missing = np.zeros(table.n_rows, dtype=bool)
+    for key in rule.keys:
+        codes = key_codes(table, key)
+        missing |= codes < 0
+        combined = combined * (int(codes.max(initial=0)) + 1) + np.maximum(codes, 0)
+        # Renumber densely so that several keys cannot overflow int64.
+        combined = np.unique(combined, return_inverse=True)[1].astype(np.int64)
+    return np.where(missing, -1, combined)
+
+
+def pairs_within_groups(
+    codes: IntArray, *, max_group_size: int | None = None, only: npt.NDArray[np.bool_] | None = None
+) -> tuple[IntArray, IntArray]:
+    """All pairs ``(i, j)``, ``i < j``, of rows with equal non-negative codes.
+
+    Groups larger than ``max_group_size`` give no pairs. With ``only``, just pairs where at
+    least one side is marked.
+    """
+    rows = np.flatnonzero(codes >= 0)
+    order = rows[np.argsort(codes[rows], kind="stable")]
+    sorted_codes = codes[order]
+    if not len(order):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+    sizes = np.diff(np.r_[starts, len(order)])
+    group_of = np.repeat(np.arange(len(starts)), sizes)
+    keep_group = sizes >= 2
+    if max_group_size is not None:
+        keep_group &= sizes <= max_group_size
+    if only is not None:
+        marked = np.bincount(group_of, weights=only[order], minlength=len(starts)) > 0
+        keep_group &= marked
+    position = np.flatnonzero(keep_group[group_of])
+    end = (starts + sizes)[group_of[position]]
+    lefts: list[IntArray] = []
+    rights: list[IntArray] = []
+    offset = 1
+    # Pair each position with the one `offset` further on while still inside its group; the
+    # candidates shrink every round, so the loop costs about the number of pairs it makes.
+    while len(position):
+        inside = position + offset < end
+        position, end = position[inside], end[inside]
+        if not len(position):
+            break
+        lefts.append(order[position])
+        rights.append(order[position + offset])
+        offset += 1
+    if not lefts:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    left, right = np.concatenate(lefts), np.concatenate(rights)
+    lo, hi = np.minimum(left, right), np.maximum(left, right)
+    if only is not None:
+        keep = only[lo] | only[hi]
+        lo, hi = lo[keep], hi[keep]
+    return lo, hi
+
+
+def block(
+    table: RecordTable,
+    rules: Sequence[BlockingRule],
+    *,
+    max_block_size: int = DEFAULT_MAX_BLOCK_SIZE,
+    only: npt.NDArray[np.bool_] | None = None,
+) -> tuple[IntArray, IntArray]:
+    """Distinct candidate row pairs ``(left, right)``, ``left < right``, from all rules.
+
+    Pairs of rows of one entity are dropped. ``only`` restricts to pairs touching marked rows.
+    """
+    keys: list[IntArray] = []
+    n = np.int64(max(table.n_rows, 1))
+    for rule in rules:
+        if not all(column in table for column in rule.columns()):
+            continue
+        left, right = pairs_within_groups(
+            rule_codes(table, rule), max_group_size=max_block_size, only=only
+        )
+        keys.append(left * n + right)
+    if not keys:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    unique = np.unique(np.concatenate(keys))
+    left, right = unique // n, unique % n
+    different = table.entity[left] != table.entity[right]
+    return left[different], right[different]
+
+
+def default_rules(table: RecordTable) -> list[BlockingRule]:
+    """Rules over the columns the table has: each catches duplicates the others may miss."""
+    candidates = [
+        BlockingRule(("family_name:phonetic", "birth_date:year")),
+        BlockingRule(("given_name:phonetic", "birth_date")),
+        BlockingRule(("family_name:initial", "birth_date")),
+        BlockingRule(("birth_date", "house_number")),
+        BlockingRule(("birth_date", "postcode")),
+        BlockingRule(("birth_date", "city")),
+        BlockingRule(("given_name|family_name:phonetic",)),
+        BlockingRule(("postcode", "house_number")),
+        BlockingRule(("street", "house_number")),
+        BlockingRule(("postcode", "family_name:initial")),
+        BlockingRule(("postcode", "given_name:initial")),
+        BlockingRule(("street", "given_name:initial")),
+        BlockingRule(("city", "given_name:phonetic")),
+        BlockingRule(("city", "family_name:phonetic")),
+        BlockingRule(("phone",)),
+        BlockingRule(("phone:last7",)),
+        BlockingRule(("email",)),
+    ]
+    return [rule for rule in candidates if all(c in table for c in rule.columns())]
