@@ -216,7 +216,7 @@ def place_event(
     anchor: Ident | None = None  # the identifier that tied the event to ``target``
     unheld: list[Ident] = []  # identifiers nobody holds yet, strongest first
     to_attach: list[Ident] = []
-    shared: list[list[str]] = []
+    shared: list[tuple[Ident, list[str]]] = []
     source = source_names.get(row.source_id, "?")
     explicit = row.type == "alias"  # the sending system states the two are one person
     for ident in ids:
@@ -232,7 +232,7 @@ def place_event(
         if target in held:
             continue
         if len(held) > 1:
-            shared.append(held)
+            shared.append((ident, held))
             to_attach.append(ident)
             continue
         other = held[0]
@@ -268,14 +268,16 @@ def place_event(
             )
         to_attach.append(ident)
     if target is None:
-        if unheld:
+        if shared and (not unheld or ids.index(unheld[0]) > ids.index(shared[0][0])):
+            # Only weaker new identifiers (a call's id) beside a shared one: the shared one's
+            # first holder, as nothing tells the people sharing it apart.
+            target = shared[0][1][0]
+        elif unheld:
             target = _new_profile(chunk, unheld[0], row)
-            for new in unheld:
-                _attach(chunk, target, new, row)
-        elif shared:
-            target = shared[0][0]
         else:
             return  # only noisy identifiers: nobody to place the event on
+        for new in unheld:
+            _attach(chunk, target, new, row)
     for ident in to_attach:
         _attach(chunk, target, ident, row)
     chunk.placements.append(
