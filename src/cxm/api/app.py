@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from cxm import __version__
-from cxm.api import audit, events, ingest, profiles, sources
+from cxm.api import audit, events, identity, ingest, profiles, sources
 from cxm.api.cors import TrackingCors
 from cxm.api.errors import install_error_handlers
 from cxm.api.responses import JsonResponse
@@ -56,6 +56,7 @@ def create_app(workspace: Workspace, *, web: bool = True) -> FastAPI:
     app.include_router(ingest.router)
     app.include_router(events.router)
     app.include_router(profiles.router)
+    app.include_router(identity.router)
     app.include_router(sources.router)
     app.include_router(audit.router)
     if web:
