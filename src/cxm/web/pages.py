@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
+from cxm.identity import ReviewItem
 from cxm.ingest import RecentEvent, SourceActivity
 from cxm.profiles.models import Profile, ProfileCard, TimelineItem, WhatWeKnow
 from cxm.web.charts import channel_use_option, weekly_channels_option
@@ -75,10 +76,13 @@ def customer_context(
     page: TimelinePage,
     channel: str | None,
     t: Callable[..., str],
+    pairs: Sequence[ReviewItem] = (),
 ) -> dict[str, Any]:
+    """The customer page; ``pairs`` are the review questions and decisions about the profile."""
     used = sorted(brief.channels, key=lambda c: -c.count)
     return {
         "profile": profile,
+        "pairs": list(pairs),
         "brief": brief,
         "channels_used": used,
         "channel_chart": channel_use_option(used, _labeller(t)) if used else None,

@@ -35,6 +35,7 @@ class NavItem:
 _NAV: tuple[tuple[str, str, str | None], ...] = (
     ("overview", "grid", "/overview"),
     ("customers", "users", "/customers"),
+    ("review", "link", "/review"),
     ("sources", "database", "/sources"),
     ("journeys", "route", None),
     ("feedback", "star", None),
@@ -156,6 +157,33 @@ def format_phone(value: str | None) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
+def evidence_rows(evidence: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Evidence of a match per field, each weight also as a bar width (% of the strongest).
+
+    >>> rows = evidence_rows([{"field": "a", "weight": 2}, {"field": "b", "weight": -1}])
+    >>> [(r["bar"], r["against"]) for r in rows]
+    [(100.0, False), (50.0, True)]
+    """
+    weights = [abs(w) for e in evidence if isinstance(w := e.get("weight"), int | float)]
+    top = max(weights, default=0) or 1
+    rows = []
+    for e in evidence:
+        raw = e.get("weight")
+        weight = float(raw) if isinstance(raw, int | float) else None
+        rows.append(
+            {
+                "field": e.get("field"),
+                "left": e.get("left"),
+                "right": e.get("right"),
+                "level": e.get("level"),
+                "weight": weight,
+                "bar": None if weight is None else round(100 * abs(weight) / top, 1),
+                "against": weight is not None and weight < 0,
+            }
+        )
+    return rows
+
+
 def initials(name: str | None) -> str:
     words = [w for w in (name or "").replace("@", " ").split() if w[:1].isalnum()]
     return "".join(w[0] for w in words[:2]).upper() or "?"
@@ -188,6 +216,7 @@ def templates_env() -> Environment:
         initials=initials,
         phone=format_phone,
         humanize=humanize,
+        evidence=evidence_rows,
     )
     env.globals.update(
         channel_color=channel_color,

@@ -29,7 +29,7 @@ from cxm.profiles import (
     search_profiles,
     what_we_know,
 )
-from cxm.web import pages, sources
+from cxm.web import identity, pages, sources
 from cxm.web.i18n import SUPPORTED, translator
 from cxm.web.rendering import STATIC_DIR
 from cxm.web.session import (
@@ -207,6 +207,7 @@ def customer(
             query = f"?{request.url.query}" if request.url.query else ""
             return RedirectResponse(f"/customers/{quote(profile.id, safe='')}{query}")
         brief = what_we_know(db, profile.id)
+        pairs = identity.pairs_about(db, profile)
         fetched = get_timeline(
             db,
             profile.id,
@@ -215,7 +216,9 @@ def customer(
             channels=[channel] if channel else None,
         )
     page = pages.TimelinePage.from_fetch(fetched, pages.TIMELINE_PAGE_SIZE)
-    context = pages.customer_context(profile, brief, page, channel, translator(viewer.lang))
+    context = pages.customer_context(
+        profile, brief, page, channel, translator(viewer.lang), pairs=pairs
+    )
     return render_page(request, "customer.html", context, viewer=viewer, active="customers")
 
 
@@ -256,6 +259,7 @@ def mount_web(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(router)
     app.include_router(sources.router)
+    app.include_router(identity.router)
     app.add_exception_handler(LoginRequired, on_login_required)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
 
