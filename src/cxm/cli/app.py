@@ -11,7 +11,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from cxm.cli import data, identity, serving
+from cxm.cli import data, identity, resolve, serving
 from cxm.cli.context import close_workspaces
 from cxm.errors import CxmError
 
@@ -43,6 +43,7 @@ def _global(
 serving.register(app)
 data.register(app)
 identity.register(app)
+resolve.register(app)
 
 
 def main() -> None:
