@@ -114,6 +114,14 @@ class Settings(BaseSettings):
         ),
     )
 
+    match_interval_s: float = Field(
+        default=300.0,
+        description=(
+            "Seconds between the worker's incremental matching passes over new profiles "
+            "(after a first `cxm resolve` has fitted the model)."
+        ),
+    )
+
     @property
     def identity_policy(self) -> IdentityPolicy:
         from cxm.identity.policy import IdentityPolicy

@@ -16,6 +16,7 @@ from rich.console import Console
 
 from cxm.cli.context import open_workspace
 from cxm.config import Settings
+from cxm.errors import Conflict
 from cxm.workspace import Workspace
 
 out = Console()
@@ -77,6 +78,7 @@ def worker(
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     backoff = ws.settings.projector_interval_s
+    matched_at = time.monotonic()
     while not stop:
         if parent_pid is not None and os.getppid() != parent_pid:
             return  # the server was killed without stopping us: do not run on orphaned
@@ -95,7 +97,23 @@ def worker(
             out.print(f"applied {result.events} events, {result.merges} merges")
             return
         if result.events == 0:
+            if time.monotonic() - matched_at >= ws.settings.match_interval_s:
+                matched_at = time.monotonic()
+                _match_new_profiles(ws)
             time.sleep(ws.settings.projector_interval_s)
+
+
+def _match_new_profiles(ws: Workspace) -> None:
+    """Score profiles created since the last ``cxm resolve`` with its saved model."""
+    try:
+        report = ws.resolve(full=False)
+    except Conflict:
+        return  # no model yet: nothing to match with until a first full pass
+    except Exception:
+        log.exception("incremental identity matching failed; trying again later")
+        return
+    if report.merged or report.queued:
+        log.info("matched new profiles: %d merged, %d queued", report.merged, report.queued)
 
 
 def demo(

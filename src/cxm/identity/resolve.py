@@ -176,10 +176,12 @@ def resolve_identities(
         report.seconds = time.perf_counter() - started
         return report
     new: list[str] | None = None
-    if not full and position is not None and path.exists():
+    if not full:
+        report.incremental = True
+        if position is None or not path.exists():
+            raise Conflict("no matching model yet: run a full pass first (cxm resolve)")
         model = MatchModel.load(path)
         new = [pid for pid, created in live.items() if created > position]
-        report.incremental = True
         if not new:
             report.seconds = time.perf_counter() - started
             return report

@@ -37,6 +37,7 @@ from cxm.profiles.merging import (
 )
 from cxm.profiles.placement import plan_chunk
 from cxm.profiles.projector import touch_cursor, write_chunk
+from cxm.profiles.queries import resolve_profile_id
 from cxm.profiles.tables import profile_events, trait_observations
 from cxm.store.metadata import utcnow
 
@@ -63,7 +64,7 @@ def do_merge_profiles(
     evidence: list[dict[str, Any]] | None = None,
     policy: IdentityPolicy | None = None,
 ) -> MergeDone:
-    """Decide that ``a`` and ``b`` are one person and merge them now.
+    """Decide that ``a`` and ``b`` (profile ids or any identifier) are one person; merge now.
 
     A person may merge across guardrails (two user ids: one customer with two accounts); the
     matching model may not (``policy`` given): such a pair goes to review instead.
@@ -71,7 +72,8 @@ def do_merge_profiles(
     if not reason.strip():
         raise InvalidInput("say why the two profiles are one person (reason is empty)")
     conn = session.connection()
-    root_a, root_b = root_of(conn, a), root_of(conn, b)
+    root_a = root_of(conn, resolve_profile_id(session, a))
+    root_b = root_of(conn, resolve_profile_id(session, b))
     if root_a == root_b:
         raise Conflict(f"{a} and {b} are already one profile ({root_a})")
     if separated(conn, root_a, root_b):

@@ -370,6 +370,8 @@ def _ask_review(
     chunk: Chunk, a: str, b: str, *, ident: Ident, anchor: Ident, why: str, row: Any, source: str
 ) -> None:
     first, second = sorted((a, b))
+    # Evidence reads left for profile_a, right for profile_b.
+    anchor_sides = (anchor[1], None) if a == first else (None, anchor[1])
     chunk.new_pairs.append(
         {
             "profile_a": first,
@@ -379,7 +381,12 @@ def _ask_review(
             "probability": None,
             "evidence": orjson.dumps(
                 [
-                    {"field": anchor[0], "left": anchor[1], "right": None, "level": "held by one"},
+                    {
+                        "field": anchor[0],
+                        "left": anchor_sides[0],
+                        "right": anchor_sides[1],
+                        "level": "held by one",
+                    },
                     {"field": ident[0], "left": ident[1], "right": ident[1], "level": "shared"},
                 ]
             ).decode(),
