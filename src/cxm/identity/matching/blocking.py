@@ -154,7 +154,19 @@ def block(
 
     Pairs of rows of one entity are dropped. ``only`` restricts to pairs touching marked rows.
     """
-    keys: list[IntArray] = []
+    left, right, _ = block_by_rule(table, rules, max_block_size=max_block_size, only=only)
+    return left, right
+
+
+def block_by_rule(
+    table: RecordTable,
+    rules: Sequence[BlockingRule],
+    *,
+    max_block_size: int = DEFAULT_MAX_BLOCK_SIZE,
+    only: npt.NDArray[np.bool_] | None = None,
+) -> tuple[IntArray, IntArray, list[tuple[BlockingRule, npt.NDArray[np.bool_]]]]:
+    """Like :func:`block`, also marking which pairs each (applicable) rule produced."""
+    keys: list[tuple[BlockingRule, IntArray]] = []
     n = np.int64(max(table.n_rows, 1))
     for rule in rules:
         if not all(column in table for column in rule.columns()):
@@ -162,13 +174,16 @@ def block(
         left, right = pairs_within_groups(
             rule_codes(table, rule), max_group_size=max_block_size, only=only
         )
-        keys.append(left * n + right)
+        keys.append((rule, np.unique(left * n + right)))
     if not keys:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    unique = np.unique(np.concatenate(keys))
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, []
+    unique = np.unique(np.concatenate([k for _, k in keys]))
     left, right = unique // n, unique % n
     different = table.entity[left] != table.entity[right]
-    return left[different], right[different]
+    unique, left, right = unique[different], left[different], right[different]
+    produced = [(rule, np.isin(unique, k, assume_unique=True)) for rule, k in keys]
+    return left, right, produced
 
 
 def default_rules(table: RecordTable) -> list[BlockingRule]:
@@ -183,10 +198,6 @@ def default_rules(table: RecordTable) -> list[BlockingRule]:
         BlockingRule(("given_name|family_name:phonetic",)),
         BlockingRule(("postcode", "house_number")),
         BlockingRule(("street", "house_number")),
-        BlockingRule(("postcode", "family_name:initial")),
-        BlockingRule(("postcode", "given_name:initial")),
-        BlockingRule(("street", "given_name:initial")),
-        BlockingRule(("city", "given_name:phonetic")),
         BlockingRule(("city", "family_name:phonetic")),
         BlockingRule(("phone",)),
         BlockingRule(("phone:last7",)),

@@ -113,6 +113,20 @@ def _jaro_winkler(col: Column, a: IntArray, b: IntArray) -> npt.NDArray[np.float
     )
 
 
+class _LazyJaroWinkler:
+    """Jaro–Winkler of pairs, computed once per pair however many levels ask for it."""
+
+    def __init__(self, col: Column, a: IntArray, b: IntArray) -> None:
+        self.col, self.a, self.b = col, a, b
+        self.sims = np.full(len(a), np.nan, dtype=np.float32)
+
+    def __call__(self, i: IntArray) -> npt.NDArray[np.float32]:
+        missing = i[np.isnan(self.sims[i])]
+        if len(missing):
+            self.sims[missing] = _jaro_winkler(self.col, self.a[missing], self.b[missing])
+        return self.sims[i]
+
+
 def _edits(col: Column, a: IntArray, b: IntArray, cutoff: int = 2) -> IntArray:
     return process.cpdist(
         _strings(col, a),
@@ -159,24 +173,22 @@ def _name_tests(
         first_b = np.fromiter((s[0] for s in sb), dtype="U1", count=len(sb))
         return ((lengths_a == 1) | (lengths_b == 1)) & (first_a == first_b)
 
+    jw = _LazyJaroWinkler(col, a, b)
     return [
         lambda i: a[i] == b[i],
         lambda i: col.keys[a[i]] == col.keys[b[i]],
         swapped,
         lambda i: _edits(col, a[i], b[i], 1) <= 1,
-        lambda i: _jaro_winkler(col, a[i], b[i]) >= 0.9,
-        lambda i: _jaro_winkler(col, a[i], b[i]) >= 0.8,
+        lambda i: jw(i) >= 0.9,
+        lambda i: jw(i) >= 0.8,
         initial,
     ]
 
 
 def _text_tests(cmp: Comparison, table: RecordTable, col: Column, a: IntArray, b: IntArray,
                 left: IntArray, right: IntArray) -> list[Test]:  # fmt: skip
-    return [
-        lambda i: a[i] == b[i],
-        lambda i: _jaro_winkler(col, a[i], b[i]) >= 0.92,
-        lambda i: _jaro_winkler(col, a[i], b[i]) >= 0.8,
-    ]
+    jw = _LazyJaroWinkler(col, a, b)
+    return [lambda i: a[i] == b[i], lambda i: jw(i) >= 0.92, lambda i: jw(i) >= 0.8]
 
 
 def _code_tests(cmp: Comparison, table: RecordTable, col: Column, a: IntArray, b: IntArray,

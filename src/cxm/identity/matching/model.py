@@ -16,6 +16,7 @@ from cxm.identity.matching.blocking import (
     DEFAULT_MAX_BLOCK_SIZE,
     BlockingRule,
     block,
+    block_by_rule,
     default_rules,
 )
 from cxm.identity.matching.clustering import cluster_entities
@@ -24,8 +25,8 @@ from cxm.identity.matching.records import IntArray, RecordTable
 from cxm.identity.matching.training import (
     FloatArray,
     comparison_levels,
+    estimate_m_and_lambda,
     estimate_u,
-    expectation_maximisation,
     random_pairs,
 )
 
@@ -110,7 +111,7 @@ class MatchModel:
     m: list[FloatArray] = field(default_factory=list)
     u: list[FloatArray] = field(default_factory=list)
     lam: float = 0.0  # probability that two random entities match
-    u_pairs: int = 1_000_000
+    u_pairs: int = 200_000
     seed: int = 0
 
     @property
@@ -144,17 +145,19 @@ class MatchModel:
         self.u = estimate_u(
             comparison_levels(table, self.comparisons, left, right), self.comparisons
         )
-        left, right = block(table, self.blocking_rules, max_block_size=self.max_block_size)
+        left, right, produced = block_by_rule(
+            table, self.blocking_rules, max_block_size=self.max_block_size
+        )
         levels = comparison_levels(table, self.comparisons, left, right)
-        self.m, blocked_lambda = expectation_maximisation(levels, self.comparisons, self.u)
-        # EM measures the share of matches among the blocked pairs, but the weights use u
-        # from random pairs, so the prior must be that of a random pair too: the expected
-        # number of matches over all pairs. (Matches that blocking misses would raise it a
-        # little; leaving them out keeps the prior on the cautious side.)
-        n = table.n_entities
-        all_pairs = max(n * (n - 1) / 2, 1.0)
-        expected_matches = max(blocked_lambda * len(left), 1.0)
-        self.lam = float(np.clip(expected_matches / all_pairs, 1e-12, 0.5))
+        present = [float(np.mean(table.column(c.column).codes >= 0)) for c in self.comparisons]
+        self.m, self.lam = estimate_m_and_lambda(
+            levels,
+            self.comparisons,
+            self.u,
+            [(rule.columns(), mask) for rule, mask in produced],
+            present_share=present,
+            n_entities=table.n_entities,
+        )
         return self
 
     # -- scoring ----------------------------------------------------------------------------

@@ -1,10 +1,20 @@
 """Estimating the Fellegi–Sunter parameters without labels.
 
 ``u`` (how often non-matches fall in each level) comes from random pairs, which are almost
-all non-matches. ``m`` (the same for matches) and ``λ`` (the share of matches among the
-blocked pairs) come from expectation maximisation over the blocked pairs with ``u`` held
-fixed, as Splink does. EM runs on the distinct comparison patterns with their counts, so its
-cost does not grow with the number of pairs.
+all non-matches. ``m`` (the same for matches) comes from expectation maximisation with ``u``
+held fixed, as in Splink: one EM session per blocking rule, over the pairs that rule produced,
+with the comparisons of the rule's own columns left out. Those columns agree by construction
+inside the rule's blocks, matches or not, so they would otherwise pull EM towards "shares an
+address" instead of "same person". Each comparison's ``m`` is the average over the sessions
+that estimated it, weighted by the matches each session found.
+
+``λ``, the probability that two random entities match, follows from the same sessions: a
+session finds ``λ_R · n_R`` matches among its ``n_R`` pairs, and the rule catches a share of all
+matches that the model itself predicts (both sides have the rule's columns, and they agree).
+The median of the resulting totals, over all pairs, is ``λ``.
+
+EM runs on the distinct comparison patterns with their counts, so its cost does not grow
+with the number of pairs.
 """
 
 from __future__ import annotations
@@ -65,8 +75,9 @@ def estimate_u(levels: npt.NDArray[np.int8], comparisons: Sequence[Comparison]) 
 
 
 def _initial_m(n_levels: int) -> FloatArray:
-    # Matches mostly agree exactly; each weaker level is half as likely, "else" is rare.
-    m = np.array([0.0] + [0.5**k for k in range(n_levels - 2)] + [0.05])
+    # Matches mostly agree exactly and rarely fall in "else". A decisive start keeps EM away
+    # from the other mode of the blocked pairs: non-matches that share a city or a first name.
+    m = np.array([0.0, 0.9] + [0.08 / max(n_levels - 3, 1)] * (n_levels - 3) + [0.02])
     m /= m.sum()
     m[0] = 1.0
     return m
@@ -77,7 +88,7 @@ def expectation_maximisation(
     comparisons: Sequence[Comparison],
     u: Sequence[FloatArray],
     *,
-    initial_lambda: float = 0.3,
+    initial_lambda: float = 0.05,
     max_iterations: int = 200,
     tolerance: float = 1e-6,
 ) -> tuple[list[FloatArray], float]:
@@ -112,3 +123,56 @@ def expectation_maximisation(
         if change < tolerance:
             break
     return m, lam
+
+
+_ADDRESS = ("house_number", "street", "address_extra", "city", "postcode", "state")
+_GROUP = {column: "address" for column in _ADDRESS}
+
+
+def estimate_m_and_lambda(
+    levels: npt.NDArray[np.int8],
+    comparisons: Sequence[Comparison],
+    u: Sequence[FloatArray],
+    sessions: Sequence[tuple[list[str], npt.NDArray[np.bool_]]],
+    *,
+    present_share: Sequence[float],
+    n_entities: int,
+    min_pairs: int = 20,
+) -> tuple[list[FloatArray], float]:
+    """``m`` per comparison and ``λ`` from one EM session per blocking rule (see module doc).
+
+    ``sessions`` holds, per rule, its columns and which of the pairs it produced.
+    """
+    found: list[tuple[npt.NDArray[np.bool_], list[FloatArray], float]] = []
+    for columns, mask in sessions:
+        if int(mask.sum()) < min_pairs:
+            continue
+        # Address fields depend on each other (a postcode fixes the city), so a rule on one
+        # of them leaves all of them out of its session.
+        held = {_GROUP.get(column, column) for column in columns}
+        active = np.array([_GROUP.get(c.column, c.column) not in held for c in comparisons])
+        if not active.any():
+            continue
+        session_levels = levels[mask].copy()
+        session_levels[:, ~active] = 0
+        m, lam = expectation_maximisation(session_levels, comparisons, u)
+        found.append((active, m, lam * float(mask.sum())))
+    if not found:
+        return [_initial_m(len(c.levels)) for c in comparisons], 1e-6
+    m_final = []
+    for c, cmp in enumerate(comparisons):
+        estimates = [(m[c], matches) for active, m, matches in found if active[c]]
+        if not estimates:
+            m_final.append(_initial_m(len(cmp.levels)))
+            continue
+        total = sum(w for _, w in estimates) or 1.0
+        m_final.append(sum(m * (w / total) for m, w in estimates))
+    totals = []
+    for active, _, matches in found:
+        caught = 1.0
+        for c in np.flatnonzero(~active):
+            caught *= present_share[c] ** 2 * float(m_final[c][1])
+        totals.append(matches / max(caught, 1e-6))
+    all_pairs = max(n_entities * (n_entities - 1) / 2, 1.0)
+    lam = float(np.clip(np.median(totals) / all_pairs, 1e-12, 0.5))
+    return m_final, lam
