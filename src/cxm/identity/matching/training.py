@@ -166,11 +166,11 @@ def estimate_m_and_lambda(
             m_final.append(_initial_m(len(cmp.levels)))
             continue
         total = sum(w for _, w in estimates) or 1.0
-        m_final.append(sum(m * (w / total) for m, w in estimates))
+        m_final.append(np.sum([m * (w / total) for m, w in estimates], axis=0))
     totals = []
     for active, _, matches in found:
         caught = 1.0
-        for c in np.flatnonzero(~active):
+        for c in np.flatnonzero(~active).tolist():
             caught *= present_share[c] ** 2 * float(m_final[c][1])
         totals.append(matches / max(caught, 1e-6))
     all_pairs = max(n_entities * (n_entities - 1) / 2, 1.0)
