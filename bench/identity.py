@@ -73,6 +73,8 @@ def demo(args: argparse.Namespace) -> dict[str, float]:
         print(f"built the demo: {result.events} events in {result.seconds:.0f} s")
     truth = orjson.loads((path / "demo" / "ground_truth.json").read_bytes())
 
+    with ws.session() as session:  # start from the rules alone (earlier runs' matches gone)
+        session.execute(identity_pairs.delete().where(identity_pairs.c.origin == "model"))
     started = time.perf_counter()
     replay = rebuild_profiles(
         ws.engine,
@@ -81,8 +83,6 @@ def demo(args: argparse.Namespace) -> dict[str, float]:
         chunk_events=20_000,
     )
     rebuild_s = time.perf_counter() - started
-    with ws.session() as session:
-        session.execute(identity_pairs.delete().where(identity_pairs.c.origin == "model"))
     before = holders(ws)
     report = ws.resolve(full=True)
     print(

@@ -139,6 +139,19 @@ class Persona:
         return f"{self.first_name} {self.last_name}"
 
     @property
+    def birth_date(self) -> str:
+        """ISO date of birth; drawn from the key alone, so other draws stay as they were."""
+        draw = random.Random(f"birth-date:{self.key}")
+        year, day = draw.randint(1944, 2006), draw.randint(0, 364)
+        month, rest = 1, day
+        for length in (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31):
+            if rest < length:
+                break
+            rest -= length
+            month += 1
+        return f"{year:04d}-{month:02d}-{rest + 1:02d}"
+
+    @property
     def name_latin(self) -> str:
         return f"{self.first_latin} {self.last_latin}"
 

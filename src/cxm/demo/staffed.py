@@ -78,13 +78,17 @@ class StaffedTouchpoints:
         return f"CASE-{time.gmtime(at // 1000).tm_year}-{self._cases:05d}"
 
     def _account_traits(self, p: Persona) -> dict[str, Any]:
-        # Account systems hold the contract's Latin-script name, the e-mail and the phone.
+        # Account systems hold the contract's Latin-script name, contact, address and birth date.
         return {
             "email": p.email,
             "phone": self.rec.phone(self.rng, p.phone),
             "name": p.name_latin,
             "firstName": p.first_latin,
             "lastName": p.last_latin,
+            "address": p.street,
+            "city": p.city,
+            "postalCode": p.postal_code,
+            "birthday": p.birth_date,
         }
 
     def _track(
@@ -222,6 +226,8 @@ class StaffedTouchpoints:
                 self._track("Data Requested", fields, anon=anon, context=context),
             )
         at += rng.randint(2, 25) * MINUTE
+        # The agent verifies the caller: name (as Polish staff type it) and date of birth.
+        context = {"traits": {**context["traits"], "name": p.name_latin, "birthday": p.birth_date}}
         props: dict[str, Any] = {
             "text": notes.call_note(rng, topic, p.language, self._slots(p)),
             "agent": rng.choice(notes.CALL_AGENTS),

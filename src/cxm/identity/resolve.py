@@ -2,7 +2,7 @@
 
 Each live profile becomes one or more person records (one per name it is known by: a Polish
 customer's e-mail signed "Łukasz Wójcik", the contract's "Lukasz Wojcik", a Russian customer's
-"Юлия Смирнова" and "Yulia Smirnova"), with its e-mails, phones, address and date of birth.
+"Юлия Смирнова" and "Yulia Smirnova"; one per phone), with its address and date of birth.
 The Fellegi–Sunter model (``cxm.identity.matching``) is fitted on them without labels, and
 every candidate pair is scored:
 
@@ -65,8 +65,10 @@ COLUMNS = (
     "city",
     "postcode",
     "phone",
-    "email",
 )
+# E-mail is not compared: profiles sharing an address are one already (by the rules), and two
+# addresses alike ("anna.nowak@" at two providers) say the names are alike, which the name
+# comparisons already count; counted twice, namesakes would look like one person.
 MAX_ROWS_PER_PROFILE = 8
 
 
@@ -112,30 +114,28 @@ def profile_records(conn: Connection) -> tuple[RecordTable, dict[str, int]]:
             names[pid].setdefault(seq, {})[key] = text
         else:
             other[pid][ADDRESS_KEYS[key]] = text
-    contacts: dict[str, dict[str, list[str]]] = defaultdict(lambda: {"email": [], "phone": []})
-    for pid, kind, value in conn.execute(
-        select(identifiers.c.profile_id, identifiers.c.kind, identifiers.c.value)
-        .where(identifiers.c.kind.in_(["email", "phone"]))
+    phones: dict[str, list[str]] = defaultdict(list)
+    for pid, value in conn.execute(
+        select(identifiers.c.profile_id, identifiers.c.value)
+        .where(identifiers.c.kind == "phone")
         .order_by(identifiers.c.first_seq)
     ):
         if pid in live:
-            contacts[pid][kind].append(value)
+            phones[pid].append(value)
 
     columns: dict[str, list[str | None]] = {c: [] for c in COLUMNS}
     entity: list[str] = []
     for pid in live:
-        variants = _name_variants(names.get(pid, {}))
-        emails, phones = contacts[pid]["email"], contacts[pid]["phone"]
-        rows = [(g, f, emails[:1], phones[:1]) for g, f in variants] or [(None, None, [], [])]
-        first = rows[0][:2]
-        rows += [(*first, [e], phones[:1]) for e in emails[1:]]
-        rows += [(*first, emails[:1], [p]) for p in phones[1:]]
-        for given, family, email, phone in rows[:MAX_ROWS_PER_PROFILE]:
+        # One record per name the profile is known by, then one per further phone.
+        names_known = _name_variants(names.get(pid, {})) or [(None, None)]
+        held = phones.get(pid) or [None]
+        rows = [(given, family, held[0]) for given, family in names_known]
+        rows += [(*names_known[0], phone) for phone in held[1:]]
+        for given, family, phone in rows[:MAX_ROWS_PER_PROFILE]:
             entity.append(pid)
             columns["given_name"].append(given)
             columns["family_name"].append(family)
-            columns["email"].append(email[0] if email else None)
-            columns["phone"].append(phone[0] if phone else None)
+            columns["phone"].append(phone)
             for column in ("birth_date", "street", "city", "postcode"):
                 columns[column].append(other.get(pid, {}).get(column))
     used = {c: v for c, v in columns.items() if any(x for x in v)}
