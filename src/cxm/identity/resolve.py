@@ -128,7 +128,7 @@ def profile_records(conn: Connection) -> tuple[RecordTable, dict[str, int]]:
     for pid in live:
         # One record per name the profile is known by, then one per further phone.
         names_known = _name_variants(names.get(pid, {})) or [(None, None)]
-        held = phones.get(pid) or [None]
+        held: list[str | None] = list(phones.get(pid, [])) or [None]
         rows = [(given, family, held[0]) for given, family in names_known]
         rows += [(*names_known[0], phone) for phone in held[1:]]
         for given, family, phone in rows[:MAX_ROWS_PER_PROFILE]:
