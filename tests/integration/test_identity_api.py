@@ -151,6 +151,25 @@ async def test_rejecting_a_pair_keeps_them_apart_for_good(
     )
     assert refused.status_code == 409
 
+    # Taking the answer back puts the pair in the queue again; then it can be merged.
+    no_note = await api.post(
+        f"/api/identity/review/{item['id']}/reopen", json={"note": " "}, headers=bearer(admin_token)
+    )
+    assert no_note.status_code == 400
+    reopened = await ok(
+        await api.post(
+            f"/api/identity/review/{item['id']}/reopen",
+            json={"note": "asked again: same person after all"},
+            headers=bearer(admin_token),
+        )
+    )
+    assert reopened["status"] == "review"
+    assert (await queue(api, admin_token))["total"] == 1
+    twice = await api.post(
+        f"/api/identity/review/{item['id']}/reopen", json={"note": "x"}, headers=bearer(admin_token)
+    )
+    assert twice.status_code == 409
+
 
 async def test_merge_then_unmerge_restores_both_profiles(
     api: httpx.AsyncClient, workspace: Workspace, admin_token: str, write_keys: dict[str, str]

@@ -20,6 +20,7 @@ from cxm.identity import (
     count_pairs,
     do_decide_pair,
     do_merge_profiles,
+    do_reopen_pair,
     do_unmerge,
     get_pair,
     list_pairs,
@@ -45,6 +46,10 @@ class MergeRequest(BaseModel):
         min_length=1, max_length=200, description="The other profile: id, e-mail, phone, user id"
     )
     reason: str = Field(max_length=2000, description="Why the two are one person (required)")
+
+
+class ReopenRequest(BaseModel):
+    note: str = Field(max_length=2000, description="Why the answer is taken back (required)")
 
 
 class UnmergeRequest(BaseModel):
@@ -91,6 +96,21 @@ def decide(
     result = do_decide_pair(
         session, actor=principal.actor, pair_id=pair_id, decision=body.decision, note=body.note
     )
+    session.commit()
+    return JsonResponse({"ok": True, **result, "item": get_pair(session, pair_id).as_dict()})
+
+
+@router.post(
+    "/identity/review/{pair_id}/reopen",
+    summary="Take back a 'different people' answer: the pair goes back to the queue",
+)
+def reopen(
+    pair_id: int,
+    body: ReopenRequest,
+    session: Session = Depends(get_session),
+    principal: ApiPrincipal = Depends(require_write),
+) -> JsonResponse:
+    result = do_reopen_pair(session, actor=principal.actor, pair_id=pair_id, note=body.note)
     session.commit()
     return JsonResponse({"ok": True, **result, "item": get_pair(session, pair_id).as_dict()})
 

@@ -15,6 +15,7 @@ from cxm.identity import (
     count_pairs,
     do_decide_pair,
     do_merge_profiles,
+    do_reopen_pair,
     do_unmerge,
     list_pairs,
     pairs_of,
@@ -75,6 +76,18 @@ def review_reject(
 ) -> None:
     """They are different people: keep the two profiles apart from now on."""
     _decide(pair_id, "separate", note)
+
+
+@review_app.command("reopen")
+def review_reopen(
+    pair_id: Annotated[int, typer.Argument(metavar="ID", help="Review item id.")],
+    note: Annotated[str, typer.Option(help="Why the answer is taken back (required).")],
+) -> None:
+    """Take back a "different people" answer: the pair goes back to the queue."""
+    ws = open_workspace()
+    with ws.session() as session:
+        do_reopen_pair(session, actor=cli_actor(), pair_id=pair_id, note=note)
+    out.print(f"review item #{pair_id}: back in the queue")
 
 
 def _decide(pair_id: int, decision: str, note: str | None) -> None:

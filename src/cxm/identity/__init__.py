@@ -17,6 +17,7 @@ from cxm.identity.service import (
     UnmergeDone,
     do_decide_pair,
     do_merge_profiles,
+    do_reopen_pair,
     do_unmerge,
 )
 
@@ -34,6 +35,7 @@ __all__ = [
     "count_pairs",
     "do_decide_pair",
     "do_merge_profiles",
+    "do_reopen_pair",
     "do_unmerge",
     "get_pair",
     "list_pairs",

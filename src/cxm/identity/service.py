@@ -78,8 +78,8 @@ def do_merge_profiles(
         raise Conflict(f"{a} and {b} are already one profile ({root_a})")
     if separated(conn, root_a, root_b):
         raise Conflict(
-            f"{a} and {b} were decided to be different people; undo that decision in the "
-            "review queue first"
+            f"{a} and {b} were decided to be different people; reopen that decision first "
+            "(cxm review reopen, or POST /api/identity/review/{id}/reopen)"
         )
     if policy is not None:
         broken = _limits_broken(conn, root_a, root_b, policy)
@@ -236,6 +236,39 @@ def do_decide_pair(
     )
     publish(session, PairDecided(pair_id=pair_id, decision=status, actor=actor))
     return {"id": pair_id, "status": status, "merged_into": merged_into}
+
+
+def do_reopen_pair(session: Session, *, actor: str, pair_id: int, note: str) -> dict[str, Any]:
+    """Take back "different people": the pair goes back to the review queue.
+
+    A merged pair is taken back by unmerging it instead (``do_unmerge``).
+    """
+    if not note.strip():
+        raise InvalidInput("say why the decision is taken back (note is empty)")
+    conn = session.connection()
+    pair = conn.execute(select(identity_pairs).where(identity_pairs.c.id == pair_id)).first()
+    if pair is None:
+        raise NotFound(f"no review item #{pair_id}")
+    if pair.status != "separate":
+        raise Conflict(
+            f"review item #{pair_id} is {pair.status}; only a 'separate' decision can be "
+            "reopened (undo a merge with unmerge)"
+        )
+    conn.execute(
+        update(identity_pairs)
+        .where(identity_pairs.c.id == pair_id)
+        .values(status="review", decided_by=actor, decided_at=utcnow(), note=note)
+    )
+    touch_cursor(conn)
+    record_action(
+        session,
+        actor=actor,
+        action="identity.review.reopened",
+        subject=str(pair_id),
+        details={"a": pair.profile_a, "b": pair.profile_b, "note": note},
+    )
+    publish(session, PairDecided(pair_id=pair_id, decision="review", actor=actor))
+    return {"id": pair_id, "status": "review"}
 
 
 # internals ---------------------------------------------------------------------------------
