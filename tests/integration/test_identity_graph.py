@@ -60,7 +60,11 @@ def test_a_family_phone_links_nobody(workspace: Workspace, write_keys: dict[str,
         workspace,
         [
             {"type": "identify", "userId": "jan", "traits": {"phone": phone, "name": "Jan"}},
-            {"type": "identify", "userId": "anna", "traits": {"phone": "601 000 111"}},
+            {
+                "type": "identify",
+                "userId": "anna",
+                "traits": {"phone": "601 000 111", "name": "Anna"},
+            },
             {
                 "type": "track",
                 "event": "Call",
@@ -83,6 +87,19 @@ def test_a_family_phone_links_nobody(workspace: Workspace, write_keys: dict[str,
     # A call carrying only the shared phone goes to its first holder, never merging them.
     call_owner = holders(workspace, "anonymous_id", "ivr-1")
     assert call_owner == [jan]
+    # A caller who gives her name on the shared phone goes to her own profile.
+    feed(
+        workspace,
+        [
+            {
+                "type": "track",
+                "event": "Call",
+                "anonymousId": "call-2",
+                "context": {"traits": {"phone": phone, "name": " anna "}},
+            }
+        ],
+    )
+    assert holders(workspace, "anonymous_id", "call-2") == [anna]
 
     # Two more people on the same number: the third shares it, the fourth makes it noisy.
     feed(

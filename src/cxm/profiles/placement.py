@@ -32,9 +32,20 @@ from cxm.identity.policy import IdentityPolicy
 from cxm.identity.rules import event_identifiers, event_traits
 from cxm.identity.tables import identifiers, identity_pairs, noisy_identifiers, profiles
 from cxm.ingest.tables import sources
+from cxm.profiles.summary import fold
+from cxm.profiles.tables import trait_observations
 from cxm.store.metadata import utcnow
 
 ACTOR = "system:deterministic-rules"
+PERSON_KEYS = (
+    "name",
+    "firstName",
+    "first_name",
+    "lastName",
+    "last_name",
+    "birthday",
+    "date_of_birth",
+)
 IN_CHUNK = 500
 
 Ident = tuple[str, str]
@@ -54,6 +65,8 @@ class Chunk:
     # pairs a person decided are different people, and where those profiles were merged
     separate: list[tuple[str, str]]
     stored_root: dict[str, str]
+    # What people sharing an identifier called themselves: profile → [(name or birthday, seq)]
+    said: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     merged_into: dict[str, str] = field(default_factory=dict)
     new_profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
     new_identifiers: list[dict[str, Any]] = field(default_factory=list)
@@ -180,7 +193,25 @@ def load_chunk_state(conn: Connection, wanted: set[Ident], policy: IdentityPolic
                 )
             )
         )
+    said: dict[str, list[tuple[str, int]]] = {}
+    sharing = sorted({pid for held in holders.values() if len(held) > 1 for pid, _ in held})
+    for part in _parts(sharing):
+        for pid, key, value, seq in conn.execute(
+            select(
+                trait_observations.c.profile_id,
+                trait_observations.c.key,
+                trait_observations.c.value,
+                trait_observations.c.seq,
+            ).where(
+                trait_observations.c.profile_id.in_(part),
+                trait_observations.c.key.in_(PERSON_KEYS),
+            )
+        ):
+            said.setdefault(pid, []).extend(
+                (k, seq) for k in person_keys({key: orjson.loads(value)})
+            )
     return Chunk(
+        said=said,
         policy=policy,
         holders=holders,
         created_seq=created,
@@ -271,7 +302,7 @@ def place_event(
         if shared and (not unheld or ids.index(unheld[0]) > ids.index(shared[0][0])):
             # Only weaker new identifiers (a call's id) beside a shared one: the shared one's
             # first holder, as nothing tells the people sharing it apart.
-            target = shared[0][1][0]
+            target = _who_said_so(chunk, shared[0][1], traits, row.seq)
         elif unheld:
             target = _new_profile(chunk, unheld[0], row)
         else:
@@ -283,6 +314,9 @@ def place_event(
     chunk.placements.append(
         {"seq": row.seq, "profile_id": target, "at": row.timestamp, "channel": row.channel}
     )
+    said = person_keys(traits)
+    if said:
+        chunk.said.setdefault(target, []).extend((k, row.seq) for k in said)
     for key, value in traits.items():
         if value is None or not isinstance(key, str) or len(key) > 200:
             continue
@@ -297,6 +331,40 @@ def place_event(
                 "observed_at": row.timestamp,
             }
         )
+
+
+def person_keys(traits: dict[str, Any]) -> set[str]:
+    """How an event says who the person is: folded full name, birthday."""
+    found = set()
+    name = traits.get("name")
+    if not isinstance(name, str):
+        first = traits.get("firstName") or traits.get("first_name")
+        last = traits.get("lastName") or traits.get("last_name")
+        name = f"{first} {last}" if isinstance(first, str) and isinstance(last, str) else None
+    if isinstance(name, str) and name.strip():
+        found.add("name:" + " ".join(fold(name).split()))
+    for key in ("birthday", "date_of_birth"):
+        if isinstance(traits.get(key), str) and traits[key].strip():
+            found.add("birthday:" + traits[key].strip()[:10])
+    return found
+
+
+def _who_said_so(chunk: Chunk, holders: list[str], traits: dict[str, Any], seq: int) -> str:
+    """Of the people sharing an identifier, the one the event's name or birthday points at.
+
+    A call from a family phone where the caller gives her name goes to her; with nothing to
+    tell them apart (or several fit), to the identifier's first holder.
+    """
+    said = person_keys(traits)
+    if said:
+        fits = [
+            pid
+            for pid in holders
+            if said & {key for key, at in chunk.said.get(pid, ()) if at < seq}
+        ]
+        if len(fits) == 1:
+            return fits[0]
+    return holders[0]
 
 
 def _kinds_of(chunk: Chunk, idents: list[Ident]) -> dict[str, set[str]]:
