@@ -153,3 +153,34 @@ def test_resolve_links_second_phones_and_keeps_namesakes_apart(
     with workspace.session() as session:
         queued = len(list_pairs(session, limit=500))
     assert again.queued == 0 or queued >= again.queued
+
+
+def test_resolve_survives_garbage_and_merges_none_of_it(
+    workspace: Workspace, write_keys: dict[str, str]
+) -> None:
+    garbage: list[Any] = ["", " ", None, 42, ["a"], {"x": 1}, "\u200b", "2023-13-45", "abc"]
+    batch = []
+    for n, value in enumerate(garbage * 3):
+        batch.append(
+            {
+                "type": "identify",
+                "userId": f"g{n}",
+                "traits": {
+                    "name": value,
+                    "firstName": value,
+                    "birthday": value,
+                    "phone": "not a phone" if n % 2 else "+48 000",
+                    "email": "not-an-email",
+                    "postalCode": value,
+                },
+            }
+        )
+    ingest(workspace, batch, 0)
+    report = workspace.resolve(full=True)
+    assert report.profiles == len(batch)  # every record kept, each its own profile
+    assert report.merged == 0
+    with workspace.session() as session:
+        kinds = set(session.execute(select(identifiers.c.kind)).scalars())
+    assert kinds == {"user_id"}  # malformed phones and e-mails identify nobody
+    again = workspace.resolve(full=False)
+    assert again.incremental and again.merged == 0
