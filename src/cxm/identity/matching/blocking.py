@@ -21,9 +21,23 @@ import numpy.typing as npt
 
 from cxm.errors import InvalidInput
 from cxm.identity.matching.records import IntArray, RecordTable, factorize
-from cxm.identity.matching.text import phonetic_key
 
 DEFAULT_MAX_BLOCK_SIZE = 250
+
+# Each rule may spend this many comparisons per record (and at least MIN_PAIRS_PER_RULE):
+# over budget, its largest blocks, the least telling key values, are dropped first. Small
+# tables keep every block; a million records cannot make a broad rule quadratic.
+PAIRS_PER_RECORD = 0.2
+MIN_PAIRS_PER_RULE = 50_000
+
+
+def pair_budget(n_rows: int) -> int:
+    """The most pairs one blocking rule may produce over ``n_rows`` records."""
+    return max(MIN_PAIRS_PER_RULE, int(PAIRS_PER_RECORD * n_rows))
+
+
+# Which rules produced a pair is kept as one bit per rule in an int64.
+MAX_RULES = 62
 
 TRANSFORMS = ("exact", "phonetic", "initial", "year", "last7")
 
@@ -46,12 +60,14 @@ class BlockingRule:
         return " & ".join(self.keys)
 
 
-def _per_value(table: RecordTable, column_name: str, transform: str) -> list[str] | IntArray:
+def _per_value(table: RecordTable, column_name: str, transform: str) -> list[str]:
     col = table.column(column_name)
     if transform == "exact":
         return col.values.tolist()
     if transform == "phonetic":
-        return [phonetic_key(v) for v in col.values] if col.kind == "name" else col.values.tolist()
+        if col.kind == "name":
+            return col.key_values[col.keys].tolist()
+        return col.values.tolist()
     cut = {"initial": slice(0, 1), "year": slice(0, 4), "last7": slice(-7, None)}[transform]
     return [v[cut] for v in col.values]
 
@@ -67,6 +83,11 @@ def key_codes(table: RecordTable, key: str) -> IntArray:
     if transform not in TRANSFORMS:
         raise InvalidInput(f"unknown blocking transform {transform!r} in {key!r}; use {TRANSFORMS}")
     names = columns.split("|")
+    if len(names) == 1 and transform == "exact":
+        return table.column(names[0]).codes
+    if len(names) == 1 and transform == "phonetic" and table.column(names[0]).kind == "name":
+        col = table.column(names[0])
+        return np.append(col.keys, -1)[col.codes]
     values = [_per_value(table, name, transform) for name in names]
     # One code space across the columns, so that "anna" means the same in both.
     shared, _ = factorize([v for per_column in values for v in per_column])
@@ -83,26 +104,48 @@ def key_codes(table: RecordTable, key: str) -> IntArray:
     return np.where(missing, -1, low * np.int64(len(shared) + 1) + high)
 
 
-def rule_codes(table: RecordTable, rule: BlockingRule) -> IntArray:
-    """One code per row for the whole rule; ``-1`` when any key is missing."""
+# Combined key codes stay below this before they are renumbered densely, so that the product
+# of several keys' ranges cannot overflow int64.
+_MAX_COMBINED = np.int64(2**40)
+
+
+def rule_codes(
+    table: RecordTable, rule: BlockingRule, cache: dict[str, IntArray] | None = None
+) -> IntArray:
+    """One code per row for the whole rule; ``-1`` when any key is missing.
+
+    ``cache`` keeps key codes between rules that share a key.
+    """
+    cache = {} if cache is None else cache
     combined = np.zeros(table.n_rows, dtype=np.int64)
     missing = np.zeros(table.n_rows, dtype=bool)
+    bound = np.int64(1)
     for key in rule.keys:
-        codes = key_codes(table, key)
+        if key not in cache:
+            cache[key] = key_codes(table, key)
+        codes = cache[key]
         missing |= codes < 0
-        combined = combined * (int(codes.max(initial=0)) + 1) + np.maximum(codes, 0)
-        # Renumber densely so that several keys cannot overflow int64.
-        combined = np.unique(combined, return_inverse=True)[1].astype(np.int64)
+        size = np.int64(codes.max(initial=0)) + 1
+        if bound * size >= _MAX_COMBINED:
+            combined = np.unique(combined, return_inverse=True)[1].reshape(-1).astype(np.int64)
+            bound = np.int64(combined.max(initial=0)) + 1
+        combined = combined * size + np.maximum(codes, 0)
+        bound = bound * size
     return np.where(missing, -1, combined)
 
 
 def pairs_within_groups(
-    codes: IntArray, *, max_group_size: int | None = None, only: npt.NDArray[np.bool_] | None = None
+    codes: IntArray,
+    *,
+    max_group_size: int | None = None,
+    max_pairs: int | None = None,
+    only: npt.NDArray[np.bool_] | None = None,
 ) -> tuple[IntArray, IntArray]:
     """All pairs ``(i, j)``, ``i < j``, of rows with equal non-negative codes.
 
-    Groups larger than ``max_group_size`` give no pairs. With ``only``, just pairs where at
-    least one side is marked.
+    Groups larger than ``max_group_size`` give no pairs, and with ``max_pairs`` the largest
+    groups are dropped until the rest give at most that many. With ``only``, just pairs where
+    at least one side is marked.
     """
     rows = np.flatnonzero(codes >= 0)
     order = rows[np.argsort(codes[rows], kind="stable")]
@@ -118,6 +161,11 @@ def pairs_within_groups(
     if only is not None:
         marked = np.bincount(group_of, weights=only[order], minlength=len(starts)) > 0
         keep_group &= marked
+    if max_pairs is not None:
+        pairs = np.where(keep_group, sizes * (sizes - 1) // 2, 0)
+        by_size = np.argsort(sizes, kind="stable")
+        within = np.cumsum(pairs[by_size]) <= max_pairs
+        keep_group[by_size[~within]] = False
     position = np.flatnonzero(keep_group[group_of])
     end = (starts + sizes)[group_of[position]]
     lefts: list[IntArray] = []
@@ -166,36 +214,67 @@ def block_by_rule(
     only: npt.NDArray[np.bool_] | None = None,
 ) -> tuple[IntArray, IntArray, list[tuple[BlockingRule, npt.NDArray[np.bool_]]]]:
     """Like :func:`block`, also marking which pairs each (applicable) rule produced."""
-    keys: list[tuple[BlockingRule, IntArray]] = []
+    applicable = [r for r in rules if all(column in table for column in r.columns())]
+    if len(applicable) > MAX_RULES:
+        raise InvalidInput(f"{len(applicable)} blocking rules apply; at most {MAX_RULES} can")
     n = np.int64(max(table.n_rows, 1))
-    for rule in rules:
-        if not all(column in table for column in rule.columns()):
-            continue
+    cache: dict[str, IntArray] = {}
+    keys: list[IntArray] = []
+    for rule in applicable:
         left, right = pairs_within_groups(
-            rule_codes(table, rule), max_group_size=max_block_size, only=only
+            rule_codes(table, rule, cache),
+            max_group_size=max_block_size,
+            max_pairs=pair_budget(table.n_rows),
+            only=only,
         )
-        keys.append((rule, np.unique(left * n + right)))
+        # Within one rule every pair is already distinct: each lies in exactly one block.
+        keys.append(left * n + right)
     if not keys:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, []
-    unique = np.unique(np.concatenate([k for _, k in keys]))
+    every = np.concatenate(keys)
+    rule_of = np.repeat(np.arange(len(keys)), [len(k) for k in keys])
+    order = np.argsort(every, kind="stable")
+    every, rule_of = every[order], rule_of[order]
+    first = np.flatnonzero(np.r_[True, every[1:] != every[:-1]]) if len(every) else order[:0]
+    unique = every[first]
+    # Which rules produced each distinct pair, as one bit per rule.
+    bits = (
+        np.bitwise_or.reduceat(np.left_shift(np.int64(1), rule_of), first)
+        if len(first)
+        else (first)
+    )
     left, right = unique // n, unique % n
     different = table.entity[left] != table.entity[right]
-    unique, left, right = unique[different], left[different], right[different]
-    produced = [(rule, np.isin(unique, k, assume_unique=True)) for rule, k in keys]
+    left, right, bits = left[different], right[different], bits[different]
+    produced = [(rule, (bits >> np.int64(i)) & 1 == 1) for i, rule in enumerate(applicable)]
     return left, right, produced
 
 
 def default_rules(table: RecordTable) -> list[BlockingRule]:
-    """Rules over the columns the table has: each catches duplicates the others may miss."""
+    """Rules over the columns the table has: each catches duplicates the others may miss.
+
+    Every rule pairs a name key with a second field, or two non-name fields, so that no rule
+    grows with the square of the table: at a million records each gives well under a million
+    pairs, and together they still find the duplicates with two or three corrupted fields.
+    """
     candidates = [
-        BlockingRule(("family_name:phonetic", "birth_date:year")),
+        BlockingRule(("family_name:phonetic", "birth_date")),
         BlockingRule(("given_name:phonetic", "birth_date")),
         BlockingRule(("family_name:initial", "birth_date")),
-        BlockingRule(("birth_date", "house_number")),
+        BlockingRule(("given_name|family_name:phonetic", "birth_date:year")),
+        BlockingRule(("given_name|family_name:phonetic", "postcode")),
+        BlockingRule(("given_name|family_name:phonetic", "city")),
         BlockingRule(("birth_date", "postcode")),
-        BlockingRule(("birth_date", "city")),
+        BlockingRule(("birth_date", "street")),
+        BlockingRule(("birth_date", "house_number", "city")),
+        BlockingRule(("given_name:phonetic", "postcode", "house_number")),
+        BlockingRule(("given_name:phonetic", "street", "house_number")),
+        # Broad rules for heavily corrupted duplicates; on large tables the pair budget
+        # keeps only their smaller blocks.
+        BlockingRule(("family_name:phonetic", "birth_date:year")),
         BlockingRule(("given_name|family_name:phonetic",)),
+        BlockingRule(("birth_date", "city")),
         BlockingRule(("postcode", "house_number")),
         BlockingRule(("street", "house_number")),
         BlockingRule(("city", "family_name:phonetic")),

@@ -3,6 +3,10 @@
 Level 0 is always "null" (one side has no value; weight 0) and the last is "else". A pair
 takes the first level whose test it passes, as in Splink's comparison levels. The levels per
 kind were chosen by their F1 on the FEBRL data sets; the thresholds are round numbers.
+
+Every test but the name swap depends only on the two values, so the string distances are
+computed once per distinct pair of values and gathered back to the pairs of rows: blocked
+pairs repeat the same few thousand names and streets over and over.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import numpy.typing as npt
 from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 
-from cxm.identity.matching.records import Column, IntArray, RecordTable
+from cxm.identity.matching.records import Column, IntArray, RecordTable, factorize
 
 LevelArray = npt.NDArray[np.int8]
 BoolArray = npt.NDArray[np.bool_]
@@ -52,6 +56,12 @@ LEVELS: dict[str, tuple[str, ...]] = {
 # stronger evidence than "smith" agreeing.
 TF_KINDS = frozenset({"name", "text", "code"})
 
+_SWAPPED = LEVELS["name"].index("swapped")
+SWAP_SIMILARITY = 0.92
+
+# A test maps distinct value codes ``(a, b)`` (never equal, never missing) to a bool per pair.
+Test = Callable[[IntArray, IntArray], BoolArray]
+
 
 @dataclass(frozen=True)
 class Comparison:
@@ -86,180 +96,166 @@ class Comparison:
         """The level index of each pair ``(left[i], right[i])`` of rows."""
         col = table.column(self.column)
         a, b = col.codes[left], col.codes[right]
-        tests = _TESTS[self.kind](self, table, col, a, b, left, right)
         out = np.full(len(a), len(self.levels) - 1, dtype=np.int8)
-        null = (a < 0) | (b < 0)
-        out[null] = 0
-        todo = np.flatnonzero(~null)
-        for level, test in enumerate(tests, start=1):
-            if not len(todo):
-                break
-            hit = test(todo)
-            out[todo[hit]] = level
-            todo = todo[~hit]
+        out[(a < 0) | (b < 0)] = 0
+        out[(a == b) & (a >= 0)] = 1
+        rest = np.flatnonzero((a >= 0) & (b >= 0) & (a != b))
+        if not len(rest):
+            return out
+        distinct, inverse = _distinct_pairs(a[rest], b[rest], len(col.values))
+        da, db = distinct // len(col.values), distinct % len(col.values)
+        out[rest] = _value_levels(_TESTS[self.kind](col), da, db, len(self.levels))[inverse]
+        if self.kind == "name" and self.other is not None and self.other in table:
+            later = rest[out[rest] > _SWAPPED]
+            out[later[_swapped(col, table.column(self.other), left[later], right[later])]] = (
+                _SWAPPED
+            )
         return out
 
 
-Test = Callable[[IntArray], BoolArray]
+def _distinct_pairs(a: IntArray, b: IntArray, n_values: int) -> tuple[IntArray, IntArray]:
+    """The distinct ``a * n + b`` keys and, per pair, the index of its key."""
+    keys = a * np.int64(n_values) + b
+    distinct, inverse = np.unique(keys, return_inverse=True)
+    return distinct, inverse.reshape(-1)
 
 
-def _strings(col: Column, codes: IntArray) -> list[str]:
-    return col.values[codes].tolist()
+def _value_levels(tests: list[Test | None], a: IntArray, b: IntArray, n_levels: int) -> LevelArray:
+    """Levels ``2..`` of distinct unequal value pairs; ``None`` tests (swap) are skipped here."""
+    out = np.full(len(a), n_levels - 1, dtype=np.int8)
+    todo = np.arange(len(a))
+    for level, test in enumerate(tests, start=2):
+        if test is None:
+            continue
+        if not len(todo):
+            break
+        hit = test(a[todo], b[todo])
+        out[todo[hit]] = level
+        todo = todo[~hit]
+    return out
 
 
-def _jaro_winkler(col: Column, a: IntArray, b: IntArray) -> npt.NDArray[np.float32]:
+def _strings(values: npt.NDArray[np.object_], codes: IntArray) -> list[str]:
+    return values[codes].tolist()
+
+
+def _jaro_winkler(
+    values: npt.NDArray[np.object_], a: IntArray, b: IntArray, other: npt.NDArray[np.object_]
+) -> npt.NDArray[np.float32]:
     return process.cpdist(
-        _strings(col, a), _strings(col, b), scorer=JaroWinkler.similarity, workers=-1
+        _strings(values, a), _strings(other, b), scorer=JaroWinkler.similarity, workers=-1
     )
 
 
-class _LazyJaroWinkler:
-    """Jaro–Winkler of pairs, computed once per pair however many levels ask for it."""
-
-    def __init__(self, col: Column, a: IntArray, b: IntArray) -> None:
-        self.col, self.a, self.b = col, a, b
-        self.sims = np.full(len(a), np.nan, dtype=np.float32)
-
-    def __call__(self, i: IntArray) -> npt.NDArray[np.float32]:
-        missing = i[np.isnan(self.sims[i])]
-        if len(missing):
-            self.sims[missing] = _jaro_winkler(self.col, self.a[missing], self.b[missing])
-        return self.sims[i]
-
-
-def _edits(col: Column, a: IntArray, b: IntArray, cutoff: int = 2) -> IntArray:
+def _edits(values: npt.NDArray[np.object_], a: IntArray, b: IntArray) -> IntArray:
     return process.cpdist(
-        _strings(col, a),
-        _strings(col, b),
+        _strings(values, a),
+        _strings(values, b),
         scorer=DamerauLevenshtein.distance,
-        score_cutoff=cutoff,
+        score_cutoff=2,
         workers=-1,
         dtype=np.int64,
     )
 
 
-def _name_tests(
-    cmp: Comparison,
-    table: RecordTable,
-    col: Column,
-    a: IntArray,
-    b: IntArray,
-    left: IntArray,
-    right: IntArray,
-) -> list[Test]:
-    def swapped(i: IntArray) -> BoolArray:
-        if cmp.other is None or cmp.other not in table:
-            return np.zeros(len(i), dtype=bool)
-        # This field agrees (closely) with the other name field of the other record.
-        other = table.column(cmp.other)
-        oa, ob = other.codes[left[i]], other.codes[right[i]]
-        found = np.zeros(len(i), dtype=bool)
-        for mine, theirs in ((a[i], ob), (b[i], oa)):
-            present = np.flatnonzero(theirs >= 0)
-            sims = process.cpdist(
-                col.values[mine[present]].tolist(),
-                other.values[theirs[present]].tolist(),
-                scorer=JaroWinkler.similarity,
-                workers=-1,
-            )
-            found[present[sims >= 0.92]] = True
-        return found
+class _JaroWinklerOnce:
+    """Jaro–Winkler of value pairs, computed once however many levels ask for it."""
 
-    def initial(i: IntArray) -> BoolArray:
-        sa, sb = col.values[a[i]], col.values[b[i]]
-        lengths_a = np.fromiter((len(s) for s in sa), dtype=np.int64, count=len(sa))
-        lengths_b = np.fromiter((len(s) for s in sb), dtype=np.int64, count=len(sb))
-        first_a = np.fromiter((s[0] for s in sa), dtype="U1", count=len(sa))
-        first_b = np.fromiter((s[0] for s in sb), dtype="U1", count=len(sb))
-        return ((lengths_a == 1) | (lengths_b == 1)) & (first_a == first_b)
+    def __init__(self, values: npt.NDArray[np.object_]) -> None:
+        self.values = values
+        self.cache: tuple[IntArray, IntArray, npt.NDArray[np.float32]] | None = None
 
-    jw = _LazyJaroWinkler(col, a, b)
+    def __call__(self, a: IntArray, b: IntArray) -> npt.NDArray[np.float32]:
+        # Levels ask in order and each asks about a subset of the pairs the one before asked
+        # about, so one computation on the first (largest) set serves them all.
+        if self.cache is None:
+            self.cache = (a, b, _jaro_winkler(self.values, a, b, self.values))
+        ca, cb, sims = self.cache
+        n = np.int64(len(self.values))
+        position = np.searchsorted(ca * n + cb, a * n + b)
+        return sims[position]
+
+
+def _swapped(col: Column, other: Column, left: IntArray, right: IntArray) -> BoolArray:
+    """Whether this field agrees closely with the other name field of the other record."""
+    found = np.zeros(len(left), dtype=bool)
+    mine_codes = (col.codes[left], col.codes[right])
+    theirs_codes = (other.codes[right], other.codes[left])
+    for mine, theirs in zip(mine_codes, theirs_codes, strict=True):
+        present = np.flatnonzero((mine >= 0) & (theirs >= 0))
+        if not len(present):
+            continue
+        distinct, inverse = _distinct_pairs(mine[present], theirs[present], len(other.values))
+        da, db = distinct // len(other.values), distinct % len(other.values)
+        sims = _jaro_winkler(col.values, da, db, other.values)
+        found[present[(sims >= SWAP_SIMILARITY)[inverse]]] = True
+    return found
+
+
+def _name_tests(col: Column) -> list[Test | None]:
+    lengths = np.fromiter((len(s) for s in col.values), dtype=np.int64, count=len(col.values))
+    first = np.fromiter((s[:1] for s in col.values), dtype="U1", count=len(col.values))
+    jw = _JaroWinklerOnce(col.values)
     return [
-        lambda i: a[i] == b[i],
-        lambda i: col.keys[a[i]] == col.keys[b[i]],
-        swapped,
-        lambda i: _edits(col, a[i], b[i], 1) <= 1,
-        lambda i: jw(i) >= 0.9,
-        lambda i: jw(i) >= 0.8,
-        initial,
+        lambda a, b: col.keys[a] == col.keys[b],
+        None,  # swapped: depends on the other name field, see Comparison.compute
+        lambda a, b: _edits(col.values, a, b) <= 1,
+        lambda a, b: jw(a, b) >= 0.9,
+        lambda a, b: jw(a, b) >= 0.8,
+        lambda a, b: ((lengths[a] == 1) | (lengths[b] == 1)) & (first[a] == first[b]),
     ]
 
 
-def _text_tests(cmp: Comparison, table: RecordTable, col: Column, a: IntArray, b: IntArray,
-                left: IntArray, right: IntArray) -> list[Test]:  # fmt: skip
-    jw = _LazyJaroWinkler(col, a, b)
-    return [lambda i: a[i] == b[i], lambda i: jw(i) >= 0.92, lambda i: jw(i) >= 0.8]
+def _text_tests(col: Column) -> list[Test | None]:
+    jw = _JaroWinklerOnce(col.values)
+    return [lambda a, b: jw(a, b) >= 0.92, lambda a, b: jw(a, b) >= 0.8]
 
 
-def _code_tests(cmp: Comparison, table: RecordTable, col: Column, a: IntArray, b: IntArray,
-                left: IntArray, right: IntArray) -> list[Test]:  # fmt: skip
-    return [lambda i: a[i] == b[i], lambda i: _edits(col, a[i], b[i], 1) <= 1]
+def _code_tests(col: Column) -> list[Test | None]:
+    return [lambda a, b: _edits(col.values, a, b) <= 1]
 
 
-def _category_tests(cmp: Comparison, table: RecordTable, col: Column, a: IntArray,
-                    b: IntArray, left: IntArray, right: IntArray) -> list[Test]:  # fmt: skip
-    return [lambda i: a[i] == b[i]]
+def _category_tests(col: Column) -> list[Test | None]:
+    return []
 
 
-def _date_parts(col: Column) -> tuple[IntArray, IntArray, IntArray]:
+def _date_tests(col: Column) -> list[Test | None]:
     as_int = np.array([int(v) for v in col.values], dtype=np.int64)
-    return as_int // 10_000, as_int // 100 % 100, as_int % 100
+    year, month, day = as_int // 10_000, as_int // 100 % 100, as_int % 100
 
-
-def _date_tests(cmp: Comparison, table: RecordTable, col: Column, a: IntArray, b: IntArray,
-                left: IntArray, right: IntArray) -> list[Test]:  # fmt: skip
-    year, month, day = _date_parts(col)
-
-    def one_part(i: IntArray) -> BoolArray:
-        ca, cb = a[i], b[i]
-        same = (
-            (year[ca] == year[cb]).astype(np.int8) + (month[ca] == month[cb]) + (day[ca] == day[cb])
-        )
+    def one_part(a: IntArray, b: IntArray) -> BoolArray:
+        same = (year[a] == year[b]).astype(np.int8) + (month[a] == month[b]) + (day[a] == day[b])
         return same >= 2
 
     return [
-        lambda i: a[i] == b[i],
-        lambda i: (
-            (year[a[i]] == year[b[i]]) & (month[a[i]] == day[b[i]]) & (day[a[i]] == month[b[i]])
-        ),
-        lambda i: _edits(col, a[i], b[i], 1) <= 1,
+        lambda a, b: (year[a] == year[b]) & (month[a] == day[b]) & (day[a] == month[b]),
+        lambda a, b: _edits(col.values, a, b) <= 1,
         one_part,
-        lambda i: (
-            (np.abs(year[a[i]] - year[b[i]]) <= 1)
-            & (month[a[i]] == month[b[i]])
-            & (day[a[i]] == day[b[i]])
-        ),
+        lambda a, b: (np.abs(year[a] - year[b]) <= 1) & (month[a] == month[b]) & (day[a] == day[b]),
     ]
 
 
-def _phone_tests(cmp: Comparison, table: RecordTable, col: Column, a: IntArray, b: IntArray,
-                 left: IntArray, right: IntArray) -> list[Test]:  # fmt: skip
-    def last7(i: IntArray) -> BoolArray:
-        sa, sb = col.values[a[i]], col.values[b[i]]
-        return np.array(
-            [x[-7:] == y[-7:] and len(x) >= 7 for x, y in zip(sa, sb, strict=True)], dtype=bool
-        )
-
-    return [lambda i: a[i] == b[i], last7, lambda i: _edits(col, a[i], b[i], 1) <= 1]
+def _phone_tests(col: Column) -> list[Test | None]:
+    last7, _ = factorize([v[-7:] if len(v) >= 7 else None for v in col.values])
+    short = np.fromiter((len(v) < 7 for v in col.values), dtype=bool, count=len(col.values))
+    return [
+        lambda a, b: (last7[a] == last7[b]) & ~short[a] & ~short[b],
+        lambda a, b: _edits(col.values, a, b) <= 1,
+    ]
 
 
-def _email_tests(cmp: Comparison, table: RecordTable, col: Column, a: IntArray, b: IntArray,
-                 left: IntArray, right: IntArray) -> list[Test]:  # fmt: skip
-    local = np.array([v.split("@", 1)[0] for v in col.values], dtype=object)
+def _email_tests(col: Column) -> list[Test | None]:
+    local_codes, locals_ = factorize([v.split("@", 1)[0] for v in col.values])
+    local = np.array(locals_, dtype=object)
 
-    def local_jw(i: IntArray) -> BoolArray:
-        sims = process.cpdist(
-            local[a[i]].tolist(), local[b[i]].tolist(), scorer=JaroWinkler.similarity, workers=-1
-        )
-        return sims >= 0.88
+    def local_jw(a: IntArray, b: IntArray) -> BoolArray:
+        la, lb = local_codes[a], local_codes[b]
+        return _jaro_winkler(local, la, lb, local) >= 0.88
 
-    return [lambda i: a[i] == b[i], lambda i: local[a[i]] == local[b[i]], local_jw]
+    return [lambda a, b: local_codes[a] == local_codes[b], local_jw]
 
 
-_TESTS: dict[
-    str,
-    Callable[[Comparison, RecordTable, Column, IntArray, IntArray, IntArray, IntArray], list[Test]],
-] = {
+_TESTS: dict[str, Callable[[Column], list[Test | None]]] = {
     "name": _name_tests,
     "text": _text_tests,
     "code": _code_tests,

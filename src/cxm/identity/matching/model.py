@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,6 +95,15 @@ class Explanation:
     probability: float
 
 
+@dataclass(frozen=True)
+class _Compared:
+    table: weakref.ref[RecordTable]
+    setup: tuple[object, ...]
+    left: IntArray
+    right: IntArray
+    levels: npt.NDArray[np.int8]
+
+
 def _probability(weight: FloatArray) -> FloatArray:
     return 1.0 / (1.0 + np.exp2(-np.clip(weight, -1000, 1000)))
 
@@ -113,6 +123,9 @@ class MatchModel:
     lam: float = 0.0  # probability that two random entities match
     u_pairs: int = 200_000
     seed: int = 0
+    # The blocked pairs and their levels from the last fit, reused by a predict on the same
+    # table: comparing the pairs is most of the work, and fit has already done it.
+    _compared: _Compared | None = field(default=None, repr=False, compare=False)
 
     @property
     def is_fitted(self) -> bool:
@@ -149,6 +162,7 @@ class MatchModel:
             table, self.blocking_rules, max_block_size=self.max_block_size
         )
         levels = comparison_levels(table, self.comparisons, left, right)
+        self._compared = _Compared(weakref.ref(table), self._setup(), left, right, levels)
         present = [float(np.mean(table.column(c.column).codes >= 0)) for c in self.comparisons]
         self.m, self.lam = estimate_m_and_lambda(
             levels,
@@ -159,6 +173,9 @@ class MatchModel:
             n_entities=table.n_entities,
         )
         return self
+
+    def _setup(self) -> tuple[object, ...]:
+        return (tuple(self.comparisons), tuple(self.blocking_rules), self.max_block_size)
 
     # -- scoring ----------------------------------------------------------------------------
 
@@ -207,10 +224,19 @@ class MatchModel:
             wanted = np.zeros(table.n_entities, dtype=bool)
             wanted[[index[label] for label in new_entities if label in index]] = True
             only = wanted[table.entity]
-        left, right = block(
-            table, self.blocking_rules, max_block_size=self.max_block_size, only=only
-        )
-        levels = comparison_levels(table, self.comparisons, left, right)
+        cached = self._compared
+        if (
+            only is None
+            and cached is not None
+            and cached.table() is table
+            and cached.setup == self._setup()
+        ):
+            left, right, levels = cached.left, cached.right, cached.levels
+        else:
+            left, right = block(
+                table, self.blocking_rules, max_block_size=self.max_block_size, only=only
+            )
+            levels = comparison_levels(table, self.comparisons, left, right)
         weight = self._weights(table, left, levels)
         keep = _probability(weight) >= min_probability
         left, right, levels, weight = left[keep], right[keep], levels[keep], weight[keep]

@@ -181,7 +181,12 @@ def normalize_digits(value: object) -> str:
     >>> normalize_digits("+48 601-234-567")
     '48601234567'
     """
-    return _DIGITS.sub("", as_text(value))
+    text = as_text(value)
+    if text.isdigit() and text.isascii():
+        return text
+    if text[:1] == "+" and text[1:].isdigit() and text.isascii():
+        return text[1:]
+    return _DIGITS.sub("", text)
 
 
 def normalize_code(value: object) -> str:
