@@ -356,10 +356,16 @@ def generate(
     digits = rng.integers(1, 99, n_orig).astype(str)
     latin_given = [fold_text(g) for g in given.tolist()]
     latin_family = [fold_text(f) for f in surname.tolist()]
-    email = [
-        f"{g[0]}.{f}{d}@example.com" if i % 3 else f"{g}.{f}@mail.test"
-        for i, (g, f, d) in enumerate(zip(latin_given, latin_family, digits.tolist(), strict=True))
-    ]
+    # An address belongs to one person: a provider hands "anna.nowak" to the first Anna
+    # Nowak and a numbered variant to the next, so namesakes never share an e-mail.
+    taken: dict[str, int] = {}
+    email = []
+    for i, (g, f, d) in enumerate(zip(latin_given, latin_family, digits.tolist(), strict=True)):
+        local = f"{g[0]}.{f}{d}" if i % 3 else f"{g}.{f}"
+        seen = taken.get(local, 0)
+        taken[local] = seen + 1
+        domain = "example.com" if i % 3 else "mail.test"
+        email.append(f"{local}@{domain}" if not seen else f"{local}.{seen}@{domain}")
     columns: dict[str, npt.NDArray[np.object_]] = {
         "given_name": given,
         "family_name": surname,
