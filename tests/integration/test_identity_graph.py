@@ -331,3 +331,37 @@ def test_unmerging_a_rules_merge_keeps_both_sides_apart_through_a_rebuild(
     rebuild_profiles(workspace.engine, region="PL")
     assert {m: owner_of(workspace, m) for m in before} == before
     assert len(holders(workspace, "anonymous_id", "laptop")) == 2
+
+
+def test_two_birth_dates_are_two_people(workspace: Workspace, write_keys: dict[str, str]) -> None:
+    """A call on a family phone comes first; the account that later claims the phone is the
+    caller's son, with another birth date: he gets his own profile, not his mother's call."""
+    phone = "+48578079816"
+    feed(
+        workspace,
+        [
+            {
+                "type": "track",
+                "event": "Call Handled",
+                "anonymousId": "call-1",
+                "context": {
+                    "traits": {"phone": phone, "name": "Jadwiga Wrobel", "birthday": "1961-06-08"}
+                },
+            },
+            {
+                "type": "identify",
+                "userId": "mateusz",
+                "traits": {"phone": phone, "name": "Mateusz Wróbel", "birthday": "1990-02-11"},
+            },
+        ],
+    )
+    call, son = (
+        holders(workspace, "anonymous_id", "call-1")[0],
+        holders(workspace, "user_id", "mateusz")[0],
+    )
+    assert call != son
+    assert sorted(holders(workspace, "phone", phone)) == sorted([call, son])
+    with workspace.session() as session:
+        (pair,) = list_pairs(session)
+        assert get_profile(session, son).display_name == "Mateusz Wróbel"
+    assert "different birth dates" in pair.reason

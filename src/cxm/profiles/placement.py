@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from cxm.identity.policy import IdentityPolicy
 from cxm.identity.rules import event_identifiers, event_traits
@@ -37,6 +37,7 @@ from cxm.profiles.tables import trait_observations
 from cxm.store.metadata import utcnow
 
 ACTOR = "system:deterministic-rules"
+BIRTH_KEYS = ("birthday", "date_of_birth")
 PERSON_KEYS = (
     "name",
     "firstName",
@@ -65,8 +66,8 @@ class Chunk:
     # pairs a person decided are different people, and where those profiles were merged
     separate: list[tuple[str, str]]
     stored_root: dict[str, str]
-    # What people sharing an identifier called themselves: profile → [(name or birthday, seq)]
-    said: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    # What people said about themselves: profile → {"name:…" or "birthday:…": first seq}
+    said: dict[str, dict[str, int]] = field(default_factory=dict)
     merged_into: dict[str, str] = field(default_factory=dict)
     new_profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
     new_identifiers: list[dict[str, Any]] = field(default_factory=list)
@@ -193,23 +194,32 @@ def load_chunk_state(conn: Connection, wanted: set[Ident], policy: IdentityPolic
                 )
             )
         )
-    said: dict[str, list[tuple[str, int]]] = {}
-    sharing = sorted({pid for held in holders.values() if len(held) > 1 for pid, _ in held})
-    for part in _parts(sharing):
+    # What the people involved said about themselves: names of those sharing an identifier
+    # (to tell them apart), birth dates of all (two birth dates are two people).
+    said: dict[str, dict[str, int]] = {}
+    sharing = {pid for held in holders.values() if len(held) > 1 for pid, _ in held}
+    for part in _parts(involved):
         for pid, key, value, seq in conn.execute(
             select(
                 trait_observations.c.profile_id,
                 trait_observations.c.key,
                 trait_observations.c.value,
-                trait_observations.c.seq,
-            ).where(
+                func.min(trait_observations.c.seq),
+            )
+            .where(
                 trait_observations.c.profile_id.in_(part),
                 trait_observations.c.key.in_(PERSON_KEYS),
             )
-        ):
-            said.setdefault(pid, []).extend(
-                (k, seq) for k in person_keys({key: orjson.loads(value)})
+            .group_by(
+                trait_observations.c.profile_id,
+                trait_observations.c.key,
+                trait_observations.c.value,
             )
+        ):
+            if pid in sharing or key in BIRTH_KEYS:
+                known = said.setdefault(pid, {})
+                for k in person_keys({key: orjson.loads(value)}):
+                    known[k] = min(seq, known.get(k, seq))
     return Chunk(
         said=said,
         policy=policy,
@@ -270,17 +280,23 @@ def place_event(
         if target is None:
             # Stronger identifiers nobody holds yet either join ``other`` or, when that would
             # break a guardrail (a second user id), make a new person who shares ``ident``.
-            if not unheld or _limits_broken(chunk, _kinds_of(chunk, unheld), other) is None:
+            broken = _limits_broken(chunk, _kinds_of(chunk, unheld), other) or _born_apart(
+                person_keys(traits), _said_before(chunk, other, row.seq)
+            )
+            if not unheld or broken is None:
                 target, anchor = other, ident
             else:
                 target, anchor = _new_profile(chunk, unheld[0], row), unheld[0]
+                _remember(chunk, target, traits, row.seq)
             for new in unheld:
                 _attach(chunk, target, new, row)
             unheld = []
             if target == other:
                 continue
         assert anchor is not None
-        blocked = _merge_blocked(chunk, target, other, explicit=explicit)
+        blocked = _merge_blocked(
+            chunk, target, other, explicit=explicit, seq=row.seq, said=person_keys(traits)
+        )
         if blocked is None:
             target = _merge(
                 conn, chunk, target, other, link=ident, anchor=anchor, row=row, source=source
@@ -314,9 +330,7 @@ def place_event(
     chunk.placements.append(
         {"seq": row.seq, "profile_id": target, "at": row.timestamp, "channel": row.channel}
     )
-    said = person_keys(traits)
-    if said:
-        chunk.said.setdefault(target, []).extend((k, row.seq) for k in said)
+    _remember(chunk, target, traits, row.seq)
     for key, value in traits.items():
         if value is None or not isinstance(key, str) or len(key) > 200:
             continue
@@ -349,6 +363,25 @@ def person_keys(traits: dict[str, Any]) -> set[str]:
     return found
 
 
+def _remember(chunk: Chunk, target: str, traits: dict[str, Any], seq: int) -> None:
+    known = chunk.said.setdefault(target, {})
+    for key in person_keys(traits):
+        known.setdefault(key, seq)
+
+
+def _said_before(chunk: Chunk, pid: str, seq: int) -> set[str]:
+    return {k for k, at in chunk.said.get(pid, {}).items() if at < seq}
+
+
+def _born_apart(mine: set[str], theirs: set[str]) -> str | None:
+    """Why two people stating ``mine`` and ``theirs`` are two: different birth dates, or None."""
+    born_a = {k.split(":", 1)[1] for k in mine if k.startswith("birthday:")}
+    born_b = {k.split(":", 1)[1] for k in theirs if k.startswith("birthday:")}
+    if born_a and born_b and not born_a & born_b:
+        return f"they give different birth dates ({min(born_a)} and {min(born_b)})"
+    return None
+
+
 def _who_said_so(chunk: Chunk, holders: list[str], traits: dict[str, Any], seq: int) -> str:
     """Of the people sharing an identifier, the one the event's name or birthday points at.
 
@@ -357,11 +390,7 @@ def _who_said_so(chunk: Chunk, holders: list[str], traits: dict[str, Any], seq: 
     """
     said = person_keys(traits)
     if said:
-        fits = [
-            pid
-            for pid in holders
-            if said & {key for key, at in chunk.said.get(pid, ()) if at < seq}
-        ]
+        fits = [pid for pid in holders if said & _said_before(chunk, pid, seq)]
         if len(fits) == 1:
             return fits[0]
     return holders[0]
@@ -385,14 +414,18 @@ def _limits_broken(chunk: Chunk, held_a: dict[str, set[str]], b: str) -> str | N
     return None
 
 
-def _merge_blocked(chunk: Chunk, a: str, b: str, *, explicit: bool) -> str | None:
+def _merge_blocked(
+    chunk: Chunk, a: str, b: str, *, explicit: bool, seq: int, said: set[str]
+) -> str | None:
     """Why ``a`` and ``b`` may not merge: "separate", a guardrail's words, or None."""
     for x, y in chunk.separate:
         if {chunk.resolve(x), chunk.resolve(y)} == {a, b}:
             return "separate"
     if explicit:
         return None
-    return _limits_broken(chunk, chunk.kinds.get(a, {}), b)
+    return _limits_broken(chunk, chunk.kinds.get(a, {}), b) or _born_apart(
+        said | _said_before(chunk, a, seq), _said_before(chunk, b, seq)
+    )
 
 
 def _attach(chunk: Chunk, target: str, ident: Ident, row: Any) -> None:
@@ -497,8 +530,9 @@ def _merge(
     winner, loser = sorted((a, b), key=lambda pid: (chunk.created_seq[pid], pid))
     if winner != a:
         link, anchor = anchor, link
-    # Rows of this chunk are re-pointed when they are written (through chunk.resolve()), and
-    # stored rows by the merge_ops. A loser born in this chunk has none stored.
+    # Rows of this chunk (new profiles included) are re-pointed when they are written, through
+    # chunk.resolve(), and stored rows by the merge_ops. A loser born in this chunk has none
+    # stored.
     loser_ids: list[dict[str, str]] = []
     if loser not in chunk.new_profiles:
         loser_ids = [
@@ -510,11 +544,11 @@ def _merge(
             )
         ]
         chunk.merge_ops.append((loser, winner))
-    for pending in chunk.new_profiles.values():
-        if pending["id"] == loser or pending["merged_into"] == loser:
-            pending["merged_into"] = winner
     loser_ids.extend(chunk.gained.pop(loser, []))
     chunk.gained.setdefault(winner, []).extend(loser_ids)
+    for key, at in chunk.said.pop(loser, {}).items():
+        known = chunk.said.setdefault(winner, {})
+        known[key] = min(at, known.get(key, at))
     for kind, values in chunk.kinds.pop(loser, {}).items():
         chunk.kinds.setdefault(winner, {}).setdefault(kind, set()).update(values)
     chunk.new_merges.append(
