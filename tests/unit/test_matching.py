@@ -157,3 +157,42 @@ def test_bad_input_neither_crashes_nor_overmerges() -> None:
     predictions = model.predict(table)
     labels = model.cluster(predictions, table.n_entities)
     assert len(np.unique(labels)) > n * 0.99
+
+
+def test_pair_budget_drops_the_largest_blocks_first() -> None:
+    from cxm.identity.matching.blocking import pairs_within_groups
+
+    codes = np.array([0] * 10 + [1] * 3 + [2] * 2 + [-1], dtype=np.int64)  # 45, 3, 1 pairs
+    left, right = pairs_within_groups(codes, max_pairs=10)
+    assert len(left) == 4 and set(codes[left].tolist()) == {1, 2}
+    assert np.array_equal(codes[left], codes[right])
+    assert len(pairs_within_groups(codes)[0]) == 49
+
+
+def test_levels_per_distinct_value_pair_match_per_row(
+    fitted: tuple[RecordTable, MatchModel, np.ndarray],
+) -> None:
+    from cxm.identity.matching.comparisons import LEVELS
+
+    table, model, _ = fitted
+    rng = np.random.default_rng(0)
+    left = rng.integers(0, table.n_rows, 500)
+    right = rng.integers(0, table.n_rows, 500)
+    for comparison in model.comparisons:
+        together = comparison.compute(table, left, right)
+        one_by_one = [
+            int(comparison.compute(table, left[i : i + 1], right[i : i + 1])[0])
+            for i in range(len(left))
+        ]
+        assert together.tolist() == one_by_one
+        assert together.max() < len(LEVELS[comparison.kind])
+
+
+def test_predict_after_fit_reuses_the_compared_pairs(
+    fitted: tuple[RecordTable, MatchModel, np.ndarray],
+) -> None:
+    table, model, _ = fitted
+    fresh = MatchModel.from_dict(model.to_dict())  # no pairs kept from a fit
+    cached, computed = model.predict(table), fresh.predict(table)
+    assert np.array_equal(cached.left, computed.left)
+    assert np.array_equal(cached.levels, computed.levels)
