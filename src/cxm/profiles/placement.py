@@ -258,6 +258,7 @@ def place_event(
     unheld: list[Ident] = []  # identifiers nobody holds yet, strongest first
     to_attach: list[Ident] = []
     shared: list[tuple[Ident, list[str]]] = []
+    contradicted: list[str] = []  # holders of identifiers the event says are someone else
     source = source_names.get(row.source_id, "?")
     explicit = row.type == "alias"  # the sending system states the two are one person
     for ident in ids:
@@ -278,11 +279,15 @@ def place_event(
             continue
         other = held[0]
         if target is None:
+            born_apart = _born_apart(person_keys(traits), _said_before(chunk, other, row.seq))
+            if born_apart and not unheld:
+                # The event names someone else than who holds ``ident`` (a call id the first
+                # holder of a family phone got): let the other identifiers decide.
+                contradicted.append(other)
+                continue
             # Stronger identifiers nobody holds yet either join ``other`` or, when that would
             # break a guardrail (a second user id), make a new person who shares ``ident``.
-            broken = _limits_broken(chunk, _kinds_of(chunk, unheld), other) or _born_apart(
-                person_keys(traits), _said_before(chunk, other, row.seq)
-            )
+            broken = _limits_broken(chunk, _kinds_of(chunk, unheld), other) or born_apart
             if not unheld or broken is None:
                 target, anchor = other, ident
             else:
@@ -315,16 +320,22 @@ def place_event(
             )
         to_attach.append(ident)
     if target is None:
+        sure = True
         if shared and (not unheld or ids.index(unheld[0]) > ids.index(shared[0][0])):
-            # Only weaker new identifiers (a call's id) beside a shared one: the shared one's
-            # first holder, as nothing tells the people sharing it apart.
-            target = _who_said_so(chunk, shared[0][1], traits, row.seq)
+            # Only weaker new identifiers (a call's id) beside a shared one: whoever of the
+            # people sharing it the event names, else its first holder.
+            target, sure = _who_said_so(chunk, shared[0][1], traits, row.seq)
         elif unheld:
             target = _new_profile(chunk, unheld[0], row)
+        elif contradicted:
+            target, sure = contradicted[0], False
         else:
             return  # only noisy identifiers: nobody to place the event on
-        for new in unheld:
-            _attach(chunk, target, new, row)
+        if sure:
+            # A guess places the event but gives its new identifiers to nobody, so the next
+            # event of the same call, if it names the caller, can still go to the right person.
+            for new in unheld:
+                _attach(chunk, target, new, row)
     for ident in to_attach:
         _attach(chunk, target, ident, row)
     chunk.placements.append(
@@ -382,18 +393,20 @@ def _born_apart(mine: set[str], theirs: set[str]) -> str | None:
     return None
 
 
-def _who_said_so(chunk: Chunk, holders: list[str], traits: dict[str, Any], seq: int) -> str:
+def _who_said_so(
+    chunk: Chunk, holders: list[str], traits: dict[str, Any], seq: int
+) -> tuple[str, bool]:
     """Of the people sharing an identifier, the one the event's name or birthday points at.
 
     A call from a family phone where the caller gives her name goes to her; with nothing to
-    tell them apart (or several fit), to the identifier's first holder.
+    tell them apart (or several fit), to the identifier's first holder, as a guess (False).
     """
     said = person_keys(traits)
     if said:
         fits = [pid for pid in holders if said & _said_before(chunk, pid, seq)]
         if len(fits) == 1:
-            return fits[0]
-    return holders[0]
+            return fits[0], True
+    return holders[0], False
 
 
 def _kinds_of(chunk: Chunk, idents: list[Ident]) -> dict[str, set[str]]:
