@@ -259,6 +259,9 @@ def write_chunk(
 
 
 def _flush(conn: Connection, chunk: Chunk, *, audit: bool, count_activity: bool) -> None:
+    for row in chunk.new_profiles.values():
+        root = chunk.resolve(row["id"])
+        row["merged_into"] = None if root == row["id"] else root
     insert_rows(conn, profiles, list(chunk.new_profiles.values()))
     for rows, table in (
         (chunk.placements, profile_events),
