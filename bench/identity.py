@@ -144,6 +144,43 @@ def demo(args: argparse.Namespace) -> dict[str, float]:
     }
 
 
+def calibration() -> dict[str, float]:
+    """Are match probabilities calibrated? FEBRL3 without SSN, every scored pair by bin.
+
+    ``identity.febrl3_ece``: expected calibration error (mean |predicted - observed| weighted
+    by pairs per bin); ``identity.febrl3_brier``: mean squared error of the probabilities.
+    """
+    import numpy as np
+
+    import linkage
+    from cxm.identity.matching import MatchModel, RecordTable
+
+    frame, truth = linkage.febrl("febrl3")
+    n = len(frame)
+    table = RecordTable.from_columns({c: frame[c].tolist() for c in linkage.FEBRL_COLUMNS.values()})
+    pairs = MatchModel().fit(table).predict(table, min_probability=0.01)
+    keys = np.minimum(pairs.left, pairs.right).astype(np.int64) * n + np.maximum(
+        pairs.left, pairs.right
+    )
+    actual = np.isin(keys, truth).astype(float)
+    probability = np.asarray(pairs.probability, dtype=float)
+    edges = [0.01, 0.1, 0.5, 0.9, 0.99, 0.999, 1.0000001]
+    ece = 0.0
+    for lo, hi in zip(edges, edges[1:], strict=False):
+        inside = (probability >= lo) & (probability < hi)
+        if inside.any():
+            predicted, observed = probability[inside].mean(), actual[inside].mean()
+            ece += inside.sum() / len(probability) * abs(predicted - observed)
+            print(
+                f"febrl3 probability [{lo:g}, {min(hi, 1):g}): {inside.sum()} pairs, "
+                f"mean predicted {predicted:.3f}, observed match rate {observed:.3f}"
+            )
+    return {
+        "identity.febrl3_ece": round(float(ece), 4),
+        "identity.febrl3_brier": round(float(np.mean((probability - actual) ** 2)), 5),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--workspace", type=Path, help="an existing demo workspace")
@@ -158,6 +195,7 @@ def main() -> None:
         import linkage
 
         figures.update(linkage.run(linkage.parse_args(rest)))
+        figures.update(calibration())
     if not args.skip_demo:
         figures.update(demo(args))
     for name, value in figures.items():
