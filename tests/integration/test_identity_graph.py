@@ -104,6 +104,24 @@ def test_a_family_phone_links_nobody(workspace: Workspace, write_keys: dict[str,
     )
     assert owner_of(workspace, "ivr-1-agent") == anna
     assert holders(workspace, "anonymous_id", "ivr-1") == [anna]
+    # A caller nobody on the phone is known as: placed on its first holder as a guess, without
+    # teaching that profile a name and birth date that may be someone else's.
+    feed(
+        workspace,
+        [
+            {
+                "messageId": "guest-call",
+                "type": "track",
+                "event": "Call Handled",
+                "anonymousId": "call-3",
+                "context": {"traits": {"phone": phone, "name": "Zofia", "birthday": "1950-01-01"}},
+            }
+        ],
+    )
+    assert owner_of(workspace, "guest-call") == jan
+    with workspace.session() as session:
+        assert get_profile(session, jan).display_name == "Jan"
+        assert "birthday" not in {t.key for t in get_profile(session, jan).traits}
 
     # Two more people on the same number: the third shares it, the fourth makes it noisy.
     feed(

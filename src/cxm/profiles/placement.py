@@ -319,8 +319,8 @@ def place_event(
                 source=source,
             )
         to_attach.append(ident)
+    sure = True
     if target is None:
-        sure = True
         if shared and (not unheld or ids.index(unheld[0]) > ids.index(shared[0][0])):
             # Only weaker new identifiers (a call's id) beside a shared one: whoever of the
             # people sharing it the event names, else its first holder.
@@ -341,10 +341,13 @@ def place_event(
     chunk.placements.append(
         {"seq": row.seq, "profile_id": target, "at": row.timestamp, "channel": row.channel}
     )
-    _remember(chunk, target, traits, row.seq)
+    if sure:
+        _remember(chunk, target, traits, row.seq)
     for key, value in traits.items():
         if value is None or not isinstance(key, str) or len(key) > 200:
             continue
+        if not sure and key in PERSON_KEYS:
+            continue  # who the caller says they are may not be who the event was placed on
         chunk.observations.append(
             {
                 "profile_id": target,
