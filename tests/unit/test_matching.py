@@ -169,6 +169,16 @@ def test_pair_budget_drops_the_largest_blocks_first() -> None:
     assert len(pairs_within_groups(codes)[0]) == 49
 
 
+def test_a_rule_far_over_its_budget_gives_no_pairs() -> None:
+    from cxm.identity.matching.blocking import BROAD_RULE_FACTOR, pairs_within_groups
+
+    # 100 blocks of 3 rows (300 pairs) and one of 2: the budget would keep a sliver.
+    codes = np.r_[np.repeat(np.arange(100), 3), [100, 100]].astype(np.int64)
+    too_small = (301 - 1) // BROAD_RULE_FACTOR
+    assert len(pairs_within_groups(codes, max_pairs=too_small)[0]) == 0
+    assert len(pairs_within_groups(codes, max_pairs=too_small + 1)[0]) > 0
+
+
 def test_levels_per_distinct_value_pair_match_per_row(
     fitted: tuple[RecordTable, MatchModel, np.ndarray],
 ) -> None:

@@ -29,6 +29,10 @@ DEFAULT_MAX_BLOCK_SIZE = 250
 # tables keep every block; a million records cannot make a broad rule quadratic.
 PAIRS_PER_RECORD = 0.2
 MIN_PAIRS_PER_RULE = 50_000
+# A rule whose blocks would give more than this many times its budget is skipped altogether:
+# the budget would keep only its rarest key values, whose pairs are mostly coincidences (two
+# strangers born on a rare day), so comparing them costs time and finds few duplicates.
+BROAD_RULE_FACTOR = 30
 
 
 def pair_budget(n_rows: int) -> int:
@@ -144,8 +148,9 @@ def pairs_within_groups(
     """All pairs ``(i, j)``, ``i < j``, of rows with equal non-negative codes.
 
     Groups larger than ``max_group_size`` give no pairs, and with ``max_pairs`` the largest
-    groups are dropped until the rest give at most that many. With ``only``, just pairs where
-    at least one side is marked.
+    groups are dropped until the rest give at most that many; when all groups together give
+    over ``BROAD_RULE_FACTOR`` times ``max_pairs``, none do. With ``only``, just pairs where at
+    least one side is marked.
     """
     rows = np.flatnonzero(codes >= 0)
     order = rows[np.argsort(codes[rows], kind="stable")]
@@ -163,6 +168,8 @@ def pairs_within_groups(
         keep_group &= marked
     if max_pairs is not None:
         pairs = np.where(keep_group, sizes * (sizes - 1) // 2, 0)
+        if int(pairs.sum()) > BROAD_RULE_FACTOR * max_pairs:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         by_size = np.argsort(sizes, kind="stable")
         within = np.cumsum(pairs[by_size]) <= max_pairs
         keep_group[by_size[~within]] = False
@@ -278,6 +285,13 @@ def default_rules(table: RecordTable) -> list[BlockingRule]:
         BlockingRule(("postcode", "house_number")),
         BlockingRule(("street", "house_number")),
         BlockingRule(("city", "family_name:phonetic")),
+        # One field alone, for duplicates whose names are both mistyped, swapped or missing
+        # and whose other keys differ too. Tables of thousands compare all such pairs; on
+        # large tables these rules are far over budget and skipped.
+        BlockingRule(("postcode",)),
+        BlockingRule(("birth_date",)),
+        BlockingRule(("street",)),
+        BlockingRule(("address_extra",)),
         BlockingRule(("phone",)),
         BlockingRule(("phone:last7",)),
         BlockingRule(("email",)),
