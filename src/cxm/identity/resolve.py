@@ -221,9 +221,12 @@ def resolve_identities(
             if root_of(conn, a) == root_of(conn, b):
                 continue
             why = "match probability in the review band"
+            vetoed = _vetoed_by(evidence)
             if probability >= merge_probability:
                 if key in ambiguous:
                     why = "matches more than one person equally well"
+                elif vetoed:
+                    why = vetoed
                 else:
                     try:
                         do_merge_profiles(
@@ -259,6 +262,20 @@ def resolve_identities(
         )
     report.seconds = time.perf_counter() - started
     return report
+
+
+# A family shares a surname, an address and often a phone; counted as independent evidence
+# they outweigh a different first name and birth date. So those two disagreeing outright
+# stops an automatic merge, as two birth dates stop the deterministic rules: a person decides.
+VETO_LEVELS = {"given_name": "else", "birth_date": "else"}
+
+
+def _vetoed_by(evidence: list[dict[str, Any]]) -> str | None:
+    for item in evidence:
+        if VETO_LEVELS.get(item["field"]) == item["level"]:
+            what = item["field"].replace("_", " ")
+            return f"their {what}s differ ({item['left']} / {item['right']})"
+    return None
 
 
 def _ambiguous(pairs: Any, order: list[int], labels: Any, threshold: float) -> set[tuple[str, str]]:
