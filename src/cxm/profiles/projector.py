@@ -27,8 +27,9 @@ from cxm.identity.policy import IdentityPolicy
 from cxm.identity.tables import identifiers, identity_pairs, merges, noisy_identifiers, profiles
 from cxm.ingest.tables import events
 from cxm.profiles.activity import add_channel_activity
+from cxm.profiles.chunk_state import Chunk
 from cxm.profiles.merging import apply_decided_merges, repoint_profile
-from cxm.profiles.placement import ACTOR, Chunk, plan_chunk
+from cxm.profiles.placement import ACTOR, plan_chunk
 from cxm.profiles.summary import update_profile_summaries
 from cxm.profiles.tables import channel_activity, profile_events, trait_observations
 from cxm.store.bulk import insert_rows
