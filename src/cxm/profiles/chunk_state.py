@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -146,25 +147,27 @@ def load_chunk_state(conn: Connection, wanted: set[Ident], policy: IdentityPolic
     # (to tell them apart), birth dates of all (two birth dates are two people).
     said: dict[str, dict[str, int]] = {}
     sharing = {pid for held in holders.values() if len(held) > 1 for pid, _ in held}
-    for part in _parts(involved):
-        for pid, key, value, seq in conn.execute(
-            select(
-                trait_observations.c.profile_id,
-                trait_observations.c.key,
-                trait_observations.c.value,
-                func.min(trait_observations.c.seq),
-            )
-            .where(
-                trait_observations.c.profile_id.in_(part),
-                trait_observations.c.key.in_(PERSON_KEYS),
-            )
-            .group_by(
-                trait_observations.c.profile_id,
-                trait_observations.c.key,
-                trait_observations.c.value,
-            )
-        ):
-            if pid in sharing or key in BIRTH_KEYS:
+    # Everyone's birth dates; names only of those sharing an identifier (names are on nearly
+    # every event, so loading them for all would cost more than the rest of the chunk).
+    for ids, keys in ((involved, BIRTH_KEYS), (sorted(sharing), PERSON_KEYS)):
+        for part in _parts(ids):
+            for pid, key, value, seq in conn.execute(
+                select(
+                    trait_observations.c.profile_id,
+                    trait_observations.c.key,
+                    trait_observations.c.value,
+                    func.min(trait_observations.c.seq),
+                )
+                .where(
+                    trait_observations.c.profile_id.in_(part),
+                    trait_observations.c.key.in_(keys),
+                )
+                .group_by(
+                    trait_observations.c.profile_id,
+                    trait_observations.c.key,
+                    trait_observations.c.value,
+                )
+            ):
                 known = said.setdefault(pid, {})
                 for k in person_keys({key: orjson.loads(value)}):
                     known[k] = min(seq, known.get(k, seq))
@@ -185,6 +188,11 @@ def _parts(values: list[str]) -> Iterable[list[str]]:
         yield values[start : start + IN_CHUNK]
 
 
+@lru_cache(maxsize=65536)
+def _name_key(name: str) -> str:
+    return "name:" + " ".join(fold(name).split())
+
+
 def person_keys(traits: dict[str, Any]) -> set[str]:
     """How an event says who the person is: folded full name, birthday."""
     found = set()
@@ -194,7 +202,7 @@ def person_keys(traits: dict[str, Any]) -> set[str]:
         last = traits.get("lastName") or traits.get("last_name")
         name = f"{first} {last}" if isinstance(first, str) and isinstance(last, str) else None
     if isinstance(name, str) and name.strip():
-        found.add("name:" + " ".join(fold(name).split()))
+        found.add(_name_key(name))
     for key in ("birthday", "date_of_birth"):
         if isinstance(traits.get(key), str) and traits[key].strip():
             found.add("birthday:" + traits[key].strip()[:10])

@@ -99,6 +99,7 @@ def place_event(
     contradicted: list[str] = []  # holders of identifiers the event says are someone else
     source = source_names.get(row.source_id, "?")
     explicit = row.type == "alias"  # the sending system states the two are one person
+    said = person_keys(traits)  # who the event says the person is
     for ident in ids:
         if ident in chunk.noisy:
             continue
@@ -117,7 +118,7 @@ def place_event(
             continue
         other = held[0]
         if target is None:
-            born_apart = _born_apart(person_keys(traits), _said_before(chunk, other, row.seq))
+            born_apart = _born_apart(said, _said_before(chunk, other, row.seq))
             if born_apart and not unheld:
                 # The event names someone else than who holds ``ident`` (a call id the first
                 # holder of a family phone got): let the other identifiers decide.
@@ -130,16 +131,14 @@ def place_event(
                 target, anchor = other, ident
             else:
                 target, anchor = _new_profile(chunk, unheld[0], row), unheld[0]
-                _remember(chunk, target, traits, row.seq)
+                _remember(chunk, target, said, row.seq)
             for new in unheld:
                 _attach(chunk, target, new, row)
             unheld = []
             if target == other:
                 continue
         assert anchor is not None
-        blocked = _merge_blocked(
-            chunk, target, other, explicit=explicit, seq=row.seq, said=person_keys(traits)
-        )
+        blocked = _merge_blocked(chunk, target, other, explicit=explicit, seq=row.seq, said=said)
         if blocked is None:
             target = _merge(
                 conn, chunk, target, other, link=ident, anchor=anchor, row=row, source=source
@@ -162,7 +161,7 @@ def place_event(
         if shared and (not unheld or ids.index(unheld[0]) > ids.index(shared[0][0])):
             # Only weaker new identifiers (a call's id) beside a shared one: whoever of the
             # people sharing it the event names, else its first holder.
-            target, sure = _who_said_so(chunk, shared[0][1], traits, row.seq)
+            target, sure = _who_said_so(chunk, shared[0][1], said, row.seq)
         elif unheld:
             target = _new_profile(chunk, unheld[0], row)
         elif contradicted:
@@ -180,7 +179,7 @@ def place_event(
         {"seq": row.seq, "profile_id": target, "at": row.timestamp, "channel": row.channel}
     )
     if sure:
-        _remember(chunk, target, traits, row.seq)
+        _remember(chunk, target, said, row.seq)
     for key, value in traits.items():
         if value is None or not isinstance(key, str) or len(key) > 200:
             continue
@@ -199,9 +198,9 @@ def place_event(
         )
 
 
-def _remember(chunk: Chunk, target: str, traits: dict[str, Any], seq: int) -> None:
+def _remember(chunk: Chunk, target: str, said: set[str], seq: int) -> None:
     known = chunk.said.setdefault(target, {})
-    for key in person_keys(traits):
+    for key in said:
         known.setdefault(key, seq)
 
 
@@ -218,15 +217,12 @@ def _born_apart(mine: set[str], theirs: set[str]) -> str | None:
     return None
 
 
-def _who_said_so(
-    chunk: Chunk, holders: list[str], traits: dict[str, Any], seq: int
-) -> tuple[str, bool]:
+def _who_said_so(chunk: Chunk, holders: list[str], said: set[str], seq: int) -> tuple[str, bool]:
     """Of the people sharing an identifier, the one the event's name or birthday points at.
 
     A call from a family phone where the caller gives her name goes to her; with nothing to
     tell them apart (or several fit), to the identifier's first holder, as a guess (False).
     """
-    said = person_keys(traits)
     if said:
         fits = [pid for pid in holders if said & _said_before(chunk, pid, seq)]
         if len(fits) == 1:
