@@ -167,10 +167,19 @@ def resolve_identities(
         conn = session.connection()
         table, live = profile_records(conn)
         position = conn.execute(select(cursors.c.position).where(cursors.c.name == CURSOR)).scalar()
-        decided = {
-            (a, b)
-            for a, b in conn.execute(select(identity_pairs.c.profile_a, identity_pairs.c.profile_b))
-        }
+        # A pair counts as decided (or asked) whatever profiles its two sides were merged into
+        # since: the question is about the people, not the profile ids of the day.
+        root = dict(
+            conn.execute(
+                select(profiles.c.id, profiles.c.merged_into).where(
+                    profiles.c.merged_into.is_not(None)
+                )
+            ).all()
+        )
+        decided = set()
+        for a, b in conn.execute(select(identity_pairs.c.profile_a, identity_pairs.c.profile_b)):
+            ra, rb = root.get(a, a), root.get(b, b)
+            decided |= {(a, b), (min(ra, rb), max(ra, rb))}
     report.profiles, report.records = len(live), table.n_rows
     if len(live) < 2:
         report.seconds = time.perf_counter() - started
