@@ -232,10 +232,10 @@ def resolve_identities(
             why = "match probability in the review band"
             vetoed = _vetoed_by(evidence)
             if probability >= merge_probability:
-                if key in ambiguous:
-                    why = "matches more than one person equally well"
-                elif vetoed:
+                if vetoed:
                     why = vetoed
+                elif key in ambiguous:
+                    why = "matches more than one person equally well"
                 else:
                     try:
                         do_merge_profiles(
