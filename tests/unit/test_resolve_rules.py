@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cxm.identity.resolve import _name_variants, _vetoed_by
+from cxm.identity.resolve import _contradictions, _name_variants
 
 
 def evidence(given: str, born: str) -> list[dict[str, object]]:
@@ -15,11 +15,16 @@ def evidence(given: str, born: str) -> list[dict[str, object]]:
 
 
 def test_a_family_is_never_merged_automatically() -> None:
-    assert _vetoed_by(evidence("else", "exact")) == "their given names differ (Elżbieta / Dorota)"
-    assert "birth dates differ" in str(_vetoed_by(evidence("exact", "else")))
+    assert _contradictions(evidence("else", "exact")) == [
+        "their given names differ (Elżbieta / Dorota)"
+    ]
+    assert _contradictions(evidence("else", "else")) == [
+        "their given names differ (Elżbieta / Dorota)",
+        "their birth dates differ (1947-07-12 / 1978-03-14)",
+    ]
     # Typos and transliterations are evidence to weigh, not a veto.
-    assert _vetoed_by(evidence("phonetic", "day_month_swapped")) is None
-    assert _vetoed_by(evidence("null", "null")) is None
+    assert _contradictions(evidence("phonetic", "day_month_swapped")) == []
+    assert _contradictions(evidence("null", "null")) == []
 
 
 def test_name_variants_split_full_names_and_keep_each_once() -> None:

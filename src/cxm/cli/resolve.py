@@ -42,5 +42,6 @@ def resolve(
     out.print(
         f"{kind} pass over {report.profiles} profiles ({report.records} records) in "
         f"{report.seconds:.1f} s: {report.candidates} candidate pairs, {report.merged} merged, "
-        f"{report.queued} queued for review, {report.already_decided} decided before"
+        f"{report.queued} queued for review, {report.already_decided} decided before, "
+        f"{report.kept_apart} kept apart (another first name and birth date)"
     )

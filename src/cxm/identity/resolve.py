@@ -80,6 +80,7 @@ class ResolveReport:
     merged: int = 0
     queued: int = 0
     already_decided: int = 0
+    kept_apart: int = 0  # scored in the review band but another first name and birth date
     incremental: bool = False
     seconds: float = 0.0
     model_path: str | None = None
@@ -230,7 +231,11 @@ def resolve_identities(
             if root_of(conn, a) == root_of(conn, b):
                 continue
             why = "match probability in the review band"
-            vetoed = _vetoed_by(evidence)
+            contradictions = _contradictions(evidence)
+            if len(contradictions) == len(VETO_LEVELS):
+                report.kept_apart += 1  # another first name and birth date: another person
+                continue
+            vetoed = "; ".join(contradictions)
             if probability >= merge_probability:
                 if vetoed:
                     why = vetoed
@@ -279,12 +284,14 @@ def resolve_identities(
 VETO_LEVELS = {"given_name": "else", "birth_date": "else"}
 
 
-def _vetoed_by(evidence: list[dict[str, Any]]) -> str | None:
+def _contradictions(evidence: list[dict[str, Any]]) -> list[str]:
+    """Why the pair may not be merged automatically: the fields that disagree outright."""
+    found = []
     for item in evidence:
         if VETO_LEVELS.get(item["field"]) == item["level"]:
             what = item["field"].replace("_", " ")
-            return f"their {what}s differ ({item['left']} / {item['right']})"
-    return None
+            found.append(f"their {what}s differ ({item['left']} / {item['right']})")
+    return found
 
 
 def _ambiguous(pairs: Any, order: list[int], labels: Any, threshold: float) -> set[tuple[str, str]]:
