@@ -199,7 +199,8 @@ def main() -> None:
     if not args.skip_demo:
         figures.update(demo(args))
     for name, value in figures.items():
-        print(f"BENCH {name}={value}")
+        shown = f"{value:.4f}" if isinstance(value, float) and value < 1000 else f"{value:.0f}"
+        print(f"BENCH {name}={shown}")
 
 
 if __name__ == "__main__":
