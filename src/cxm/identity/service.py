@@ -35,7 +35,7 @@ from cxm.profiles.merging import (
     root_of,
     separated,
 )
-from cxm.profiles.placement import plan_chunk
+from cxm.profiles.placement import PLANNED_COLUMNS, plan_chunk
 from cxm.profiles.projector import touch_cursor, write_chunk
 from cxm.profiles.queries import resolve_profile_id
 from cxm.profiles.tables import profile_events, trait_observations
@@ -349,16 +349,7 @@ def _replay(conn: Connection, seqs: list[int], *, policy: IdentityPolicy, region
     for start in range(0, len(seqs), _IN_CHUNK):
         rows.extend(
             conn.execute(
-                select(
-                    events.c.seq,
-                    events.c.type,
-                    events.c.user_id,
-                    events.c.anonymous_id,
-                    events.c.channel,
-                    events.c.timestamp,
-                    events.c.source_id,
-                    events.c.payload,
-                ).where(events.c.seq.in_(seqs[start : start + _IN_CHUNK]))
+                select(*PLANNED_COLUMNS).where(events.c.seq.in_(seqs[start : start + _IN_CHUNK]))
             ).all()
         )
     rows.sort(key=lambda r: r.seq)

@@ -29,7 +29,7 @@ from sqlalchemy import Connection, select
 from cxm.identity.policy import IdentityPolicy
 from cxm.identity.rules import event_identifiers, event_traits
 from cxm.identity.tables import identifiers
-from cxm.ingest.tables import sources
+from cxm.ingest.tables import events, sources
 from cxm.profiles.chunk_state import (
     PERSON_KEYS,
     Chunk,
@@ -41,6 +41,19 @@ from cxm.profiles.chunk_state import (
 from cxm.store.metadata import utcnow
 
 ACTOR = "system:deterministic-rules"
+
+
+# The columns of the log that placement reads.
+PLANNED_COLUMNS = (
+    events.c.seq,
+    events.c.type,
+    events.c.user_id,
+    events.c.anonymous_id,
+    events.c.channel,
+    events.c.timestamp,
+    events.c.source_id,
+    events.c.payload,
+)
 
 
 def plan_chunk(

@@ -29,7 +29,7 @@ from cxm.ingest.tables import events
 from cxm.profiles.activity import add_channel_activity
 from cxm.profiles.chunk_state import Chunk
 from cxm.profiles.merging import apply_decided_merges, repoint_profile
-from cxm.profiles.placement import ACTOR, plan_chunk
+from cxm.profiles.placement import ACTOR, PLANNED_COLUMNS, plan_chunk
 from cxm.profiles.summary import update_profile_summaries
 from cxm.profiles.tables import channel_activity, profile_events, trait_observations
 from cxm.store.bulk import insert_rows
@@ -119,16 +119,7 @@ def _project_chunk(
     with engine.connect() as conn:
         stamp = conn.execute(select(cursors.c.updated_at).where(cursors.c.name == CURSOR)).scalar()
         rows = conn.execute(
-            select(
-                events.c.seq,
-                events.c.type,
-                events.c.user_id,
-                events.c.anonymous_id,
-                events.c.channel,
-                events.c.timestamp,
-                events.c.source_id,
-                events.c.payload,
-            )
+            select(*PLANNED_COLUMNS)
             .where(events.c.seq > position)
             .order_by(events.c.seq)
             .limit(limit)
