@@ -184,3 +184,54 @@ def test_resolve_survives_garbage_and_merges_none_of_it(
     assert kinds == {"user_id"}  # malformed phones and e-mails identify nobody
     again = workspace.resolve(full=False)
     assert again.incremental and again.merged == 0
+
+
+def test_the_worker_matches_new_profiles_only_once_a_model_exists(
+    workspace: Workspace, write_keys: dict[str, str]
+) -> None:
+    from cxm.cli.serving import _match_new_profiles
+
+    rng = random.Random(3)
+    batch: list[dict[str, Any]] = []
+    people = {}
+    for n in range(300):
+        _, traits, events = person_events(n, rng)
+        people[n] = traits
+        batch += events
+    # A few customers who also called from another phone: the duplicates the model learns from.
+    for k in range(5):
+        said = {"name": people[k]["name"], "birthday": people[k]["birthday"]}
+        batch.append(
+            {
+                "type": "track",
+                "event": "Call Handled",
+                "anonymousId": f"call-{k}",
+                "context": {"traits": {"phone": f"+4850{k:07d}", **said}},
+            }
+        )
+    ingest(workspace, batch, 0)
+    model = workspace.settings.workspace / "models" / "identity" / "matcher.json"
+    _match_new_profiles(workspace)  # no model yet: nothing happens, nothing fails
+    assert not model.exists()
+
+    workspace.resolve(full=True)
+    ingest(
+        workspace,
+        [
+            {
+                "type": "track",
+                "event": "Call Handled",
+                "anonymousId": "late-call",
+                "context": {
+                    "traits": {
+                        "phone": "+48502222222",
+                        "name": people[7]["name"],
+                        "birthday": people[7]["birthday"],
+                    }
+                },
+            }
+        ],
+        500,
+    )
+    _match_new_profiles(workspace)
+    assert profile_of(workspace, "phone", "+48502222222") == profile_of(workspace, "user_id", "u7")
