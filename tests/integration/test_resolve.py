@@ -34,6 +34,16 @@ def person_events(n: int, rng: random.Random) -> tuple[str, dict[str, Any], list
     return name, traits, [{"type": "identify", "userId": f"u{n}", "traits": traits}]
 
 
+def call(call_id: str, phone: str, name: str, birthday: str) -> dict[str, Any]:
+    """A handled call: the agent typed the caller's name and birthday beside the number."""
+    return {
+        "type": "track",
+        "event": "Call Handled",
+        "anonymousId": call_id,
+        "context": {"traits": {"phone": phone, "name": name, "birthday": birthday}},
+    }
+
+
 def ingest(workspace: Workspace, batch: list[dict[str, Any]], offset: int) -> None:
     with workspace.session() as session:
         source = get_source(session, "call-centre")
@@ -78,35 +88,9 @@ def test_resolve_links_second_phones_and_keeps_namesakes_apart(
     for k, n in enumerate(callers):
         traits = people[n]
         name = traits.get("native") or traits["name"].replace("ł", "l").replace("Ł", "L")
-        batch.append(
-            {
-                "type": "track",
-                "event": "Call Handled",
-                "anonymousId": f"call-{k}",
-                "context": {
-                    "traits": {
-                        "phone": f"+4850{k:07d}",
-                        "name": name,
-                        "birthday": traits["birthday"],
-                    }
-                },
-            }
-        )
+        batch.append(call(f"call-{k}", f"+4850{k:07d}", name, traits["birthday"]))
     # A namesake of customer 0 with another birthday and phone: a different person.
-    batch.append(
-        {
-            "type": "track",
-            "event": "Call Handled",
-            "anonymousId": "call-namesake",
-            "context": {
-                "traits": {
-                    "phone": "+48519999999",
-                    "name": people[0]["name"],
-                    "birthday": "1931-01-01",
-                }
-            },
-        }
-    )
+    batch.append(call("call-namesake", "+48519999999", people[0]["name"], "1931-01-01"))
     ingest(workspace, batch, 0)
 
     report = workspace.resolve(full=True)
@@ -126,20 +110,7 @@ def test_resolve_links_second_phones_and_keeps_namesakes_apart(
     fitted = model.stat().st_mtime_ns
     ingest(
         workspace,
-        [
-            {
-                "type": "track",
-                "event": "Call Handled",
-                "anonymousId": "call-late",
-                "context": {
-                    "traits": {
-                        "phone": "+48501111111",
-                        "name": people[7]["name"],
-                        "birthday": people[7]["birthday"],
-                    }
-                },
-            }
-        ],
+        [call("call-late", "+48501111111", people[7]["name"], people[7]["birthday"])],
         1000,
     )
     late = workspace.resolve(full=False)
@@ -200,15 +171,7 @@ def test_the_worker_matches_new_profiles_only_once_a_model_exists(
         batch += events
     # A few customers who also called from another phone: the duplicates the model learns from.
     for k in range(5):
-        said = {"name": people[k]["name"], "birthday": people[k]["birthday"]}
-        batch.append(
-            {
-                "type": "track",
-                "event": "Call Handled",
-                "anonymousId": f"call-{k}",
-                "context": {"traits": {"phone": f"+4850{k:07d}", **said}},
-            }
-        )
+        batch.append(call(f"call-{k}", f"+4850{k:07d}", people[k]["name"], people[k]["birthday"]))
     ingest(workspace, batch, 0)
     model = workspace.settings.workspace / "models" / "identity" / "matcher.json"
     _match_new_profiles(workspace)  # no model yet: nothing happens, nothing fails
@@ -217,20 +180,7 @@ def test_the_worker_matches_new_profiles_only_once_a_model_exists(
     workspace.resolve(full=True)
     ingest(
         workspace,
-        [
-            {
-                "type": "track",
-                "event": "Call Handled",
-                "anonymousId": "late-call",
-                "context": {
-                    "traits": {
-                        "phone": "+48502222222",
-                        "name": people[7]["name"],
-                        "birthday": people[7]["birthday"],
-                    }
-                },
-            }
-        ],
+        [call("late-call", "+48502222222", people[7]["name"], people[7]["birthday"])],
         500,
     )
     _match_new_profiles(workspace)

@@ -59,6 +59,17 @@ class IdentityPolicy:
     def of(self, kind: str) -> KindLimit:
         return self.limits.get(kind, self.other)
 
+    def broken_by_joining(
+        self, held_a: Mapping[str, set[str]], held_b: Mapping[str, set[str]]
+    ) -> str | None:
+        """Why one profile may not hold both sides' identifiers (kind → values), or None."""
+        for kind in sorted(set(held_a) & set(held_b)):
+            limit = self.of(kind).per_profile
+            together = held_a[kind] | held_b[kind]
+            if limit is not None and len(together) > limit:
+                return f"together they would hold {len(together)} values of {kind} (limit {limit})"
+        return None
+
     @classmethod
     def from_settings(cls, overrides: Mapping[str, Any] | None) -> IdentityPolicy:
         """Defaults with ``overrides`` (kind → ``{"per_profile", "max_holders"}``) applied.

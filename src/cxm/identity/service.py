@@ -282,12 +282,7 @@ def _limits_broken(conn: Connection, a: str, b: str, policy: IdentityPolicy) -> 
         )
     ):
         held[pid].setdefault(kind, set()).add(value)
-    for kind in sorted(set(held[a]) & set(held[b])):
-        limit = policy.of(kind).per_profile
-        together = held[a][kind] | held[b][kind]
-        if limit is not None and len(together) > limit:
-            return f"together they would hold {len(together)} values of {kind} (limit {limit})"
-    return None
+    return policy.broken_by_joining(held[a], held[b])
 
 
 def _record_pair(

@@ -252,13 +252,7 @@ def _kinds_of(chunk: Chunk, idents: list[Ident]) -> dict[str, set[str]]:
 
 
 def _limits_broken(chunk: Chunk, held_a: dict[str, set[str]], b: str) -> str | None:
-    held_b = chunk.kinds.get(b, {})
-    for kind in sorted(set(held_a) & set(held_b)):
-        limit = chunk.policy.of(kind).per_profile
-        together = held_a[kind] | held_b[kind]
-        if limit is not None and len(together) > limit:
-            return f"together they would hold {len(together)} values of {kind} (limit {limit})"
-    return None
+    return chunk.policy.broken_by_joining(held_a, chunk.kinds.get(b, {}))
 
 
 def _merge_blocked(
