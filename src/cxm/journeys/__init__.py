@@ -1,0 +1,37 @@
+"""Journey maps: stages, touchpoints, department influence; journey analytics.
+
+>>> from cxm.journeys import default_journey_map
+>>> default_journey_map().match("track", "Repair Completed", "field_service").id
+'repair'
+"""
+
+from cxm.journeys.map import (
+    Department,
+    EventType,
+    InfluenceRow,
+    JourneyMap,
+    Stage,
+    Touchpoint,
+    TouchpointMatch,
+    default_journey_map,
+    journey_map_from_data,
+    parse_journey_map,
+    telecom_yaml,
+)
+from cxm.journeys.validation import EVENT_TYPES, JourneyMapInvalid
+
+__all__ = [
+    "EVENT_TYPES",
+    "Department",
+    "EventType",
+    "InfluenceRow",
+    "JourneyMap",
+    "JourneyMapInvalid",
+    "Stage",
+    "Touchpoint",
+    "TouchpointMatch",
+    "default_journey_map",
+    "journey_map_from_data",
+    "parse_journey_map",
+    "telecom_yaml",
+]
