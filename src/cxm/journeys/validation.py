@@ -198,25 +198,13 @@ def read_map_document(text: str, *, filename: str = "journey.yaml") -> MapDocume
             f"{filename} is larger than {MAX_SOURCE_BYTES // 1000} kB; a journey map is smaller",
             errors=[ErrorDetail((filename,), "file too large")],
         )
-    loader = yaml.SafeLoader(text)
     try:
-        root = loader.get_single_node()
-        data = loader.construct_document(root) if root is not None else None
-    except yaml.MarkedYAMLError as exc:
+        root, data = _load(text)
+    except yaml.YAMLError as exc:
         problems = _Problems(filename, _Locator(None))
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 1
-        context = f" ({exc.context})" if exc.context else ""
-        problems.add((), f"YAML syntax error: {exc.problem}{context}", line=line)
+        problems.add((), f"YAML syntax error: {_yaml_reason(exc)}", line=_yaml_line(exc, text))
         problems.raise_if_any()
         raise AssertionError("unreachable") from exc
-    except yaml.YAMLError as exc:
-        raise JourneyMapInvalid(
-            f"{filename}: the YAML cannot be read: {exc}",
-            errors=[ErrorDetail((filename,), f"{filename}: the YAML cannot be read: {exc}")],
-        ) from exc
-    finally:
-        loader.dispose()
     problems = _Problems(filename, _Locator(root))
     if root is not None:
         for path, key, line, first in _duplicate_keys(root):
@@ -226,6 +214,34 @@ def read_map_document(text: str, *, filename: str = "journey.yaml") -> MapDocume
                 line=line,
             )
     return _check(data, problems)
+
+
+def _load(text: str) -> tuple[yaml.Node | None, Any]:
+    """The node tree (for line numbers) and the data built from that same tree."""
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        return root, loader.construct_document(root) if root is not None else None
+    finally:
+        loader.dispose()
+
+
+def _yaml_reason(exc: yaml.YAMLError) -> str:
+    if isinstance(exc, yaml.MarkedYAMLError):
+        return f"{exc.problem}{f' ({exc.context})' if exc.context else ''}"
+    if isinstance(exc, yaml.reader.ReaderError):
+        return f"character #x{exc.character:04x} is not allowed in YAML"
+    return str(exc)
+
+
+def _yaml_line(exc: yaml.YAMLError, text: str) -> int:
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        if mark is not None:
+            return int(mark.line) + 1
+    if isinstance(exc, yaml.reader.ReaderError):
+        return text.count("\n", 0, exc.position) + 1
+    return 1
 
 
 def check_map_data(data: Any, *, filename: str = "request body") -> MapDocument:
@@ -321,8 +337,11 @@ def _check(data: Any, problems: _Problems) -> MapDocument:
 
     stages = _check_stages(document.stages, problems)
     order, after = _stage_order(stages, problems)
-    stage_ids = {spec.id for spec, _ in stages}
-    touchpoints = _check_touchpoints(document.touchpoints, stage_ids, departments, problems)
+    # An item with a problem of its own still counts as defined, so that references to it do
+    # not add a second, misleading problem.
+    stage_ids = {spec.id for spec, _ in stages} | _ids_written(document.stages)
+    department_ids = [key for key in document.departments if isinstance(key, str)]
+    touchpoints = _check_touchpoints(document.touchpoints, stage_ids, department_ids, problems)
     if not document.stages and isinstance(data.get("stages"), list):
         problems.add(("stages",), "a journey needs at least one stage")
     problems.raise_if_any()
@@ -356,6 +375,10 @@ def _document(data: dict[Any, Any], problems: _Problems) -> DocumentSpec:
     empty = {"journey": "?", "departments": {}, "stages": [], "touchpoints": []}
     kept = {key: value for key, value in given.items() if key not in failed}
     return DocumentSpec.model_validate(empty | kept)
+
+
+def _ids_written(items: list[Any]) -> set[str]:
+    return {i["id"] for i in items if isinstance(i, dict) and isinstance(i.get("id"), str)}
 
 
 def _bad_id(what: str, value: Any) -> str:
@@ -465,7 +488,7 @@ def _a_cycle(after: dict[str, tuple[str, ...]], position_of: dict[str, int]) -> 
 def _check_touchpoints(
     items: list[Any],
     stage_ids: set[str],
-    departments: dict[str, DepartmentSpec],
+    departments: list[str],
     problems: _Problems,
 ) -> list[tuple[TouchpointSpec, int]]:
     touchpoints = _items(items, "touchpoints", TouchpointSpec, "touchpoint", problems)
