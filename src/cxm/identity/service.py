@@ -32,6 +32,7 @@ from cxm.profiles.merging import (
     exists_profile,
     members_of,
     merge_now,
+    note_profile_changes,
     root_of,
     separated,
 )
@@ -161,6 +162,7 @@ def do_unmerge(
     replayed = _replay(conn, seqs, policy=policy or IdentityPolicy(), region=region)
     apply_decided_merges(conn, members)
     roots = sorted({root_of(conn, m) for m in members if exists_profile(conn, m)})
+    note_profile_changes(conn, {*members, *roots})
     touch_cursor(conn)
     record_action(
         session,

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, and_, delete, exists, insert, or_, select, up
 from cxm.errors import NotFound
 from cxm.identity.tables import identifiers, identity_pairs, merges, profiles
 from cxm.profiles.summary import update_profile_summaries
-from cxm.profiles.tables import profile_events, trait_observations
+from cxm.profiles.tables import profile_changes, profile_events, trait_observations
 from cxm.store.metadata import utcnow
 
 
@@ -45,8 +45,18 @@ def members_of(conn: Connection, root: str) -> list[str]:
     ]
 
 
+def note_profile_changes(conn: Connection, profile_ids: list[str] | set[str]) -> None:
+    """Record that these profiles' events moved ("*": all of them), for copies such as the lake."""
+    now = utcnow()
+    if profile_ids:
+        conn.execute(
+            insert(profile_changes), [{"profile_id": p, "at": now} for p in sorted(profile_ids)]
+        )
+
+
 def repoint_profile(conn: Connection, *, loser: str, winner: str) -> None:
     """Move everything stored about ``loser`` (and profiles merged into it) to ``winner``."""
+    note_profile_changes(conn, {loser, winner})
     # An identifier both held (a shared one) stays once, on the winner.
     held = identifiers.alias("held")
     conn.execute(

@@ -28,7 +28,7 @@ from cxm.identity.tables import identifiers, identity_pairs, merges, noisy_ident
 from cxm.ingest.tables import events
 from cxm.profiles.activity import add_channel_activity
 from cxm.profiles.chunk_state import Chunk
-from cxm.profiles.merging import apply_decided_merges, repoint_profile
+from cxm.profiles.merging import apply_decided_merges, note_profile_changes, repoint_profile
 from cxm.profiles.placement import ACTOR, PLANNED_COLUMNS, plan_chunk
 from cxm.profiles.summary import update_profile_summaries
 from cxm.profiles.tables import channel_activity, profile_events, trait_observations
@@ -183,6 +183,7 @@ def rebuild_profiles(engine: Engine, *, region: str, **kwargs: Any) -> Projectio
         ):
             conn.execute(delete(table))
         _move_cursor(conn, 0)
+        note_profile_changes(conn, {"*"})
         record_action(conn, actor=ACTOR, action="profiles.rebuilt", subject=None)
     # The merges re-derived now were audited and announced when first made.
     result = project_pending(engine, region=region, replaying=True, **kwargs)

@@ -38,3 +38,13 @@ channel_activity = Table(
     Column("channel", String(32), primary_key=True),
     Column("events", BigInteger, nullable=False),
 )
+
+# Profiles whose events moved to another profile (merge, unmerge, rebuild: profile_id "*"), so
+# copies keyed by profile (the lake) can re-read exactly those customers.
+profile_changes = Table(
+    "profile_changes",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("profile_id", String(40), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+)

@@ -6,6 +6,7 @@ import cxm.audit.tables
 import cxm.auth.tables
 import cxm.identity.tables
 import cxm.ingest.tables
+import cxm.journeys.tables
 import cxm.profiles.tables
 import cxm.store.tables  # noqa: F401
 from cxm.store.metadata import metadata
