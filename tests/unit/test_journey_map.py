@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -509,3 +511,11 @@ def test_setting_influence_in_a_block_mapping() -> None:
     changed_weight = set_influence_in_yaml(source, touchpoint="calls", department="hr", weight=1)
     assert "      hr: 1\n" in changed_weight
     assert changed_weight.startswith("# The customer journey of Vistula Telecom")
+
+
+def test_the_documented_example_is_valid() -> None:
+    docs = Path(__file__).parents[2] / "docs" / "journeys.md"
+    example = re.search(r"```yaml\n(.*?)```", docs.read_text(encoding="utf-8"), re.S)
+    assert example is not None
+    journey = parse_journey_map(example.group(1))
+    assert journey.match("track", "Call Handled", "phone").id == "calls"  # type: ignore[union-attr]
