@@ -20,14 +20,16 @@ from cxm.api.deps import get_session, require
 from cxm.api.responses import JsonResponse
 from cxm.auth import ApiPrincipal
 from cxm.errors import InvalidInput, NotFound, PayloadTooLarge
-from cxm.journeys import JourneyMap, journey_map_from_data, parse_journey_map
-from cxm.journeys.service import (
+from cxm.journeys import (
+    JourneyMap,
     JourneyMapVersion,
     StoredJourneyMap,
     do_save_journey_map,
     do_set_influence,
+    journey_map_from_data,
     latest_journey_map,
     list_journey_map_versions,
+    parse_journey_map,
     stored_journey_map,
 )
 from cxm.journeys.validation import MAX_SOURCE_BYTES

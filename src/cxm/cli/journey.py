@@ -13,12 +13,16 @@ from rich.table import Table
 
 from cxm.cli.context import cli_actor, open_workspace
 from cxm.errors import NotFound
-from cxm.journeys import JourneyMap, JourneyMapInvalid, Touchpoint, parse_journey_map, telecom_yaml
-from cxm.journeys.service import (
+from cxm.journeys import (
+    JourneyMap,
+    JourneyMapInvalid,
+    Touchpoint,
     do_save_journey_map,
     latest_journey_map,
     list_journey_map_versions,
+    parse_journey_map,
     stored_journey_map,
+    telecom_yaml,
 )
 
 out = Console()
