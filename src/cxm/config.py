@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import phonenumbers
 from pydantic import Field, field_validator
@@ -120,6 +120,30 @@ class Settings(BaseSettings):
             "Seconds between the worker's incremental matching passes over new profiles "
             "(after a first `cxm resolve` has fitted the model)."
         ),
+    )
+    analytics_engine: Literal["duckdb", "spark"] = Field(
+        default="duckdb",
+        description=(
+            "What runs journey analytics over the lake: DuckDB in-process, or Spark "
+            "(install `cxm[spark]`; needs Java 17+)."
+        ),
+    )
+    spark_master: str = Field(
+        default="local[2]",
+        description="Spark master URL when the analytics engine is Spark (e.g. spark://host:7077).",
+    )
+    lake_buckets: int = Field(
+        default=16,
+        ge=1,
+        le=4096,
+        description=(
+            "Customer buckets the lake's events are partitioned into (fixed when the lake is "
+            "first written; `cxm lake rebuild` applies a new value)."
+        ),
+    )
+    lake_sync_interval_s: float = Field(
+        default=10.0,
+        description="Seconds between the worker's lake syncs (new events, moved customers).",
     )
 
     @property

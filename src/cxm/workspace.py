@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from cxm.auth.service import any_token_exists, do_create_token
 from cxm.config import Settings
-from cxm.errors import WorkspaceError
+from cxm.errors import NotFound, WorkspaceError
 from cxm.profiles import (
     Profile,
     ProfileCard,
@@ -39,7 +39,11 @@ from cxm.store.migrate import upgrade_store
 from cxm.store.tables import workspace_meta
 
 if TYPE_CHECKING:
+    from cxm.analytics import Engine as QueryEngine
     from cxm.identity.resolve import ResolveReport
+    from cxm.journeys.analytics import JourneyAnalytics
+    from cxm.journeys.map import JourneyMap
+    from cxm.lake import Lake, SyncReport
 
 
 class Workspace:
@@ -57,6 +61,7 @@ class Workspace:
             settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous
         )
         self._sessions = make_session_factory(self.engine)
+        self._query_engine: QueryEngine | None = None
 
     @classmethod
     def open(
@@ -144,6 +149,57 @@ class Workspace:
             **kwargs,
         )
 
+    # The lake and journey analytics (imported on first use: the CLI starts faster without).
+    @cached_property
+    def lake(self) -> Lake:
+        from cxm.lake import Lake
+
+        return Lake(self.path / "lake", buckets=self.settings.lake_buckets)
+
+    def sync_lake(self, **kwargs: Any) -> SyncReport:
+        """Copy what is new in the store to the lake (the background worker does this too)."""
+        return self.lake.sync(self.engine, **kwargs)
+
+    def query_engine(self) -> QueryEngine:
+        """The analytics engine over the lake (``CXM_ANALYTICS_ENGINE``), created once."""
+        if self._query_engine is None:
+            from cxm.analytics import DuckDBEngine, SparkEngine
+
+            if self.settings.analytics_engine == "spark":
+                from pyspark.sql import SparkSession
+
+                session = (
+                    SparkSession.builder.master(self.settings.spark_master)
+                    .appName("cxm")
+                    .config("spark.ui.enabled", "false")
+                    .config("spark.sql.session.timeZone", "UTC")
+                    .getOrCreate()
+                )
+                self._query_engine = SparkEngine(self.lake, session=session)
+            else:
+                self._query_engine = DuckDBEngine(self.lake)
+        return self._query_engine
+
+    def journey_map(self) -> JourneyMap:
+        """The current version of the workspace's journey map."""
+        from cxm.journeys.service import current_journey_map
+
+        with self.engine.connect() as conn:
+            journey = current_journey_map(conn)
+        if journey is None:
+            raise NotFound(
+                "this workspace has no journey map yet; load one with `cxm journey load FILE` "
+                "or PUT /api/journey (`cxm journey show --example` prints the telecom example)"
+            )
+        return journey
+
+    @property
+    def journeys(self) -> JourneyAnalytics:
+        """Journey analytics over the lake: ``ws.journeys.funnel([...])`` returns a DataFrame."""
+        from cxm.journeys.analytics import JourneyAnalytics
+
+        return JourneyAnalytics(engine=self.query_engine, journey=self.journey_map)
+
     # The notebook surface: plain calls returning the same objects as the API.
     def profile(self, ref: str) -> Profile:
         with self.session() as session:
@@ -162,6 +218,9 @@ class Workspace:
             return what_we_know(session, get_profile(session, ref).id)
 
     def close(self) -> None:
+        if self._query_engine is not None:
+            self._query_engine.close()
+            self._query_engine = None
         self.engine.dispose()
 
     def __enter__(self) -> Workspace:

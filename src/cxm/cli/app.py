@@ -11,7 +11,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from cxm.cli import data, identity, journey, resolve, serving
+from cxm.cli import data, identity, journey, journeys, resolve, serving
 from cxm.cli.context import close_workspaces
 from cxm.errors import CxmError
 
@@ -45,6 +45,7 @@ data.register(app)
 identity.register(app)
 resolve.register(app)
 journey.register(app)
+journeys.register(app)
 
 
 def main() -> None:

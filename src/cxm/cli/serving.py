@@ -78,7 +78,7 @@ def worker(
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     backoff = ws.settings.projector_interval_s
-    matched_at = time.monotonic()
+    matched_at = synced_at = time.monotonic()
     while not stop:
         if parent_pid is not None and os.getppid() != parent_pid:
             return  # the server was killed without stopping us: do not run on orphaned
@@ -100,6 +100,9 @@ def worker(
             if time.monotonic() - matched_at >= ws.settings.match_interval_s:
                 matched_at = time.monotonic()
                 _match_new_profiles(ws)
+            if time.monotonic() - synced_at >= ws.settings.lake_sync_interval_s:
+                synced_at = time.monotonic()
+                _sync_lake(ws)
             time.sleep(ws.settings.projector_interval_s)
 
 
@@ -114,6 +117,19 @@ def _match_new_profiles(ws: Workspace) -> None:
         return
     if report.merged or report.queued:
         log.info("matched new profiles: %d merged, %d queued", report.merged, report.queued)
+
+
+def _sync_lake(ws: Workspace) -> None:
+    """Copy new events and moved customers to the lake, for journey analytics."""
+    try:
+        report = ws.sync_lake()
+    except Exception:
+        log.exception("the lake sync failed; trying again later")
+        return
+    if report.events or report.moved_customers:
+        log.info(
+            "lake: %d new events, %d customers moved", report.events, report.moved_customers
+        )
 
 
 def demo(

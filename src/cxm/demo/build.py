@@ -127,6 +127,10 @@ def build_demo(
     result = ws.catch_up(on_progress=bar.advance, chunk_events=20_000)
     # Profiles that share no identifier: probabilistic matching, as `cxm resolve` does.
     matched = ws.resolve(full=True, on_stage=lambda stage: bar.stage(stage, None))
+    bar.stage("Mapping the journey", None)
+    _save_journey_map(ws)
+    bar.stage("Copying to the lake", None)
+    ws.lake.rebuild(ws.engine)
     with ws.session() as session:
         live = session.execute(
             select(func.count()).select_from(profiles).where(profiles.c.merged_into.is_(None))
@@ -142,6 +146,23 @@ def build_demo(
         merges=result.merges + matched.merged,
         seconds=time.perf_counter() - started,
     )
+
+
+def _save_journey_map(ws: Workspace) -> None:
+    """The demo company's journey map, unless the workspace already has this very map."""
+    from cxm.journeys.map import telecom_yaml
+    from cxm.journeys.service import do_save_journey_map, latest_journey_map
+
+    source = telecom_yaml()
+    with ws.session() as session:
+        latest = latest_journey_map(session)
+        if latest is None or latest.source != source:
+            do_save_journey_map(
+                session=session,
+                source=source,
+                actor=DEMO_ACTOR,
+                note="the demo company's journey",
+            )
 
 
 def do_issue_demo_token(ws: Workspace) -> str:

@@ -167,9 +167,10 @@ class Lake:
         )
 
     def rebuild(self, engine: Engine, *, on_progress: Progress | None = None) -> SyncReport:
-        """Forget every file and copy the store again."""
+        """Forget every file and copy the store again (into this lake's number of buckets)."""
         with self.files.writing() as manifest:
             self._clear(manifest)
+            manifest.buckets = self.files.default_buckets
         report = self.sync(engine, on_progress=on_progress)
         self.compact()
         return report
