@@ -18,6 +18,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cxm.profiles import ProfileCard
 
@@ -101,3 +102,46 @@ class LiveDemo:
     url: str
     token: str
     customer: ProfileCard  # an active customer seen in at least four channels
+
+
+def journeys_for(
+    workspace: Any, people: dict[str, list[dict[str, Any]]], *, source: str = "journeys"
+) -> dict[str, str]:
+    """Customers' journeys written as data, ingested, placed on profiles and copied to the lake.
+
+    ``{"ania": [{"event": "Plan Viewed", "channel": "web", "at": "2026-01-05T10:00:00Z"}]}``:
+    each person's events get ``userId`` = the person's key; ``type`` defaults to ``track`` (for
+    ``page``/``screen`` the ``event`` is the page name); ``traits``/``properties`` pass through.
+    Returns each person's profile id.
+    """
+    from cxm.ingest import do_create_source, do_ingest_events, get_source
+
+    with workspace.session() as session:
+        try:
+            src = get_source(session, source)
+        except LookupError:
+            src, _ = do_create_source(session, actor="test", name=source, channel="other")
+    batch: list[tuple[Any, dict[str, Any]]] = []
+    for person, steps in people.items():
+        for i, step in enumerate(steps):
+            kind = step.get("type", "track")
+            payload: dict[str, Any] = {
+                "type": kind,
+                "userId": person,
+                "timestamp": step["at"],
+                "messageId": f"{person}-{i}",
+                "context": {"channel": step.get("channel", "web")},
+            }
+            if kind == "track":
+                payload["event"] = step["event"]
+            elif kind in ("page", "screen"):
+                payload["name"] = step["event"]
+            for key in ("traits", "properties"):
+                if key in step:
+                    payload[key] = step[key]
+            batch.append((f"{person}[{i}]", payload))
+    report = do_ingest_events(workspace.engine, source=src, events=batch)
+    assert not report.rejected, report.rejected
+    workspace.catch_up()
+    workspace.sync_lake()
+    return {person: workspace.profile(person).id for person in people}

@@ -41,11 +41,14 @@ def paths_expr(journey: JourneyMap, query: PathQuery) -> ir.Table:
     e = e.filter(e.tp.notnull())
     order = ibis.window(group_by=e.c, order_by=[e.t, e.seq])
     if query.collapse_repeats:
-        e = e.filter(e.tp.lag().over(order).isnull() | (e.tp != e.tp.lag().over(order)))
+        # The window in a column first: a window inside a filter does not compile for Spark.
+        e = e.mutate(before=e.tp.lag().over(order))
+        e = e.filter(e.before.isnull() | (e.tp != e.before)).drop("before")
         order = ibis.window(group_by=e.c, order_by=[e.t, e.seq])
     step = (lambda col, i: col.lead(i)) if query.direction == "out" else (lambda col, i: col.lag(i))
     hops = {f"n{i}": step(e.tp, i).over(order) for i in range(1, query.depth + 1)}
-    e = e.mutate(**hops).filter(lambda x: x.tp == anchor.id)
+    e = e.mutate(**hops)
+    e = e.filter(e.tp == anchor.id)
     keys = [f"n{i}" for i in range(1, query.depth + 1)]
     return e.group_by(keys).aggregate(visits=e.count(), customers=e.c.nunique())
 
