@@ -37,7 +37,7 @@ _NAV: tuple[tuple[str, str, str | None], ...] = (
     ("customers", "users", "/customers"),
     ("review", "link", "/review"),
     ("sources", "database", "/sources"),
-    ("journeys", "route", None),
+    ("journey", "route", "/journey"),
     ("feedback", "star", None),
     ("text", "text", None),
     ("cases", "inbox", None),

@@ -29,7 +29,7 @@ from cxm.profiles import (
     search_profiles,
     what_we_know,
 )
-from cxm.web import identity, pages, sources
+from cxm.web import identity, journey, pages, sources
 from cxm.web.i18n import SUPPORTED, translator
 from cxm.web.rendering import STATIC_DIR
 from cxm.web.session import (
@@ -260,6 +260,7 @@ def mount_web(app: FastAPI) -> None:
     app.include_router(router)
     app.include_router(sources.router)
     app.include_router(identity.router)
+    app.include_router(journey.router)
     app.add_exception_handler(LoginRequired, on_login_required)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
 

@@ -158,3 +158,75 @@
   document.addEventListener("click", onCopyClick);
   window.addEventListener("resize", resizeCharts);
 })();
+
+// ==== Journey page (/journey): department highlighting, the detail panel ====
+// The wall is rendered with the department of the URL; changing the select re-marks the cards
+// from their data-influence weights without a round trip and keeps the URL in step.
+(function () {
+  "use strict";
+
+  function influenceOf(card) {
+    try {
+      return JSON.parse(card.getAttribute("data-influence")) || {};
+    } catch (err) {
+      return {};
+    }
+  }
+
+  function applyDepartment(select) {
+    const dept = select.value;
+    const label = select.getAttribute("data-weight-label") || "{pct}%";
+    document.querySelectorAll(".jm-card[data-influence]").forEach(function (card) {
+      const weight = dept ? influenceOf(card)[dept] : undefined;
+      const influenced = typeof weight === "number" && weight > 0;
+      card.classList.toggle("is-influenced", Boolean(dept) && influenced);
+      card.classList.toggle("is-dimmed", Boolean(dept) && !influenced);
+      const badge = card.querySelector("[data-weight]");
+      if (badge) {
+        badge.hidden = !influenced;
+        badge.textContent = influenced ? label.replace("{pct}", String(Math.round(weight * 100))) : "";
+      }
+      card.querySelectorAll(".jm-chip[data-dept]").forEach(function (chip) {
+        chip.classList.toggle("is-selected", chip.getAttribute("data-dept") === dept);
+      });
+    });
+    document.querySelectorAll("[data-journey-department-copy]").forEach(function (input) {
+      input.value = dept;
+    });
+    const url = new URL(location.href);
+    if (dept) {
+      url.searchParams.set("department", dept);
+    } else {
+      url.searchParams.delete("department");
+    }
+    history.replaceState(history.state, "", url.pathname + url.search + url.hash);
+  }
+
+  function closeDetail() {
+    const panel = document.getElementById("journey-detail");
+    if (panel) panel.replaceChildren();
+    document.querySelectorAll(".jm-card.is-selected-card").forEach(function (card) {
+      card.classList.remove("is-selected-card");
+    });
+  }
+
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("[data-journey-department]")) applyDepartment(event.target);
+  });
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-journey-close]")) {
+      closeDetail();
+      return;
+    }
+    const card = event.target.closest(".jm-card");
+    if (!card) return;
+    document.querySelectorAll(".jm-card.is-selected-card").forEach(function (other) {
+      other.classList.toggle("is-selected-card", other === card);
+    });
+    card.classList.add("is-selected-card");
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") closeDetail();
+  });
+})();
+// ==== end of the Journey page ====
