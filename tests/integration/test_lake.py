@@ -262,7 +262,8 @@ def test_journey_analytics_from_the_command_line(
     monkeypatch.setenv("CXM_DATABASE_URL", workspace.settings.resolved_database_url)
     save_map(workspace)
     ingest(workspace, [
-        {"type": "track", "userId": "u1", "event": "Plan Viewed", "timestamp": "2026-03-01T10:00:00Z"},
+        {"type": "track", "userId": "u1", "event": "Plan Viewed",
+         "timestamp": "2026-03-01T10:00:00Z"},
         {"type": "track", "userId": "u1", "event": "Order Completed",
          "timestamp": "2026-03-03T10:00:00Z"},
     ])  # fmt: skip
