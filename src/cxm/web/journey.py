@@ -334,6 +334,7 @@ def sankey_option(sankey: dict[str, Any], names: dict[str, str]) -> dict[str, An
                 "top": 8,
                 "bottom": 8,
                 "nodeGap": 10,
+                "nodeAlign": "left",
                 "emphasis": {"focus": "adjacency"},
                 "lineStyle": {"color": "gradient", "opacity": 0.35},
                 "label": {"fontSize": 11},
