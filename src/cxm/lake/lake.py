@@ -26,12 +26,13 @@ from sqlalchemy import Engine
 from cxm.lake import source
 from cxm.lake.layout import (
     EVENTS_SCHEMA,
-    SORT_KEYS,
     LakeFiles,
     Manifest,
     bucket_of,
     buckets_of_column,
     read_files,
+    sort_events,
+    sort_order,
     write_sorted,
 )
 
@@ -107,7 +108,7 @@ class Lake:
     def read_events(self) -> pa.Table:
         """Every event in the lake, sorted by customer and time (small lakes and tests)."""
         table = read_files(self.event_paths(), EVENTS_SCHEMA)
-        return table.sort_by(SORT_KEYS)
+        return sort_events(table)
 
     # writing ---------------------------------------------------------------------------------
     def write_events(self, table: pa.Table) -> None:
@@ -137,19 +138,19 @@ class Lake:
             rewritten = self._move_customers(engine, manifest, moved) if moved else 0
             manifest.changes_id = last_change
             copied = 0
-            with engine.connect() as conn, contextlib.closing(source.ArrowReader(engine)) as rd:
-                pending: list[pa.Table] = []
-                for batch in source.read_events(conn, rd, after=manifest.events_seq, upto=upto):
-                    pending.append(batch)
-                    copied += batch.num_rows
-                    # Fewer, larger files: a delta per bucket for every million events.
-                    if sum(p.num_rows for p in pending) >= APPEND_ROWS:
-                        self._append(manifest, pa.concat_tables(pending))
-                        pending = []
-                    if on_progress is not None:
-                        on_progress(copied, max(upto - manifest.events_seq, copied))
-                if pending:
+            pending: list[pa.Table] = []
+            for batch in source.read_events(engine, after=manifest.events_seq, upto=upto):
+                pending.append(batch)
+                copied += batch.num_rows
+                # Fewer, larger files: a delta per bucket for every million events.
+                if sum(p.num_rows for p in pending) >= APPEND_ROWS:
                     self._append(manifest, pa.concat_tables(pending))
+                    pending = []
+                if on_progress is not None:
+                    on_progress(copied, max(upto - manifest.events_seq, copied))
+            if pending:
+                self._append(manifest, pa.concat_tables(pending))
+            with engine.connect() as conn, contextlib.closing(source.ArrowReader(engine)) as rd:
                 mark = source.traits_mark(conn)
                 if mark != manifest.traits_mark:
                     self._write_table(manifest, "traits", source.read_traits(rd))
@@ -189,24 +190,23 @@ class Lake:
         if table.num_rows == 0:
             return
         table = table.select(EVENTS_SCHEMA.names).cast(EVENTS_SCHEMA)
-        buckets = buckets_of_column(table["customer_id"], manifest.buckets)
-        table = table.append_column("_bucket", pa.array(buckets, pa.int32()))
-        table = table.sort_by([("_bucket", "ascending"), *SORT_KEYS])
-        ordered = table["_bucket"].to_numpy()
+        bucket = buckets_of_column(table["customer_id"], manifest.buckets)
+        order = sort_order(table, bucket=bucket)
+        table, ordered = table.take(order), bucket[order.to_numpy()]
         bounds = np.flatnonzero(np.diff(ordered)) + 1
         starts = np.concatenate(([0], bounds))
         ends = np.concatenate((bounds, [len(ordered)]))
         for start, end in zip(starts, ends, strict=True):
             key = f"{int(ordered[start]):03d}"
             name, path = self.files.new_file(manifest, f"events/{key}", "part")
-            write_sorted(path, table.slice(start, end - start).drop_columns(["_bucket"]))
+            write_sorted(path, table.slice(start, end - start))
             manifest.files.setdefault(key, []).append(name)
 
     def _rewrite_bucket(self, manifest: Manifest, key: str, table: pa.Table) -> None:
         old = [self.root / "events" / key / name for name in manifest.files.get(key, [])]
         if table.num_rows:
             name, path = self.files.new_file(manifest, f"events/{key}", "base")
-            write_sorted(path, table.sort_by(SORT_KEYS))
+            write_sorted(path, sort_events(table))
             manifest.files[key] = [name]
         else:
             manifest.files.pop(key, None)

@@ -60,6 +60,30 @@ TRAITS_SCHEMA = pa.schema(
 SORT_KEYS = [("customer_id", "ascending"), ("t", "ascending"), ("seq", "ascending")]
 
 
+def sort_events(table: pa.Table) -> pa.Table:
+    """Sorted by customer, time and seq."""
+    return table.take(sort_order(table)) if table.num_rows else table
+
+
+def sort_order(table: pa.Table, *, bucket: np.ndarray | None = None) -> pa.Array:
+    """Row order by customer, time and seq (by ``bucket`` first when given).
+
+    Strings are slow to sort, so each distinct customer is ranked once (Arrow sorts the
+    dictionary) and the rows are sorted by that integer rank.
+    """
+    encoded = pc.dictionary_encode(table["customer_id"]).combine_chunks()
+    order = pc.sort_indices(encoded.dictionary).to_numpy()
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order), dtype=np.int64)
+    keys: dict[str, Any] = {"_rank": rank[encoded.indices.to_numpy(zero_copy_only=False)]}
+    sort = [("_rank", "ascending"), ("t", "ascending"), ("seq", "ascending")]
+    if bucket is not None:
+        keys = {"_bucket": bucket, **keys}
+        sort.insert(0, ("_bucket", "ascending"))
+    helper = pa.table({**keys, "t": table["t"], "seq": table["seq"]})
+    return pc.sort_indices(helper, sort_keys=sort)
+
+
 def bucket_of(customer_id: str, buckets: int) -> int:
     return zlib.crc32(customer_id.encode()) % buckets
 

@@ -11,6 +11,8 @@ by Arrow in bulk, never as Python datetimes, which would cost more than the rest
 from __future__ import annotations
 
 import contextlib
+import queue
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -158,16 +160,40 @@ def _to_events(raw: pa.Table) -> pa.Table:
     )
 
 
-def read_events(
-    conn: Connection, reader: ArrowReader, *, after: int, upto: int
-) -> Iterator[pa.Table]:
-    """Placed events with ``after < seq <= upto``, in batches of consecutive seq ranges."""
-    start = after
-    while start < upto:
-        end = min(start + BATCH, upto)
-        stmt = _events_select(conn).where(events.c.seq > start, events.c.seq <= end)
-        yield _to_events(reader.fetch(stmt))
-        start = end
+def read_events(engine: Engine, *, after: int, upto: int) -> Iterator[pa.Table]:
+    """Placed events with ``after < seq <= upto``, in batches of consecutive seq ranges.
+
+    The next batch is read on another thread while the caller handles this one (the database
+    driver works without Python's lock for part of each read).
+    """
+    done = object()
+    batches: queue.Queue[Any] = queue.Queue(maxsize=2)
+
+    def produce() -> None:
+        try:
+            with engine.connect() as conn, contextlib.closing(ArrowReader(engine)) as reader:
+                start = after
+                while start < upto:
+                    end = min(start + BATCH, upto)
+                    stmt = _events_select(conn).where(events.c.seq > start, events.c.seq <= end)
+                    batches.put(_to_events(reader.fetch(stmt)))
+                    start = end
+            batches.put(done)
+        except BaseException as exc:  # handed to the consumer, raised there
+            batches.put(exc)
+
+    worker = threading.Thread(target=produce, name="cxm-lake-read", daemon=True)
+    worker.start()
+    try:
+        while (item := batches.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        while worker.is_alive():  # the consumer stopped early: let the producer finish
+            with contextlib.suppress(queue.Empty):
+                batches.get(timeout=0.1)
+        worker.join()
 
 
 def read_customers_events(
