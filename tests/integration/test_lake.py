@@ -279,3 +279,14 @@ def test_journey_analytics_from_the_command_line(
     assert status.exit_code == 0 and "2 events" in status.output
     bad = runner.invoke(cli, ["journeys", "paths", "plan", "--start", "March"])
     assert "is not a day" in str(bad.exception)
+
+
+def test_every_analysis_answers_on_an_empty_lake(workspace: Workspace) -> None:
+    save_map(workspace)
+    journeys = workspace.journeys
+    assert journeys.funnel(["plan", "order"])["customers"].tolist() == [0, 0]
+    assert journeys.paths("plan").empty and journeys.sankey("plan")["links"] == []
+    stages = journeys.progression()
+    assert stages["customers"].tolist() == [0, 0] and journeys.transitions().empty
+    assert journeys.scorecard()["visits"].tolist() == [0, 0]
+    assert journeys.department("sales")["visits"].tolist() == [0, 0]

@@ -130,8 +130,11 @@ def run_funnel(engine: Engine, journey: JourneyMap, query: FunnelQuery) -> pd.Da
     """
     steps = step_matches(journey, query.steps)
     wide = engine.execute(funnel_expr(journey, query))
+    records = wide.sort_values("breakdown").to_dict("records")
+    if not records and query.breakdown is None:  # nobody started: every step at zero
+        records = [{"breakdown": "all", **{f"customers_{j}": 0 for j in range(1, len(steps) + 1)}}]
     rows = []
-    for record in wide.sort_values("breakdown").to_dict("records"):
+    for record in records:
         first = int(record["customers_1"] or 0)
         previous = first
         for j, (label, _) in enumerate(steps, 1):

@@ -72,7 +72,7 @@ def run_progression(engine: Engine, journey: JourneyMap, query: ProgressionQuery
     stats = engine.execute(stage_expr(visits, as_of=as_of, stall_us=int(query.stall_days * DAY_US)))
     by_rank = {int(r["rank"]): r for r in stats.to_dict("records")}
     moves = run_transitions(engine, journey, query)
-    back = moves[moves["regression"]].groupby("from_stage")["moves"].sum().to_dict()
+    back = moves[moves["regression"].astype(bool)].groupby("from_stage")["moves"].sum().to_dict()
     rows = []
     for stage in journey.stages:
         r: dict[str, Any] = by_rank.get(stage.rank, {})
