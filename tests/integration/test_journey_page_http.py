@@ -179,3 +179,20 @@ def card(html: str, touchpoint: str) -> str:
     """The markup of one touchpoint card on the wall."""
     start = html.index(f'data-touchpoint="{touchpoint}"')
     return html[html.rindex("<a ", 0, start) : html.index("</a>", start)]
+
+
+async def test_the_customer_page_places_events_on_the_journey(
+    api: httpx.AsyncClient, workspace: Workspace, admin_token: str, write_keys: dict[str, str]
+) -> None:
+    await load_map(api, admin_token)
+    await visit_offers(api, workspace, write_keys["website"])
+    await sign_in(api, admin_token)
+    profile = workspace.profile("CUST-1").id
+    page = await api.get(f"/customers/{profile}")
+    assert page.status_code == 200
+    # the newest event (an offer page) puts the customer in the engagement stage
+    assert re.search(r'class="current-stage"[^>]*>Engagement<', page.text)
+    assert page.text.count('class="tl-place"') == 2
+    assert "Engagement · Offer pages" in page.text and "First mention · Home page" in page.text
+    more = await api.get(f"/customers/{profile}/timeline", headers=HX)
+    assert more.status_code == 200 and "Engagement · Offer pages" in more.text

@@ -51,7 +51,10 @@ class DuckDBEngine:
 
     def __init__(self, lake: Lake, *, threads: int | None = None) -> None:
         self.lake = lake
-        config: dict[str, Any] = {} if threads is None else {"threads": threads}
+        # Results are ordered by the queries themselves where order matters.
+        config: dict[str, Any] = {"preserve_insertion_order": False}
+        if threads is not None:
+            config["threads"] = threads
         self.con = ibis.duckdb.connect(**config)
         self._generation = -1
         self._lock = threading.Lock()

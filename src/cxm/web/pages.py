@@ -17,6 +17,7 @@ from cxm.profiles.models import Profile, ProfileCard, TimelineItem, WhatWeKnow
 from cxm.web.charts import channel_use_option, weekly_channels_option
 
 if TYPE_CHECKING:
+    from cxm.journeys.map import JourneyMap
     from cxm.profiles.models import Overview
 
 TIMELINE_PAGE_SIZE = 30
@@ -66,8 +67,40 @@ def customers_context(
     return {"cards": list(cards), "q": query, "total": shown if total is None else total}
 
 
-def timeline_context(profile_id: str, page: TimelinePage, channel: str | None) -> dict[str, Any]:
-    return {"profile_id": profile_id, "timeline": page, "channel": channel}
+@dataclass(frozen=True)
+class JourneyPlace:
+    """Where an event sits on the journey map."""
+
+    touchpoint: str
+    touchpoint_name: str
+    stage: str
+    stage_name: str
+
+
+def journey_places(
+    items: Sequence[TimelineItem], journey: JourneyMap | None
+) -> dict[int, JourneyPlace]:
+    """Each timeline item's touchpoint and stage on the map (items on none are left out)."""
+    if journey is None:
+        return {}
+    places = {}
+    for item in items:
+        tp = journey.match(item.type, item.event, item.channel)
+        if tp is not None:
+            stage = journey.stage(tp.stage)
+            places[item.seq] = JourneyPlace(tp.id, tp.name, stage.id, stage.name)
+    return places
+
+
+def timeline_context(
+    profile_id: str, page: TimelinePage, channel: str | None, journey: JourneyMap | None = None
+) -> dict[str, Any]:
+    return {
+        "profile_id": profile_id,
+        "timeline": page,
+        "channel": channel,
+        "places": journey_places(page.items, journey),
+    }
 
 
 def customer_context(
@@ -77,16 +110,28 @@ def customer_context(
     channel: str | None,
     t: Callable[..., str],
     pairs: Sequence[ReviewItem] = (),
+    journey: JourneyMap | None = None,
 ) -> dict[str, Any]:
-    """The customer page; ``pairs`` are the review questions and decisions about the profile."""
+    """The customer page; ``pairs`` are the review questions and decisions about the profile.
+
+    With a journey map, each timeline event shows its touchpoint and stage, and the newest one
+    on the map (first page, all channels) gives the customer's current stage.
+    """
     used = sorted(brief.channels, key=lambda c: -c.count)
+    timeline = timeline_context(profile.id, page, channel, journey)
+    current = None
+    if channel is None and page.items:
+        current = next(
+            (timeline["places"][i.seq] for i in page.items if i.seq in timeline["places"]), None
+        )
     return {
         "profile": profile,
         "pairs": list(pairs),
         "brief": brief,
         "channels_used": used,
         "channel_chart": channel_use_option(used, _labeller(t)) if used else None,
-        **timeline_context(profile.id, page, channel),
+        "current_place": current,
+        **timeline,
     }
 
 

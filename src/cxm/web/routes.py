@@ -21,6 +21,7 @@ from cxm.api.errors import http_error_response
 from cxm.auth import authenticate_token, get_token
 from cxm.config import CHANNELS
 from cxm.errors import NotFound
+from cxm.journeys.service import current_journey_map
 from cxm.profiles import (
     count_profiles,
     get_overview,
@@ -208,6 +209,7 @@ def customer(
             return RedirectResponse(f"/customers/{quote(profile.id, safe='')}{query}")
         brief = what_we_know(db, profile.id)
         pairs = identity.pairs_about(db, profile)
+        journey_map = current_journey_map(db)
         fetched = get_timeline(
             db,
             profile.id,
@@ -217,7 +219,7 @@ def customer(
         )
     page = pages.TimelinePage.from_fetch(fetched, pages.TIMELINE_PAGE_SIZE)
     context = pages.customer_context(
-        profile, brief, page, channel, translator(viewer.lang), pairs=pairs
+        profile, brief, page, channel, translator(viewer.lang), pairs=pairs, journey=journey_map
     )
     return render_page(request, "customer.html", context, viewer=viewer, active="customers")
 
@@ -246,8 +248,9 @@ def customer_timeline(
             limit=pages.TIMELINE_PAGE_SIZE + 1,
             channels=[channel] if channel else None,
         )
+        journey_map = current_journey_map(db)
     page = pages.TimelinePage.from_fetch(fetched, pages.TIMELINE_PAGE_SIZE)
-    context = pages.timeline_context(profile.id, page, channel)
+    context = pages.timeline_context(profile.id, page, channel, journey_map)
     return render_page(request, "_timeline_items.html", context, viewer=viewer)
 
 
