@@ -26,8 +26,6 @@ after ``Payment Failed``, the touchpoint scorecard, and the lake's sync from a c
 from __future__ import annotations
 
 import argparse
-import functools
-import importlib
 import io
 import shutil
 import sqlite3
@@ -361,22 +359,6 @@ touchpoints:
 FUNNEL_TOUCHPOINTS = ["plan-viewed", "checkout-started", "order-completed"]
 
 
-@functools.cache
-def cxm_has(*modules: str) -> bool:
-    """Whether cxm's ``modules`` import; the parts of the bench needing them wait otherwise."""
-    try:
-        for module in modules:
-            importlib.import_module(module)
-    except ImportError as exc:
-        print(f"note: {', '.join(modules)} not importable yet ({exc}); those figures skipped")
-        return False
-    return True
-
-
-LAKE = ("cxm.lake",)
-JOURNEYS = ("cxm.lake", "cxm.analytics", "cxm.journeys.analytics", "cxm.journeys.map")
-
-
 def cxm_build_lake(root: Path, table: pa.Table, *, marker: str) -> Any:
     """The lake at ``root`` holding this data set, written and compacted unless already so."""
     from cxm.lake import Lake
@@ -570,10 +552,10 @@ def check(args: argparse.Namespace) -> None:
             name = f"{TABLE}_check"
             load_postgres(conn, table, name=name, marker=f"check-{args.seed}-v{data.VERSION}")
             answers["postgres"] = postgres_funnel(conn, name)
-    if cxm_has(*JOURNEYS):
-        with tempfile.TemporaryDirectory(prefix="cxm-bench-check-") as scratch:
-            lake = cxm_build_lake(Path(scratch) / "lake", table, marker="check")
-            answers["cxm"] = CxmJourneys(lake).funnel()
+    # cxm itself, on the same sample
+    with tempfile.TemporaryDirectory(prefix="cxm-bench-check-") as scratch:
+        lake = cxm_build_lake(Path(scratch) / "lake", table, marker="check")
+        answers["cxm"] = CxmJourneys(lake).funnel()
     wrong = {name: a for name, a in answers.items() if not a.matches(expected)}
     print(f"check ({table.num_rows:,} events): reference {expected}")
     for name, answer in wrong.items():
@@ -646,23 +628,23 @@ def main() -> int:
         seconds, answers["sqlite"] = cold_then_warm("sqlite naive SQL", lambda: sqlite_funnel(db))
         figures[f"journeys.funnel_{label}_sqlite_s"] = seconds
 
-    if cxm_has(*JOURNEYS):
-        lake = cxm_build_lake(args.data_dir / f"lake-{marker}", table, marker=marker)
-        runners = CxmJourneys(lake)
-        seconds, answers["cxm"] = timed(runners.funnel, runs=5, warmup=1)
-        print(f"cxm funnel (lake, DuckDB): {seconds:.3f} s → {answers['cxm']}")
-        figures[f"journeys.funnel_{label}_s"] = seconds
-        if "postgres" in answers:
-            figures["journeys.funnel_speedup_vs_postgres"] = (
-                figures[f"journeys.funnel_{label}_postgres_s"] / seconds
-            )
-        seconds, paths = timed(runners.paths, runs=5, warmup=1)
-        print(f"cxm top paths after payment-failed: {seconds:.3f} s\n{paths.to_string()}")
-        figures[f"journeys.paths_{label}_s"] = seconds
-        seconds, scorecard = timed(runners.scorecard, runs=5, warmup=1)
-        print(f"cxm touchpoint scorecard: {seconds:.3f} s\n{scorecard.to_string()}")
-        figures[f"journeys.scorecard_{label}_s"] = seconds
-    if not args.skip_sync and cxm_has(*LAKE):
+    # cxm's runners over its lake
+    lake = cxm_build_lake(args.data_dir / f"lake-{marker}", table, marker=marker)
+    runners = CxmJourneys(lake)
+    seconds, answers["cxm"] = timed(runners.funnel, runs=5, warmup=1)
+    print(f"cxm funnel (lake, DuckDB): {seconds:.3f} s → {answers['cxm']}")
+    figures[f"journeys.funnel_{label}_s"] = seconds
+    if "postgres" in answers:
+        figures["journeys.funnel_speedup_vs_postgres"] = (
+            figures[f"journeys.funnel_{label}_postgres_s"] / seconds
+        )
+    seconds, paths = timed(runners.paths, runs=5, warmup=1)
+    print(f"cxm top paths after payment-failed: {seconds:.3f} s\n{paths.to_string()}")
+    figures[f"journeys.paths_{label}_s"] = seconds
+    seconds, scorecard = timed(runners.scorecard, runs=5, warmup=1)
+    print(f"cxm touchpoint scorecard: {seconds:.3f} s\n{scorecard.to_string()}")
+    figures[f"journeys.scorecard_{label}_s"] = seconds
+    if not args.skip_sync:
         figures["journeys.sync_events_per_s"] = cxm_sync_events_per_s(
             args.data_dir, table.slice(0, SYNC_EVENTS), marker=f"{marker}-sync{SYNC_EVENTS}"
         )
