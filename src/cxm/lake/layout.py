@@ -57,9 +57,6 @@ TRAITS_SCHEMA = pa.schema(
     ]
 )
 
-SORT_KEYS = [("customer_id", "ascending"), ("t", "ascending"), ("seq", "ascending")]
-
-
 def sort_events(table: pa.Table) -> pa.Table:
     """Sorted by customer, time and seq."""
     return table.take(sort_order(table)) if table.num_rows else table
