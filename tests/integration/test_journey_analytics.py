@@ -258,6 +258,19 @@ def test_stage_progression_and_scorecard(shop: Workspace, spark_session: Any) ->
     pd.testing.assert_frame_equal(card_answers[0], card_answers[1])
 
 
+def test_the_workspace_runs_its_analytics_on_the_engine_its_settings_name(
+    shop: Workspace, spark_session: Any
+) -> None:
+    from cxm.workspace import Workspace as Ws
+
+    settings = shop.settings.model_copy(update={"analytics_engine": "spark"})
+    with Ws.open(settings=settings) as on_spark:
+        assert on_spark.query_engine().name == "spark"
+        funnel = on_spark.journeys.funnel(["plan", "checkout", "order"])
+    assert funnel.equals(shop.journeys.funnel(["plan", "checkout", "order"]))
+    assert shop.query_engine().name == "duckdb"
+
+
 def test_bad_queries_say_what_is_wrong(shop: Workspace) -> None:
     engine, journey = DuckDBEngine(shop.lake), shop.journey_map()
     with pytest.raises(ValidationError, match="at least 2"):

@@ -206,11 +206,23 @@ def _show(frame: Any, fmt: str, *, title: str) -> None:
         table = Table(title=title)
         for column in frame.columns:
             table.add_column(str(column), justify="right" if _numeric(frame[column]) else "left")
+        durations = [str(c).endswith("seconds_to_convert") for c in frame.columns]
         for row in frame.itertuples(index=False):
-            table.add_row(*(_cell(v) for v in row))
+            table.add_row(
+                *(_duration(v) if d else _cell(v) for v, d in zip(row, durations, strict=True))
+            )
         out.print(table)
     else:
         raise InvalidInput(f"--format {fmt!r}: use table, csv or json")
+
+
+def _duration(seconds: Any) -> str:
+    if seconds is None or seconds != seconds:
+        return "–"
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds:.0f} s"
 
 
 def _numeric(column: Any) -> bool:
