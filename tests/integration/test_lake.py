@@ -290,3 +290,19 @@ def test_every_analysis_answers_on_an_empty_lake(workspace: Workspace) -> None:
     assert stages["customers"].tolist() == [0, 0] and journeys.transitions().empty
     assert journeys.scorecard()["visits"].tolist() == [0, 0]
     assert journeys.department("sales")["visits"].tolist() == [0, 0]
+
+
+def test_answers_are_cached_until_the_lake_changes(workspace: Workspace) -> None:
+    save_map(workspace)
+    journeys_for(workspace, {"a": [{"event": "Plan Viewed", "at": "2026-03-01T10:00:00Z"}]})
+    engine = DuckDBEngine(workspace.lake)
+    query = FunnelQuery(steps=["plan", "order"])
+    first = run_funnel(engine, workspace.journey_map(), query)
+    assert len(engine.cache._answers) == 1
+    first.loc[0, "customers"] = 99  # a caller changing its copy changes nothing cached
+    assert run_funnel(engine, workspace.journey_map(), query)["customers"].tolist() == [1, 0]
+    assert len(engine.cache._answers) == 1  # answered from the cache
+    journeys_for(
+        workspace, {"a": [{"event": "Order Completed", "at": "2026-03-02T10:00:00Z"}]}, source="x"
+    )
+    assert run_funnel(engine, workspace.journey_map(), query)["customers"].tolist() == [1, 1]

@@ -11,6 +11,7 @@ same expression therefore runs unchanged on either engine, and tests compare the
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -36,6 +37,39 @@ def traits_table() -> ir.Table:
     return ibis.table(TRAITS_IBIS, name=TRAITS)
 
 
+class ResultCache:
+    """Answers of recent queries, for as long as the lake has not changed.
+
+    A dashboard asks the same questions again and again between two syncs (a page reload, the
+    paths table and the Sankey of one touchpoint); the key is the query's expression tree
+    (structural equality, hashed once when built) and the lake's generation, so any sync that
+    changes the lake makes every cached answer unreachable.
+    """
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._answers: OrderedDict[tuple[int, Any], pd.DataFrame] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[int, Any]) -> pd.DataFrame | None:
+        with self._lock:
+            answer = self._answers.get(key)
+            if answer is None:
+                return None
+            self._answers.move_to_end(key)
+            return answer.copy()
+
+    def put(self, key: tuple[int, Any], answer: pd.DataFrame) -> None:
+        with self._lock:
+            self._answers[key] = answer.copy()
+            while len(self._answers) > self.size:
+                self._answers.popitem(last=False)
+
+
+def _as_frame(result: Any) -> pd.DataFrame:
+    return result if isinstance(result, pd.DataFrame) else pd.DataFrame({"value": [result]})
+
+
 class Engine(Protocol):
     name: str
 
@@ -58,6 +92,7 @@ class DuckDBEngine:
         self.con = ibis.duckdb.connect(**config)
         self._generation = -1
         self._lock = threading.Lock()
+        self.cache = ResultCache()
 
     def refresh(self) -> None:
         """Point the tables at the lake's current files (cheap when nothing changed)."""
@@ -70,10 +105,15 @@ class DuckDBEngine:
         self._generation = manifest.generation
 
     def execute(self, expr: ir.Expr) -> pd.DataFrame:
+        key = (self.lake.manifest().generation, expr.op())
+        answer = self.cache.get(key)
+        if answer is not None:
+            return answer
         with self._lock:  # one DuckDB connection: queries from several threads take turns
             self.refresh()
-            result = self.con.execute(expr)
-        return result if isinstance(result, pd.DataFrame) else pd.DataFrame({"value": [result]})
+            answer = _as_frame(self.con.execute(expr))
+        self.cache.put(key, answer)
+        return answer
 
     def close(self) -> None:
         self.con.disconnect()
@@ -108,6 +148,7 @@ class SparkEngine:
         )
         self.con = ibis.pyspark.connect(self.session)
         self._generation = -1
+        self.cache = ResultCache()
 
     def refresh(self) -> None:
         manifest = self.lake.manifest()
@@ -129,9 +170,14 @@ class SparkEngine:
         frame.createOrReplaceTempView(name)
 
     def execute(self, expr: ir.Expr) -> pd.DataFrame:
+        key = (self.lake.manifest().generation, expr.op())
+        answer = self.cache.get(key)
+        if answer is not None:
+            return answer
         self.refresh()
-        result = self.con.execute(expr)
-        return result if isinstance(result, pd.DataFrame) else pd.DataFrame({"value": [result]})
+        answer = _as_frame(self.con.execute(expr))
+        self.cache.put(key, answer)
+        return answer
 
     def close(self) -> None:
         pass  # the session may be shared; stopping it is its owner's call

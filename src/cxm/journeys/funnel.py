@@ -25,7 +25,13 @@ import pandas as pd
 
 from cxm.analytics import Engine, events_table, traits_table
 from cxm.journeys.map import JourneyMap, TouchpointMatch
-from cxm.journeys.placement import DAY_US, in_period, pattern_predicate, require_touchpoint
+from cxm.journeys.placement import (
+    DAY_US,
+    in_period,
+    memoized,
+    pattern_predicate,
+    require_touchpoint,
+)
 from cxm.journeys.queries import EventPattern, FunnelQuery, Step
 
 NO_VALUE = "(none)"
@@ -52,6 +58,7 @@ def _inline(step: EventPattern) -> TouchpointMatch:
     )
 
 
+@memoized
 def funnel_expr(journey: JourneyMap, query: FunnelQuery) -> ir.Table:
     """One row per breakdown value: reached_j and span_j (µs) sums and stats per step."""
     steps = step_matches(journey, query.steps)

@@ -20,6 +20,7 @@ from cxm.analytics import Engine, events_table
 from cxm.journeys.map import JourneyMap
 from cxm.journeys.placement import (
     in_period,
+    memoized,
     require_touchpoint,
     touchpoint_column,
     touchpoint_predicate,
@@ -30,6 +31,7 @@ END = "(end)"  # no later visit in the period (direction "out")
 START = "(start)"  # no earlier visit in the period (direction "in")
 
 
+@memoized
 def paths_expr(journey: JourneyMap, query: PathQuery) -> ir.Table:
     """Every distinct path from (or to) the touchpoint with its count of visits and customers."""
     anchor = require_touchpoint(journey, query.touchpoint, field="touchpoint")

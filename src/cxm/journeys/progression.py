@@ -17,10 +17,18 @@ import pandas as pd
 
 from cxm.analytics import Engine, events_table
 from cxm.journeys.map import JourneyMap
-from cxm.journeys.placement import DAY_US, in_period, micros, stage_rank_of, touchpoint_column
+from cxm.journeys.placement import (
+    DAY_US,
+    in_period,
+    memoized,
+    micros,
+    stage_rank_of,
+    touchpoint_column,
+)
 from cxm.journeys.queries import ProgressionQuery
 
 
+@memoized
 def visits_expr(journey: JourneyMap, query: ProgressionQuery) -> ir.Table:
     """One row per stage visit: customer, rank, entered (µs), left (µs or NULL), came_from."""
     ev = in_period(events_table(), query.start, query.end)

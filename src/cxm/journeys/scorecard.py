@@ -19,7 +19,7 @@ import pandas as pd
 
 from cxm.analytics import Engine, events_table
 from cxm.journeys.map import JourneyMap
-from cxm.journeys.placement import DAY_US, in_period, touchpoint_column
+from cxm.journeys.placement import DAY_US, in_period, memoized, touchpoint_column
 from cxm.journeys.queries import DepartmentQuery, ScorecardQuery
 
 MIN_CUSTOMERS = 30  # fewer customers than this: health "no-data", whatever the rates say
@@ -27,6 +27,7 @@ WATCH_RATE = 0.15
 POOR_RATE = 0.30
 
 
+@memoized
 def scorecard_expr(journey: JourneyMap, query: ScorecardQuery) -> ir.Table:
     ev = in_period(events_table(), query.start, query.end)
     e = ev.select(c=ev.customer_id, t=ev.t, seq=ev.seq, tp=touchpoint_column(ev, journey))
