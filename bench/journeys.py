@@ -529,6 +529,76 @@ def cxm_sync_events_per_s(data_dir: Path, table: pa.Table, *, marker: str) -> fl
     return table.num_rows / seconds
 
 
+def cxm_sync_postgres_events_per_s(postgres_url: str, table: pa.Table, scratch: Path) -> float:
+    """Events per second of ``Lake.sync`` from a cxm store on PostgreSQL holding ``table``.
+
+    The store is a database of its own (``cxm_bench_sync``, recreated each run), filled with
+    COPY; the lake's reads go through ADBC (binary COPY into Arrow).
+    """
+    import psycopg
+
+    import cxm
+    from cxm.lake import Lake
+    from cxm.profiles.projector import CURSOR
+
+    admin = psycopg.connect(postgres_url, autocommit=True)
+    admin.execute("DROP DATABASE IF EXISTS cxm_bench_sync")
+    admin.execute("CREATE DATABASE cxm_bench_sync")
+    admin.close()
+    base = postgres_url.rsplit("/", 1)[0]
+    url = f"{base}/cxm_bench_sync"
+    ws = cxm.open(
+        scratch / "pg-ws", database_url=url.replace("postgresql://", "postgresql+psycopg://")
+    )
+    started = time.perf_counter()
+    channels = sorted(set(table.column("channel").to_pylist()))
+    ids = {c: i + 1 for i, c in enumerate(channels)}
+    with psycopg.connect(url) as conn, conn.cursor() as cur:
+        for c, i in ids.items():
+            cur.execute(
+                "INSERT INTO sources (id, name, channel, write_key_hash, write_key_prefix,"
+                " created_at, disabled) VALUES (%s, %s, %s, %s, %s, now(), false)",
+                (i, f"bench-{c}", c, f"bench-{c}".ljust(64, "0"), f"wk_{i}"),
+            )
+        iso = table.column("ts").to_pylist()
+        columns = zip(
+            table.column("seq").to_pylist(), table.column("customer_id").to_pylist(),
+            table.column("type").to_pylist(), table.column("event").to_pylist(),
+            table.column("channel").to_pylist(), table.column("properties").to_pylist(),
+            iso, strict=True,
+        )  # fmt: skip
+        with (
+            cur.copy(
+                "COPY events (seq, source_id, message_id, type, event, user_id, channel,"
+                " timestamp, received_at, payload) FROM STDIN"
+            ) as events_copy,
+        ):
+            placed = []
+            for seq, customer, kind, name, channel, props, at in columns:
+                payload = f'{{"type":"{kind}","event":"{name}","properties":{props}}}'
+                events_copy.write_row(
+                    (seq, ids[channel], f"m{seq}", kind, name, customer, channel, at, at,
+                     payload)
+                )  # fmt: skip
+                placed.append((seq, customer, at, channel))
+        with cur.copy("COPY profile_events (seq, profile_id, at, channel) FROM STDIN") as pe:
+            for row in placed:
+                pe.write_row(row)
+        cur.execute(
+            "INSERT INTO cursors (name, position, updated_at) VALUES (%s, %s, now())",
+            (CURSOR, int(pc.max(table.column("seq")).as_py())),
+        )
+    loaded = time.perf_counter() - started
+    print(f"sync store on PostgreSQL: {table.num_rows:,} events in {loaded:.0f} s")
+    lake = Lake(scratch / "pg-lake")
+    started = time.perf_counter()
+    report = lake.sync(ws.engine)
+    seconds = time.perf_counter() - started
+    ws.close()
+    print(f"lake sync from PostgreSQL: {report.events:,} events in {seconds:.2f} s")
+    return report.events / seconds
+
+
 # --- the run ---------------------------------------------------------------------------------
 
 
@@ -648,6 +718,11 @@ def main() -> int:
         figures["journeys.sync_events_per_s"] = cxm_sync_events_per_s(
             args.data_dir, table.slice(0, SYNC_EVENTS), marker=f"{marker}-sync{SYNC_EVENTS}"
         )
+        if not args.skip_postgres:
+            with tempfile.TemporaryDirectory(prefix="cxm-bench-pg-", dir=args.data_dir) as d:
+                figures["journeys.sync_postgres_events_per_s"] = cxm_sync_postgres_events_per_s(
+                    args.postgres_url, table.slice(0, SYNC_EVENTS), Path(d)
+                )
 
     reference = answers["duckdb_sql"]
     disagree = [name for name, a in answers.items() if not a.matches(reference)]
