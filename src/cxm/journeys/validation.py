@@ -1,7 +1,9 @@
-"""Reading a journey map file: YAML with line numbers, the file's schema, and every rule it obeys.
+"""A journey map's schema and every rule it obeys, checked on plain data.
 
-All problems are collected and raised together as one :class:`JourneyMapInvalid`, each with the
-file name, the line and a reason, so a CX manager can fix a whole file in one pass:
+The text is read by :mod:`cxm.journeys.yaml_source`, which keeps the lines to point at; a JSON body
+is checked by the same rules, with paths instead of lines. All problems are collected and raised
+together as one :class:`JourneyMapInvalid`, each with the file name, the line and a reason, so a
+CX manager can fix a whole file in one pass:
 
 >>> read_map_document("journey: X\\nstages: []\\n", filename="j.yaml")  # doctest: +SKIP
 Traceback (most recent call last):
@@ -12,22 +14,20 @@ from __future__ import annotations
 
 import heapq
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Any, TypeVar
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cxm.config import CHANNELS
 from cxm.errors import ErrorDetail, InvalidInput
+from cxm.journeys.yaml_source import LineLookup, Path, YamlSyntaxError, read_yaml
 
 EVENT_TYPES: tuple[str, ...] = ("track", "page", "screen", "identify")
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 MAX_SOURCE_BYTES = 1_000_000
-
-Path = tuple[str | int, ...]
 
 
 class JourneyMapInvalid(InvalidInput):
@@ -121,41 +121,11 @@ class MapDocument:
     touchpoints: list[TouchpointSpec]
 
 
-# --- where things are: line numbers from the YAML node tree ---------------------------------------
-
-
-class _Locator:
-    """Finds the line a path of keys and indexes was written on (None for a JSON body)."""
-
-    def __init__(self, root: yaml.Node | None) -> None:
-        self.root = root
-
-    def line(self, path: Path) -> int | None:
-        node = self.root
-        if node is None:
-            return None
-        line: int = node.start_mark.line + 1
-        for step in path:
-            child: yaml.Node | None = None
-            if isinstance(node, yaml.MappingNode):
-                for key, value in node.value:
-                    if isinstance(key, yaml.ScalarNode) and key.value == str(step):
-                        line, child = key.start_mark.line + 1, value
-            elif (
-                isinstance(node, yaml.SequenceNode)
-                and isinstance(step, int)
-                and 0 <= step < len(node.value)
-            ):
-                child = node.value[step]
-                line = child.start_mark.line + 1
-            if child is None:
-                break
-            node = child
-        return line
+# --- problems, each with where it was written -----------------------------------------------------
 
 
 class _Problems:
-    def __init__(self, filename: str, locator: _Locator) -> None:
+    def __init__(self, filename: str, locator: LineLookup) -> None:
         self.filename, self.locator = filename, locator
         self.found: list[tuple[int, ErrorDetail]] = []
 
@@ -199,78 +169,26 @@ def read_map_document(text: str, *, filename: str = "journey.yaml") -> MapDocume
             errors=[ErrorDetail((filename,), "file too large")],
         )
     try:
-        root, data = _load(text)
-    except yaml.YAMLError as exc:
-        problems = _Problems(filename, _Locator(None))
-        problems.add((), f"YAML syntax error: {_yaml_reason(exc)}", line=_yaml_line(exc, text))
+        source = read_yaml(text)
+    except YamlSyntaxError as exc:
+        problems = _Problems(filename, LineLookup())
+        problems.add((), f"YAML syntax error: {exc.reason}", line=exc.line)
         problems.raise_if_any()
         raise AssertionError("unreachable") from exc
-    problems = _Problems(filename, _Locator(root))
-    if root is not None:
-        for path, key, line, first in _duplicate_keys(root):
-            problems.add(
-                path,
-                f"the key '{key}' appears twice (also on line {first}); keep one",
-                line=line,
-            )
-    return _check(data, problems)
-
-
-def _load(text: str) -> tuple[yaml.Node | None, Any]:
-    """The node tree (for line numbers) and the data built from that same tree."""
-    loader = yaml.SafeLoader(text)
-    try:
-        root = loader.get_single_node()
-        return root, loader.construct_document(root) if root is not None else None
-    finally:
-        loader.dispose()
-
-
-def _yaml_reason(exc: yaml.YAMLError) -> str:
-    if isinstance(exc, yaml.MarkedYAMLError):
-        return f"{exc.problem}{f' ({exc.context})' if exc.context else ''}"
-    if isinstance(exc, yaml.reader.ReaderError):
-        return f"character #x{exc.character:04x} is not allowed in YAML"
-    return str(exc)
-
-
-def _yaml_line(exc: yaml.YAMLError, text: str) -> int:
-    if isinstance(exc, yaml.MarkedYAMLError):
-        mark = exc.problem_mark or exc.context_mark
-        if mark is not None:
-            return int(mark.line) + 1
-    if isinstance(exc, yaml.reader.ReaderError):
-        return text.count("\n", 0, exc.position) + 1
-    return 1
+    problems = _Problems(filename, source.lines)
+    for duplicate in source.duplicate_keys:
+        problems.add(
+            duplicate.path,
+            f"the key '{duplicate.key}' appears twice (also on line {duplicate.first_line}); "
+            "keep one",
+            line=duplicate.line,
+        )
+    return _check(source.data, problems)
 
 
 def check_map_data(data: Any, *, filename: str = "request body") -> MapDocument:
     """Check a journey map given as data (a JSON body): the same rules, paths instead of lines."""
-    return _check(data, _Problems(filename, _Locator(None)))
-
-
-def _duplicate_keys(root: yaml.Node) -> Iterator[tuple[Path, str, int, int]]:
-    seen: set[int] = set()  # aliases share nodes: visit each once
-
-    def walk(node: yaml.Node, path: Path) -> Iterator[tuple[Path, str, int, int]]:
-        if id(node) in seen:
-            return
-        seen.add(id(node))
-        if isinstance(node, yaml.MappingNode):
-            first: dict[str, int] = {}
-            for key, value in node.value:
-                name = key.value if isinstance(key, yaml.ScalarNode) else None
-                if isinstance(name, str):
-                    if name in first:
-                        yield (*path, name), name, key.start_mark.line + 1, first[name]
-                    else:
-                        first[name] = key.start_mark.line + 1
-                yield from walk(value, (*path, name if isinstance(name, str) else "?"))
-        elif isinstance(node, yaml.SequenceNode):
-            for index, item in enumerate(node.value):
-                yield from walk(item, (*path, index))
-
-    yield from walk(root, ())
+    return _check(data, _Problems(filename, LineLookup()))
 
 
 # --- the rules --------------------------------------------------------------------------------
