@@ -127,9 +127,7 @@ def _sync_lake(ws: Workspace) -> None:
         log.exception("the lake sync failed; trying again later")
         return
     if report.events or report.moved_customers:
-        log.info(
-            "lake: %d new events, %d customers moved", report.events, report.moved_customers
-        )
+        log.info("lake: %d new events, %d customers moved", report.events, report.moved_customers)
 
 
 def demo(

@@ -57,6 +57,7 @@ TRAITS_SCHEMA = pa.schema(
     ]
 )
 
+
 def sort_events(table: pa.Table) -> pa.Table:
     """Sorted by customer, time and seq."""
     return table.take(sort_order(table)) if table.num_rows else table
