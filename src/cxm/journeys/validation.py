@@ -1,9 +1,10 @@
-"""A journey map's schema and every rule it obeys, checked on plain data.
+"""Every rule a journey map obeys, checked on plain data.
 
-The text is read by :mod:`cxm.journeys.yaml_source`, which keeps the lines to point at; a JSON body
-is checked by the same rules, with paths instead of lines. All problems are collected and raised
-together as one :class:`JourneyMapInvalid`, each with the file name, the line and a reason, so a
-CX manager can fix a whole file in one pass:
+The text is read by :mod:`cxm.journeys.yaml_source`, which keeps the lines to point at, and each
+part is fitted to its model in :mod:`cxm.journeys.schema`; a JSON body is checked by the same
+rules, with paths instead of lines. All problems are collected and raised together as one
+:class:`JourneyMapInvalid`, each with the file name, the line and a reason, so a CX manager can
+fix a whole file in one pass:
 
 >>> read_map_document("journey: X\\nstages: []\\n", filename="j.yaml")  # doctest: +SKIP
 Traceback (most recent call last):
@@ -15,19 +16,31 @@ from __future__ import annotations
 import heapq
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from itertools import combinations
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from cxm.config import CHANNELS
 from cxm.errors import ErrorDetail, InvalidInput
+from cxm.journeys.schema import (
+    DepartmentSpec,
+    DocumentSpec,
+    IdentifiedSpec,
+    MapDocument,
+    StageSpec,
+    TouchpointSpec,
+    fields_at,
+    overlap_example,
+)
 from cxm.journeys.yaml_source import LineLookup, Path, YamlSyntaxError, read_yaml
 
 EVENT_TYPES: tuple[str, ...] = ("track", "page", "screen", "identify")
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 MAX_SOURCE_BYTES = 1_000_000
+
+S = TypeVar("S", bound=BaseModel)
+Item = TypeVar("Item", bound=IdentifiedSpec)
 
 
 class JourneyMapInvalid(InvalidInput):
@@ -35,90 +48,6 @@ class JourneyMapInvalid(InvalidInput):
 
     code = "invalid_journey_map"
     http_status = 422
-
-
-# --- the file's schema -------------------------------------------------------------------------
-
-
-class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
-
-
-Text = Field(min_length=1, max_length=200)
-
-
-class DocumentSpec(_Spec):
-    journey: str = Text
-    description: str | None = Field(default=None, max_length=5000)
-    departments: dict[str, Any]
-    stages: list[Any]
-    touchpoints: list[Any]
-
-
-class DepartmentSpec(_Spec):
-    name: str = Text
-    lead: str = Text
-    description: str | None = Field(default=None, max_length=5000)
-
-
-class _Identified(_Spec):
-    id: str
-
-
-S = TypeVar("S", bound=BaseModel)
-Item = TypeVar("Item", bound=_Identified)
-
-
-class StageSpec(_Identified):
-    name: str = Text
-    after: list[str] | None = None
-    description: str | None = Field(default=None, max_length=5000)
-
-
-class MatchSpec(_Spec):
-    type: str | list[str]
-    event: str | list[str] | None = None
-    channel: str | list[str] | None = None
-
-    @property
-    def types(self) -> tuple[str, ...]:
-        return _as_tuple(self.type) or ()
-
-    @property
-    def events(self) -> tuple[str, ...] | None:
-        return _as_tuple(self.event)
-
-    @property
-    def channels(self) -> tuple[str, ...] | None:
-        return _as_tuple(self.channel)
-
-
-class TouchpointSpec(_Identified):
-    name: str = Text
-    stage: str
-    match: MatchSpec
-    owner: str
-    owner_name: str | None = Field(default=None, min_length=1, max_length=200)
-    influence: dict[str, Any]
-    description: str | None = Field(default=None, max_length=5000)
-
-
-def _as_tuple(value: str | list[str] | None) -> tuple[str, ...] | None:
-    if value is None:
-        return None
-    return (value,) if isinstance(value, str) else tuple(dict.fromkeys(value))
-
-
-@dataclass(frozen=True)
-class MapDocument:
-    """A journey map file that obeys every rule, with the stages in their resolved order."""
-
-    journey: str
-    description: str | None
-    departments: dict[str, DepartmentSpec]
-    stages: list[StageSpec]  # in order: the topological order of `after`
-    stage_after: dict[str, tuple[str, ...]]
-    touchpoints: list[TouchpointSpec]
 
 
 # --- problems, each with where it was written -----------------------------------------------------
@@ -214,7 +143,7 @@ def _schema_problem(
         problems.add(path + loc[:-1], reason)
         return
     if kind == "extra_forbidden":
-        allowed = ", ".join(_fields_at(model, loc[:-1]))
+        allowed = ", ".join(fields_at(model, loc[:-1]))
         reason = f"unknown key '{loc[-1]}' in {what}; expected one of: {allowed}"
     elif kind == "model_type" or kind == "model_attributes_type":
         reason = f"{what}{' ' + where if where else ''} must be a mapping of keys to values"
@@ -223,12 +152,6 @@ def _schema_problem(
         shown = shown if len(shown) <= 60 else shown[:57] + "..."
         reason = f"{what}: '{where}' is {shown}: {error['msg'][0].lower()}{error['msg'][1:]}"
     problems.add(path + loc, reason)
-
-
-def _fields_at(model: type[BaseModel], loc: Path) -> list[str]:
-    if loc and loc[0] == "match" and model is TouchpointSpec:
-        return list(MatchSpec.model_fields)
-    return list(model.model_fields)
 
 
 def _check(data: Any, problems: _Problems) -> MapDocument:
@@ -491,24 +414,3 @@ def _check_overlaps(touchpoints: list[tuple[TouchpointSpec, int]], problems: _Pr
             f"{example}; each event must belong to one touchpoint: narrow the event names or "
             "channels of one of them",
         )
-
-
-def overlap_example(a: MatchSpec, b: MatchSpec) -> str | None:
-    """An event both patterns match, described for a person; None when they are disjoint."""
-    types = [t for t in a.types if t in b.types]
-    events = _intersect(a.events, b.events)
-    channels = _intersect(a.channels, b.channels)
-    if not types or events == () or channels == ():
-        return None
-    named = f" named '{events[0]}'" if events else " with any name"
-    where = f"on channel {channels[0]}" if channels else "on any channel"
-    return f"a {types[0]} event{named if types[0] != 'identify' else ''} {where}"
-
-
-def _intersect(a: tuple[str, ...] | None, b: tuple[str, ...] | None) -> tuple[str, ...] | None:
-    """Intersection where None means 'any'; () means the two share nothing."""
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return tuple(x for x in a if x in b)
