@@ -1,7 +1,8 @@
 """Funnels: how many customers went through ordered steps within a conversion window.
 
-The query needs no self-joins and sorts each customer's step events once (twice for five or
-more steps). For every event of step ``m`` (the middle step) two window aggregates give:
+The query needs no self-joins: one pass of window aggregates over each customer's step events
+in time order for up to three steps, one more for every two further steps. For every event of
+step ``m`` (the middle step) two window aggregates give:
 
 * the *latest possible start*: the latest step-1 event of a chain 1..m ending at this event
   (a running MAX over strictly earlier rows, nested once per step before m), and
