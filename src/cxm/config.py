@@ -146,6 +146,16 @@ class Settings(BaseSettings):
         description="Seconds between the worker's lake syncs (new events, moved customers).",
     )
 
+    survey_fatigue_days: int = Field(
+        default=30,
+        ge=0,
+        le=3650,
+        description=(
+            "No customer is invited to a survey more than once in this many days, across all "
+            "surveys; a refused invitation is counted with its reason. 0 turns the rule off."
+        ),
+    )
+
     @property
     def identity_policy(self) -> IdentityPolicy:
         from cxm.identity.policy import IdentityPolicy

@@ -9,6 +9,7 @@ import cxm.ingest.tables
 import cxm.journeys.tables
 import cxm.profiles.tables
 import cxm.store.tables  # noqa: F401
+import cxm.surveys.tables  # noqa: F401
 from cxm.store.metadata import metadata
 
 __all__ = ["metadata"]

@@ -1,0 +1,343 @@
+"""Saving survey definitions and sending invitations, with the fatigue rule and reminders.
+
+>>> with ws.session() as session:                                          # doctest: +SKIP
+...     do_save_survey(session=session, actor="user:ania", data=definition)
+...     outcome = do_invite(session=session, actor="user:ania", survey="nps-after-repair",
+...                         profile_id="p_ania", touchpoint="repair", case_ref="C-17",
+...                         language="pl", now=utcnow(), fatigue_days=30)
+>>> outcome.status, outcome.token                                          # doctest: +SKIP
+('sent', 'inv_….…')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from cxm.audit import record_action
+from cxm.domain_events import publish
+from cxm.errors import Conflict, CxmError, InvalidInput, NotFound
+from cxm.identity.tables import profiles
+from cxm.journeys.service import current_journey_map
+from cxm.store.metadata import utcnow
+from cxm.surveys.definitions import survey_from_data
+from cxm.surveys.models import (
+    Invitation,
+    InviteOutcome,
+    StoredSurvey,
+    SurveyInvitationSent,
+    SurveySaved,
+)
+from cxm.surveys.queries import get_invitation, get_survey, invitation_from_row
+from cxm.surveys.tables import survey_invitations, survey_versions
+from cxm.surveys.tokens import new_invitation_id, sign_invitation, workspace_secret
+
+
+def do_save_survey(
+    *, session: Session, actor: str, data: Any, now: datetime | None = None
+) -> StoredSurvey:
+    """Check a definition and store it as the survey's next version (the first creates it).
+
+    Invitations already sent keep the version they were sent with.
+    """
+    journey = current_journey_map(session)
+    touchpoints = None if journey is None else [t.id for t in journey.touchpoints]
+    definition = survey_from_data(data, touchpoints=touchpoints)
+    now = now or utcnow()
+    version = (
+        int(
+            session.execute(
+                select(func.coalesce(func.max(survey_versions.c.version), 0)).where(
+                    survey_versions.c.survey_id == definition.id
+                )
+            ).scalar_one()
+        )
+        + 1
+    )
+    try:
+        with session.begin_nested():
+            session.execute(
+                insert(survey_versions).values(
+                    survey_id=definition.id,
+                    version=version,
+                    kind=definition.kind,
+                    audience=definition.audience,
+                    definition=orjson.dumps(definition.to_dict()).decode(),
+                    created_at=now,
+                    actor=actor,
+                )
+            )
+    except IntegrityError as exc:
+        raise Conflict(
+            f"survey '{definition.id}' version {version} was saved at the same time; send it again"
+        ) from exc
+    record_action(
+        session,
+        actor=actor,
+        action="survey.saved",
+        subject=definition.id,
+        details={"version": version, "kind": definition.kind, "audience": definition.audience},
+    )
+    publish(session, SurveySaved(survey=definition.id, version=version))
+    return StoredSurvey(definition=definition, version=version, created_at=now, actor=actor)
+
+
+def do_invite(
+    *,
+    session: Session,
+    actor: str,
+    survey: str,
+    profile_id: str | None,
+    touchpoint: str | None,
+    case_ref: str | None,
+    language: str | None,
+    now: datetime,
+    department: str | None = None,
+    fatigue_days: int = 30,
+) -> InviteOutcome:
+    """Invite one customer (``profile_id``) or one department (employee surveys).
+
+    A customer invited to any survey in the last ``fatigue_days`` days is not invited again:
+    the outcome is ``suppressed`` with the reason, and the refusal is stored so that it is
+    counted. Mistakes of the caller (unknown survey, profile or language) raise InvalidInput
+    or NotFound.
+    """
+    stored = get_survey(session, survey)
+    definition = stored.definition
+    language = language or definition.languages[0]
+    if language not in definition.languages:
+        raise InvalidInput(
+            f"survey '{survey}' is in {', '.join(definition.languages)}, not '{language}'; "
+            "invite in one of those"
+        )
+    if definition.audience == "employee":
+        if profile_id is not None or not department:
+            raise InvalidInput(
+                f"survey '{survey}' is for employees: invite a department, not a customer"
+            )
+        _check_department(session, department)
+    else:
+        if department is not None:
+            raise InvalidInput(
+                f"survey '{survey}' is for customers: invite profiles, not a department"
+            )
+        if profile_id is not None:
+            profile_id = _live_profile(session, profile_id)
+    if touchpoint is None and definition.trigger.type == "after_touchpoint":
+        touchpoint = definition.trigger.value
+    for name, value, limit in (("touchpoint", touchpoint, 100), ("case_ref", case_ref, 200)):
+        if value is not None and (not value.strip() or len(value) > limit):
+            raise InvalidInput(f"{name} must be text of 1 to {limit} characters, not {value!r}")
+
+    row: dict[str, Any] = {
+        "id": new_invitation_id(),
+        "survey_id": survey,
+        "version": stored.version,
+        "profile_id": profile_id,
+        "department": department,
+        "touchpoint": touchpoint,
+        "case_ref": case_ref,
+        "language": language,
+        "created_at": now,
+        "actor": actor,
+    }
+    reason = (
+        _fatigue(session, profile_id, now=now, days=fatigue_days)
+        if profile_id is not None
+        else None
+    )
+    if reason is not None:
+        session.execute(
+            insert(survey_invitations).values(**row, status="suppressed", reason=reason)
+        )
+        record_action(
+            session,
+            actor=actor,
+            action="survey.invitation_suppressed",
+            subject=survey,
+            details={"invitation": row["id"], "profile_id": profile_id, "reason": reason},
+        )
+        return InviteOutcome(
+            profile_id=profile_id, department=None, status="suppressed", reason=reason
+        )
+
+    expires_at = now + timedelta(days=definition.expires_days)
+    remind_at = now + timedelta(days=definition.reminder_days) if definition.reminder_days else None
+    session.execute(
+        insert(survey_invitations).values(
+            **row, status="sent", expires_at=expires_at, remind_at=remind_at
+        )
+    )
+    record_action(
+        session,
+        actor=actor,
+        action="survey.invited",
+        subject=survey,
+        details={
+            "invitation": row["id"],
+            "version": stored.version,
+            "profile_id": profile_id,
+            "department": department,
+            "touchpoint": touchpoint,
+            "case_ref": case_ref,
+            "language": language,
+        },
+    )
+    publish(
+        session,
+        SurveyInvitationSent(
+            survey=survey, invitation=row["id"], profile_id=profile_id, department=department
+        ),
+    )
+    return InviteOutcome(
+        profile_id=profile_id,
+        department=department,
+        status="sent",
+        invitation_id=row["id"],
+        token=sign_invitation(workspace_secret(session), row["id"]),
+        expires_at=expires_at,
+    )
+
+
+def do_invite_batch(
+    *,
+    session: Session,
+    actor: str,
+    survey: str,
+    profile_ids: Sequence[str] = (),
+    departments: Sequence[str] = (),
+    touchpoint: str | None = None,
+    case_ref: str | None = None,
+    language: str | None = None,
+    now: datetime,
+    fatigue_days: int = 30,
+) -> list[InviteOutcome]:
+    """Invite many; one outcome per profile or department, in order.
+
+    One that cannot be invited (fatigue, an unknown profile) is reported in its outcome and
+    does not stop the others.
+    """
+    get_survey(session, survey)  # an unknown survey fails the whole batch at once
+    targets = [(p, None) for p in profile_ids] + [(None, d) for d in departments]
+    outcomes: list[InviteOutcome] = []
+    for profile_id, department in targets:
+        try:
+            with session.begin_nested():
+                outcome = do_invite(
+                    session=session,
+                    actor=actor,
+                    survey=survey,
+                    profile_id=profile_id,
+                    touchpoint=touchpoint,
+                    case_ref=case_ref,
+                    language=language,
+                    now=now,
+                    department=department,
+                    fatigue_days=fatigue_days,
+                )
+        except CxmError as exc:
+            outcome = InviteOutcome(
+                profile_id=profile_id, department=department, status="rejected", reason=exc.message
+            )
+        outcomes.append(outcome)
+    return outcomes
+
+
+def due_reminders(session: Session, *, now: datetime, limit: int = 1000) -> list[Invitation]:
+    """Invitations to remind now: sent, not answered, reminder time passed, not expired, and
+    not reminded yet."""
+    inv = survey_invitations.c
+    rows = session.execute(
+        select(survey_invitations)
+        .where(
+            inv.status == "sent",
+            inv.remind_at.is_not(None),
+            inv.remind_at <= now,
+            inv.reminded_at.is_(None),
+            inv.expires_at > now,
+        )
+        .order_by(inv.remind_at, inv.id)
+        .limit(limit)
+    )
+    return [invitation_from_row(r._mapping, now=now) for r in rows]
+
+
+def do_mark_reminded(
+    *, session: Session, actor: str, invitation_id: str, now: datetime
+) -> Invitation:
+    """Note that a reminder went out, so the invitation is not reminded twice."""
+    result = session.execute(
+        update(survey_invitations)
+        .where(
+            survey_invitations.c.id == invitation_id,
+            survey_invitations.c.status == "sent",
+            survey_invitations.c.reminded_at.is_(None),
+        )
+        .values(reminded_at=now)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        found = get_invitation(session, invitation_id, now=now)
+        if found is None:
+            raise NotFound(f"there is no survey invitation '{invitation_id}'")
+        raise Conflict(
+            f"invitation '{invitation_id}' is {found.status}"
+            + (f", reminded at {found.reminded_at:%Y-%m-%d %H:%M} UTC" if found.reminded_at else "")
+            + "; it is not reminded again"
+        )
+    record_action(session, actor=actor, action="survey.reminded", subject=invitation_id, details={})
+    invitation = get_invitation(session, invitation_id, now=now)
+    assert invitation is not None
+    return invitation
+
+
+def _fatigue(session: Session, profile_id: str, *, now: datetime, days: int) -> str | None:
+    """Why ``profile_id`` may not be invited now, or None when it may."""
+    if days <= 0:
+        return None
+    inv = survey_invitations.c
+    last = session.execute(
+        select(inv.survey_id, inv.created_at)
+        .where(
+            inv.profile_id == profile_id,
+            inv.status.in_(("sent", "answered")),
+            inv.created_at > now - timedelta(days=days),
+            inv.created_at <= now,
+        )
+        .order_by(inv.created_at.desc())
+        .limit(1)
+    ).first()
+    if last is None:
+        return None
+    again = last.created_at + timedelta(days=days)
+    return (
+        f"fatigue: {profile_id} was invited to survey '{last.survey_id}' on "
+        f"{last.created_at:%Y-%m-%d}, and no customer is invited more than once per {days} days "
+        f"(CXM_SURVEY_FATIGUE_DAYS); the next invitation is possible from {again:%Y-%m-%d}"
+    )
+
+
+def _live_profile(session: Session, profile_id: str) -> str:
+    row = session.execute(
+        select(profiles.c.id, profiles.c.merged_into).where(profiles.c.id == profile_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"there is no profile '{profile_id}'")
+    return str(row.merged_into or row.id)
+
+
+def _check_department(session: Session, department: str) -> None:
+    journey = current_journey_map(session)
+    if journey is None:
+        return  # without a journey map there is no list of departments to hold it to
+    known = [d.id for d in journey.departments]
+    if department not in known:
+        raise InvalidInput(
+            f"the journey map has no department '{department}'; its departments are "
+            f"{', '.join(known)}"
+        )
