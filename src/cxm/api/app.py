@@ -8,7 +8,17 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from cxm import __version__
-from cxm.api import audit, events, identity, ingest, journey_map, journeys, profiles, sources
+from cxm.api import (
+    audit,
+    events,
+    identity,
+    ingest,
+    journey_map,
+    journeys,
+    profiles,
+    sources,
+    surveys,
+)
 from cxm.api.cors import TrackingCors
 from cxm.api.errors import install_error_handlers
 from cxm.api.responses import JsonResponse
@@ -61,6 +71,7 @@ def create_app(workspace: Workspace, *, web: bool = True) -> FastAPI:
     app.include_router(audit.router)
     app.include_router(journey_map.router)
     app.include_router(journeys.router)
+    app.include_router(surveys.router)
     if web:
         from cxm.web import mount_web
 

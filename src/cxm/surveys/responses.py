@@ -131,7 +131,8 @@ def do_answer(*, session: Session, token: str, answers: Any, now: datetime) -> S
             survey=survey.id, response=response_id, profile_id=profile_id, score=checked.score
         ),
     )
-    return SurveyResponse(id=response_id, **(row | {"answers": checked.answers}))
+    kept = {k: v for k, v in row.items() if k != "invitation_id"}
+    return SurveyResponse(id=response_id, **(kept | {"answers": checked.answers}))
 
 
 def _answered_already(invitation: Invitation) -> Conflict:

@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 from cxm.audit import record_action
 from cxm.domain_events import publish
 from cxm.errors import Conflict, CxmError, InvalidInput, NotFound
-from cxm.identity.tables import profiles
 from cxm.journeys.service import current_journey_map
+from cxm.profiles import resolve_profile_id
 from cxm.store.metadata import utcnow
 from cxm.surveys.definitions import survey_from_data
 from cxm.surveys.models import (
@@ -101,7 +101,8 @@ def do_invite(
     department: str | None = None,
     fatigue_days: int = 30,
 ) -> InviteOutcome:
-    """Invite one customer (``profile_id``) or one department (employee surveys).
+    """Invite one customer (``profile_id``: an id, e-mail, phone or user id) or one department
+    (employee surveys).
 
     A customer invited to any survey in the last ``fatigue_days`` days is not invited again:
     the outcome is ``suppressed`` with the reason, and the refusal is stored so that it is
@@ -322,13 +323,11 @@ def _fatigue(session: Session, profile_id: str, *, now: datetime, days: int) -> 
     )
 
 
-def _live_profile(session: Session, profile_id: str) -> str:
-    row = session.execute(
-        select(profiles.c.id, profiles.c.merged_into).where(profiles.c.id == profile_id)
-    ).first()
-    if row is None:
-        raise NotFound(f"there is no profile '{profile_id}'")
-    return str(row.merged_into or row.id)
+def _live_profile(session: Session, ref: str) -> str:
+    """The live profile a reference names: a profile id, an e-mail, a phone or a user id."""
+    if not ref.strip() or len(ref) > 320:
+        raise InvalidInput(f"{ref[:40]!r} is not a profile reference")
+    return resolve_profile_id(session, ref)
 
 
 def _check_department(session: Session, department: str) -> None:
