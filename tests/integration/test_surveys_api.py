@@ -467,3 +467,37 @@ async def test_bad_requests_never_fail_the_server(
         "/api/surveys/nope/invitations", json={"profiles": ["u-ania"]}, headers=auth
     )
     assert missing.status_code == 404
+
+
+async def test_two_invitations_at_the_same_moment_take_turns(
+    api: httpx.AsyncClient, workspace: Workspace, admin_token: str, setup: dict[str, str]
+) -> None:
+    """A second invitation racing the first waits for it, then sees it and is suppressed."""
+    import threading
+    import time
+
+    await save(api, admin_token, nps())
+    await save(api, admin_token, {"id": "csat-calls", "kind": "csat", "languages": ["en"]})
+
+    def invite_now(survey: str) -> Any:
+        return dict(
+            session=None, actor="test", survey=survey, profile_id=setup["ania"], touchpoint=None,
+            case_ref=None, language=None, now=utcnow(), fatigue_days=30,
+        )  # fmt: skip
+
+    outcomes: dict[str, Any] = {}
+    with workspace.session() as first:
+        outcomes["first"] = do_invite(**{**invite_now("nps-after-repair"), "session": first})
+
+        def second() -> None:
+            with workspace.session() as other:
+                outcomes["second"] = do_invite(**{**invite_now("csat-calls"), "session": other})
+
+        racer = threading.Thread(target=second)
+        racer.start()
+        time.sleep(0.5)
+        assert racer.is_alive()  # waiting for the first invitation's transaction
+    racer.join(timeout=30)
+    assert outcomes["first"].status == "sent"
+    assert outcomes["second"].status == "suppressed"
+    assert "'nps-after-repair'" in outcomes["second"].reason

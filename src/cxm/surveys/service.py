@@ -11,12 +11,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -109,6 +110,8 @@ def do_invite(
     counted. Mistakes of the caller (unknown survey, profile or language) raise InvalidInput
     or NotFound.
     """
+    if profile_id is not None and fatigue_days > 0:
+        _take_write_turn(session)
     stored = get_survey(session, survey)
     definition = stored.definition
     language = language or definition.languages[0]
@@ -298,9 +301,19 @@ def do_mark_reminded(
 
 
 def _fatigue(session: Session, profile_id: str, *, now: datetime, days: int) -> str | None:
-    """Why ``profile_id`` may not be invited now, or None when it may."""
+    """Why ``profile_id`` may not be invited now, or None when it may.
+
+    Two invitations for one customer at the same moment (a batch and a trigger, two servers)
+    take turns here, so the second one sees the first; the turn lasts until the transaction
+    that records the invitation ends.
+    """
     if days <= 0:
         return None
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        digest = hashlib.blake2b(f"survey-invitation:{profile_id}".encode(), digest_size=8)
+        key = int.from_bytes(digest.digest(), "big", signed=True)
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
     inv = survey_invitations.c
     last = session.execute(
         select(inv.survey_id, inv.created_at)
@@ -321,6 +334,22 @@ def _fatigue(session: Session, profile_id: str, *, now: datetime, days: int) -> 
         f"{last.created_at:%Y-%m-%d}, and no customer is invited more than once per {days} days "
         f"(CXM_SURVEY_FATIGUE_DAYS); the next invitation is possible from {again:%Y-%m-%d}"
     )
+
+
+def _take_write_turn(session: Session) -> None:
+    """On SQLite, take the one write lock before this transaction reads anything.
+
+    A transaction that has read cannot wait for the lock later (SQLite answers "database is
+    locked" at once), and one that read before another invitation was stored would not see
+    it. A write that changes nothing takes the lock; PostgreSQL uses a lock per customer.
+    """
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        conn.execute(
+            update(survey_invitations)
+            .where(survey_invitations.c.id == "")
+            .values(status=survey_invitations.c.status)
+        )
 
 
 def _live_profile(session: Session, ref: str) -> str:
