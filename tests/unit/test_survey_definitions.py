@@ -176,3 +176,27 @@ def test_tokens_are_signed_and_refuse_forgeries() -> None:
         with pytest.raises(CxmError) as caught:
             read_invitation_token(secret, bad)
         assert caught.value.code == "invitation_invalid"
+
+
+def test_only_the_exact_token_is_accepted_not_another_spelling_of_its_signature() -> None:
+    import base64
+    import hashlib
+
+    from itsdangerous import Signer
+
+    secret = b"s" * 32
+    token = sign_invitation(secret, "inv_exact")
+    value, signature = token.rsplit(".", 1)
+    # 32 signature bytes take 43 base64 characters, whose last 2 bits are unused: flipping the
+    # lowest bit of the last character spells the same signature differently.
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    twin_char = alphabet[alphabet.index(signature[-1]) ^ 1]
+    twin = f"{value}.{signature[:-1]}{twin_char}"
+    assert base64.urlsafe_b64decode(signature + "=") == base64.urlsafe_b64decode(
+        twin.rsplit(".", 1)[1] + "="
+    )
+    signer = Signer(secret, salt="cxm.surveys.invitation", digest_method=hashlib.sha256, sep=".")
+    assert signer.unsign(twin) == b"inv_exact"  # the signature library alone would accept it
+    assert read_invitation_token(secret, token) == "inv_exact"
+    with pytest.raises(CxmError, match="not valid"):
+        read_invitation_token(secret, twin)
