@@ -15,6 +15,7 @@ from cxm.api import (
     ingest,
     journey_map,
     journeys,
+    metrics,
     profiles,
     sources,
     surveys,
@@ -72,6 +73,7 @@ def create_app(workspace: Workspace, *, web: bool = True) -> FastAPI:
     app.include_router(journey_map.router)
     app.include_router(journeys.router)
     app.include_router(surveys.router)
+    app.include_router(metrics.router)
     if web:
         from cxm.web import mount_web
 
