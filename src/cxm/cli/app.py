@@ -11,7 +11,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from cxm.cli import data, identity, journey, journeys, resolve, serving
+from cxm.cli import data, identity, journey, journeys, metrics, resolve, serving
 from cxm.cli.context import close_workspaces
 from cxm.errors import CxmError
 
@@ -46,6 +46,7 @@ identity.register(app)
 resolve.register(app)
 journey.register(app)
 journeys.register(app)
+metrics.register(app)
 
 
 def main() -> None:

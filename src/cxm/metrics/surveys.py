@@ -348,6 +348,8 @@ def survey_metric(
     """
     _check(metric, by, start, end)
     grouped = _counts(session, metric=metric, by=by, start=start, end=end, survey=survey)
+    if by == "none" and not grouped:
+        grouped = {None: {}}  # the one figure asked for: "no answers", not nothing
     return [_row(metric, key, grouped[key], min_n) for key in sorted(grouped, key=_order)]
 
 
