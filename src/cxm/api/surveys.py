@@ -129,6 +129,10 @@ def invite(
 ) -> JsonResponse:
     if not body.profiles and not body.departments:
         raise InvalidInput("name whom to invite: 'profiles' (customers) or 'departments'")
+    # End the read transaction of the token check: on SQLite a transaction that has read cannot
+    # wait for the write lock (another writer, e.g. the worker, makes it fail at once), and the
+    # invitations take that lock first so that the fatigue rule sees concurrent invitations.
+    session.commit()
     outcomes = do_invite_batch(
         session=session,
         actor=principal.actor,

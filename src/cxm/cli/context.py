@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import getpass
 import os
+from datetime import date
 
 from cxm.config import Settings
+from cxm.errors import InvalidInput
 from cxm.workspace import Workspace
 
 _opened: list[Workspace] = []
@@ -29,3 +31,13 @@ def cli_actor() -> str:
 def close_workspaces() -> None:
     while _opened:
         _opened.pop().close()
+
+
+def parse_day(text: str | None, name: str) -> date | None:
+    """A ``--start``/``--end`` option's day, or a clear error naming the option."""
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"{name}: {text!r} is not a day; write YYYY-MM-DD") from None

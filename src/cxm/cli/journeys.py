@@ -7,14 +7,14 @@ prints a table, or the DataFrame as CSV or JSON lines for other programs (``--fo
 from __future__ import annotations
 
 import sys
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from cxm.cli.context import open_workspace
+from cxm.cli.context import open_workspace, parse_day
 from cxm.cli.progress import progress_bar
 from cxm.errors import InvalidInput
 
@@ -104,7 +104,11 @@ def funnel(
     ]
     ws = _ready(sync)
     frame = ws.journeys.funnel(
-        parsed, window_days=window_days, breakdown=breakdown, start=_day(start), end=_day(end)
+        parsed,
+        window_days=window_days,
+        breakdown=breakdown,
+        start=parse_day(start, "start"),
+        end=parse_day(end, "end"),
     )
     _show(frame, fmt, title="Funnel")
 
@@ -123,7 +127,12 @@ def paths(
     """The commonest paths out of (or into) a touchpoint."""
     ws = _ready(sync)
     frame = ws.journeys.paths(
-        touchpoint, direction=direction, depth=depth, top=top, start=_day(start), end=_day(end)
+        touchpoint,
+        direction=direction,
+        depth=depth,
+        top=top,
+        start=parse_day(start, "start"),
+        end=parse_day(end, "end"),
     )
     frame["path"] = [" → ".join(p) for p in frame["path"]]
     _show(frame, fmt, title=f"Paths {direction} of {touchpoint}")
@@ -142,7 +151,11 @@ def stages(
 ) -> None:
     """Stage progression: time in stage, stalls, regressions (or the moves between stages)."""
     ws = _ready(sync)
-    options: dict[str, Any] = {"stall_days": stall_days, "start": _day(start), "end": _day(end)}
+    options: dict[str, Any] = {
+        "stall_days": stall_days,
+        "start": parse_day(start, "start"),
+        "end": parse_day(end, "end"),
+    }
     if transitions:
         _show(ws.journeys.transitions(**options), fmt, title="Moves between stages")
     else:
@@ -161,7 +174,10 @@ def scorecard(
     """Per touchpoint: visits, customers, repeat rate, contact-after rate, health."""
     ws = _ready(sync)
     frame = ws.journeys.scorecard(
-        stage=stage, repeat_days=repeat_days, start=_day(start), end=_day(end)
+        stage=stage,
+        repeat_days=repeat_days,
+        start=parse_day(start, "start"),
+        end=parse_day(end, "end"),
     )
     _show(frame, fmt, title="Touchpoint scorecard")
 
@@ -176,7 +192,9 @@ def department(
 ) -> None:
     """Every touchpoint a department influences, weighted by its influence."""
     ws = _ready(sync)
-    frame = ws.journeys.department(department_id, start=_day(start), end=_day(end))
+    frame = ws.journeys.department(
+        department_id, start=parse_day(start, "start"), end=parse_day(end, "end")
+    )
     _show(frame, fmt, title=f"Touchpoints influenced by {department_id}")
 
 
@@ -186,15 +204,6 @@ def _ready(sync: bool) -> Any:
         ws.catch_up()
         ws.sync_lake()
     return ws
-
-
-def _day(text: str | None) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(f"{text!r} is not a day; write YYYY-MM-DD") from None
 
 
 def _show(frame: Any, fmt: str, *, title: str) -> None:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from cxm.cli.context import open_workspace
-from cxm.errors import InvalidInput
+from cxm.cli.context import open_workspace, parse_day
 
 out = Console()
 metrics_app = typer.Typer(help="Experience metrics: the catalogue, values with intervals.")
@@ -52,8 +50,8 @@ def show(
             session,
             metric=metric,
             by=by,  # type: ignore[arg-type]  # checked by survey_metric, with a clear message
-            start=_day(start, "start"),
-            end=_day(end, "end"),
+            start=parse_day(start, "start"),
+            end=parse_day(end, "end"),
             survey=survey,
         )
     table = Table(title=f"{metric} by {by}")
@@ -71,12 +69,3 @@ def show(
             row.reason or "",
         )
     out.print(table)
-
-
-def _day(text: str | None, name: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(f"{name}: {text!r} is not a day; write YYYY-MM-DD") from None

@@ -30,6 +30,7 @@ from cxm.journeys.placement import (
     DAY_US,
     in_period,
     memoized,
+    optional_float,
     pattern_predicate,
     require_touchpoint,
 )
@@ -156,8 +157,8 @@ def run_funnel(engine: Engine, journey: JourneyMap, query: FunnelQuery) -> pd.Da
                     "conversion": reached / first if first else None,
                     "step_conversion": reached / previous if previous else None,
                     "drop_off": previous - reached,
-                    "mean_seconds_to_convert": _num(record.get(f"mean_s_{j}")),
-                    "median_seconds_to_convert": _num(record.get(f"median_s_{j}")),
+                    "mean_seconds_to_convert": optional_float(record.get(f"mean_s_{j}")),
+                    "median_seconds_to_convert": optional_float(record.get(f"median_s_{j}")),
                 }
             )
             previous = reached
@@ -169,7 +170,3 @@ def run_funnel(engine: Engine, journey: JourneyMap, query: FunnelQuery) -> pd.Da
     if query.breakdown is None:
         frame = frame.drop(columns=["breakdown"])
     return frame
-
-
-def _num(value: Any) -> float | None:
-    return None if value is None or pd.isna(value) else float(value)

@@ -12,10 +12,11 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import ibis
 import ibis.expr.types as ir
+import pandas as pd
 from pydantic import BaseModel
 
 from cxm.errors import InvalidInput, NotFound
@@ -122,3 +123,8 @@ def micros(day: date) -> int:
 
 
 DAY_US = 86_400 * 1_000_000
+
+
+def optional_float(value: Any) -> float | None:
+    """A number from an engine's answer, None for SQL NULL / NaN."""
+    return None if value is None or pd.isna(value) else float(value)

@@ -22,6 +22,7 @@ from cxm.journeys.placement import (
     in_period,
     memoized,
     micros,
+    optional_float,
     stage_rank_of,
     touchpoint_column,
 )
@@ -91,8 +92,8 @@ def run_progression(engine: Engine, journey: JourneyMap, query: ProgressionQuery
                 "rank": stage.rank,
                 "customers": int(r.get("customers") or 0),
                 "visits": int(r.get("visits") or 0),
-                "mean_days_in_stage": _num(r.get("mean_days")),
-                "median_days_in_stage": _num(r.get("median_days")),
+                "mean_days_in_stage": optional_float(r.get("mean_days")),
+                "median_days_in_stage": optional_float(r.get("median_days")),
                 "current": int(r.get("current") or 0),
                 "stalled": int(r.get("stalled") or 0),
                 "regressions_in": int(r.get("regressions_in") or 0),
@@ -126,7 +127,3 @@ def run_transitions(engine: Engine, journey: JourneyMap, query: ProgressionQuery
     return pd.DataFrame(
         rows, columns=["from_stage", "to_stage", "moves", "customers", "regression"]
     )
-
-
-def _num(value: Any) -> float | None:
-    return None if value is None or pd.isna(value) else float(value)
