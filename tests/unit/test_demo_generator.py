@@ -183,7 +183,8 @@ def test_texts_are_in_polish_russian_and_english(company: DemoCompany) -> None:
     owner = _owners(company)
     texts: dict[str, list[str]] = defaultdict(list)
     for _, event in company.events:
-        text = event.get("properties", {}).get("text")
+        properties = event.get("properties", {})
+        text = properties.get("text") or properties.get("comment")
         if text is None:
             continue
         label = labels[event["messageId"]]
@@ -287,7 +288,9 @@ def _find_journey(events: list[tuple[str, Event, datetime]]) -> tuple[datetime, 
             continue
         step, last = 1, at
         for later_source, later, later_at in events[i + 1 :]:
-            if later_at - last > timedelta(days=8):
+            # The technician comes 2-6 days after the last call, which may be a second call
+            # up to 2 days after the first.
+            if later_at - last > timedelta(days=9):
                 break
             if (later_source, later.get("event")) == steps[step]:
                 step, last = step + 1, later_at
@@ -341,9 +344,10 @@ def test_lifecycle_stages_show_in_the_events() -> None:
         "Survey Answered",
     ):
         assert names[stage] > 0, stage
-    surveys = [e["properties"] for _, e in company.events if e.get("event") == "Survey Answered"]
-    assert all(0 <= s["nps"] <= 10 for s in surveys if "nps" in s)
-    assert all(1 <= s["csat"] <= 5 for s in surveys if "csat" in s)
+    kinds = Counter(
+        e["properties"]["kind"] for _, e in company.events if e.get("event") == "Survey Answered"
+    )
+    assert kinds["nps"] and kinds["csat"] and kinds["ces"]
 
 
 def test_end_moves_the_window_and_bad_arguments_are_refused() -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from cxm.demo.effort import Effort, customer_effort, effort_model
 from cxm.demo.lifecycle import ADDON_AFFINITY, CustomerYear
 from cxm.demo.population import draw_population
 from cxm.demo.recorder import DAY, EventRecorder
@@ -43,10 +44,12 @@ class DemoCompany:
     ``events`` holds ``(source name, Segment event)`` pairs sorted by timestamp. The
     JSON-serialisable ``ground_truth`` has ``customers`` (key → user_id, emails, phones_e164,
     anonymous_ids, social_handles, name, name_latin, language, services, issues, quirk,
-    household, joined_in_window, churned), ``broken_journeys`` (keys), ``linkable_by_rules``
-    (key → bool), ``shared_phones`` (``[key_a, key_b, e164]``), ``addon_affinity`` (problem
-    topic → add-on bought more often), ``text_labels`` (messageId → topic, language,
-    sentiment, author) and ``notes``.
+    household, joined_in_window, churned, effort), ``broken_journeys`` (keys),
+    ``linkable_by_rules`` (key → bool), ``shared_phones`` (``[key_a, key_b, e164]``),
+    ``addon_affinity`` (problem topic → add-on bought more often), ``incidents`` (each
+    problem's customer, topic, start, end, touchpoint, case and effort components),
+    ``effort_model`` (how effort drives the survey answers), ``text_labels`` (messageId →
+    topic, language, sentiment, author) and ``notes``.
     """
 
     name: str
@@ -65,7 +68,7 @@ SOURCES = (
     DemoSource("live-chat", "chat", "Live chat"),
     DemoSource("social", "social", "Social media (Facebook, X, Instagram)"),
     DemoSource("field-service", "field_service", "Field service technicians"),
-    DemoSource("surveys", "survey", "Surveys (NPS, CSAT)"),
+    DemoSource("surveys", "survey", "Surveys (NPS, CSAT, CES)"),
     DemoSource("billing", "other", "Billing system"),
     DemoSource("sms", "sms", "SMS gateway"),
 )
@@ -80,7 +83,16 @@ NOTES = (
     "pair into one profile, which is wrong person-wise; expect these false merges from rules "
     "alone (each member is still linkable_by_rules).",
     "text_labels gives, by messageId, the topic, language, sentiment and author of each free "
-    "text (properties.text).",
+    "text (properties.text, or properties.comment of a Survey Answered event).",
+    "Survey Answered events have the shape cxm's own survey responses log: survey, kind "
+    "(nps|csat|ces), score, comment, touchpoint (the journey map touchpoint the answer is "
+    "about, after an incident), case (the case ref, when the incident had one) and language.",
+    "customers[c].effort is the effort c's incidents cost them over the window, summed over "
+    "incidents: contacts, channel_switches, handoffs (call transfers, technician visits), "
+    "data_reasks (asked again for data already given), days_to_resolve and points, the "
+    "weighted total in CES points (effort_model.weights). incidents lists each incident. "
+    "CES (1-7, 7 = easiest) after an incident is drawn around 6.2 - points, CSAT from the "
+    "same points, and the relationship NPS falls with the points of incidents before it.",
 )
 
 
@@ -118,11 +130,15 @@ def generate_company(
     start_ms = end_ms - days * DAY
     rng = random.Random(seed)
     recorder = EventRecorder(start_ms=start_ms, end_ms=end_ms)
-    touchpoints = Touchpoints(rng=rng, recorder=recorder)
+    survey_rng = random.Random(f"demo-surveys:{seed}")
+    touchpoints = Touchpoints(rng=rng, recorder=recorder, survey_rng=survey_rng)
+    incidents: dict[str, list[Effort]] = {}
     with _cyclic_gc_paused():
         population, shared_phones = draw_population(rng, customers, start_ms, end_ms)
         for persona in population:
-            CustomerYear(touchpoints, persona, start_ms=start_ms, end_ms=end_ms).live()
+            year = CustomerYear(touchpoints, persona, start_ms=start_ms, end_ms=end_ms)
+            year.live()
+            incidents[persona.key] = year.incidents
         events, text_labels = recorder.finish(f"demo-{seed}-")
 
     truth_customers: dict[str, Any] = {}
@@ -144,6 +160,7 @@ def generate_company(
             "household": p.household,
             "joined_in_window": p.join_ms is not None,
             "churned": p.churn_ms is not None,
+            "effort": customer_effort(incidents[p.key]),
         }
         linkable[p.key] = ids is not None and ids.components() == 1
     ground_truth = {
@@ -152,9 +169,32 @@ def generate_company(
         "linkable_by_rules": linkable,
         "shared_phones": [list(pair) for pair in shared_phones],
         "addon_affinity": dict(ADDON_AFFINITY),
+        "incidents": [
+            _incident_truth(key, effort) for key, efforts in incidents.items() for effort in efforts
+        ],
+        "effort_model": effort_model(),
         "text_labels": text_labels,
         "notes": list(NOTES),
     }
     return DemoCompany(
         name=COMPANY_NAME, sources=list(SOURCES), events=events, ground_truth=ground_truth
+    )
+
+
+def _incident_truth(customer: str, effort: Effort) -> dict[str, Any]:
+    return {
+        "customer": customer,
+        "topic": effort.topic,
+        "start": _iso(effort.start),
+        "end": _iso(effort.end),
+        "broken_journey": effort.broken_journey,
+        "touchpoint": effort.touchpoint,
+        "case": effort.case,
+        **effort.components(),
+    }
+
+
+def _iso(ms: int) -> str:
+    return (
+        datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     )

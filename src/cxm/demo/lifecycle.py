@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import time
 
-from cxm.demo.people import Persona
+from cxm.demo.effort import nps_score
 from cxm.demo.population import INTERNET_PLANS
 from cxm.demo.recorder import DAY, HOUR, MINUTE
-from cxm.demo.touchpoints import ADDONS, Touchpoints
+from cxm.demo.support import CustomerSupport
+from cxm.demo.touchpoints import ADDONS
 
 # Customers who report a problem buy the matching add-on far more often (the analytics demo).
 ADDON_AFFINITY = {
@@ -26,42 +27,10 @@ ADDON_AFFINITY = {
 AFFINITY_PURCHASE_RATE = 0.45
 BASELINE_ADDONS_PER_YEAR = 0.25
 GENERIC_TOPICS = ("billing_error", "price_mismatch", "question", "praise")
-YEAR = 365 * DAY
 
 
-class CustomerYear:
+class CustomerYear(CustomerSupport):
     """Plans and writes all of one customer's events inside ``[start_ms, end_ms)``."""
-
-    def __init__(self, tp: Touchpoints, p: Persona, *, start_ms: int, end_ms: int) -> None:
-        self.tp = tp
-        self.rng = tp.rng
-        self.p = p
-        self.start_ms = start_ms
-        self.end_ms = end_ms
-        self.active: list[tuple[int, int]] = [(p.join_ms or start_ms, p.churn_ms or end_ms)]
-        self.social_linked = False
-
-    # time ----------------------------------------------------------------------------------
-    def _poisson_times(self, per_year: float) -> list[int]:
-        """Moments of a Poisson process with ``per_year`` rate over the active intervals."""
-        rng = self.rng
-        times: list[int] = []
-        for lo, hi in self.active:
-            if per_year <= 0:
-                break
-            at = lo + int(rng.expovariate(per_year) * YEAR)
-            while at < hi:
-                times.append(self._daytime(at))
-                at += int(rng.expovariate(per_year) * YEAR)
-        return times
-
-    def _daytime(self, at: int, first_hour: int = 6, last_hour: int = 21) -> int:
-        """``at``'s day at a waking hour (UTC, Poland is UTC+1/+2)."""
-        day = at - at % DAY
-        return day + self.rng.randint(first_hour * HOUR, last_hour * HOUR)
-
-    def _later(self, at: int, min_days: float, max_days: float) -> int:
-        return self._daytime(at + int(self.rng.uniform(min_days, max_days) * DAY), 7, 18)
 
     # the year ------------------------------------------------------------------------------
     def live(self) -> None:
@@ -80,7 +49,11 @@ class CustomerYear:
         self.web_and_app()
         for at in self._poisson_times(0.4 + 1.2 * len(p.issues)):
             issues = p.issues if p.issues and self.rng.random() < 0.85 else GENERIC_TOPICS
-            self.incident(at, self.rng.choice(issues))
+            topic = self.rng.choice(issues)
+            at = self.incident(at, topic)
+            addon = ADDON_AFFINITY.get(topic)
+            if addon and self.rng.random() < AFFINITY_PURCHASE_RATE:
+                self.buy_addon(self._later(at, 1, 20), addon)
         for at in self._poisson_times(BASELINE_ADDONS_PER_YEAR):
             self.buy_addon(at, self.rng.choice(self._addons()))
         for at in self._poisson_times(0.5):
@@ -195,86 +168,17 @@ class CustomerYear:
             for at in self._poisson_times(2 + 12 * p.digital):
                 tp.app_session(p, at)
 
-    # support -------------------------------------------------------------------------------
-    def incident(self, at: int, topic: str) -> None:
-        """A problem raised in one channel, perhaps escalated to another, perhaps fixed on site."""
-        tp, p, rng = self.tp, self.p, self.rng
-        first = self._contact_channel()
-        at = self.contact(first, at, topic)
-        if topic in ("question", "praise"):
-            return
-        if topic == "outage" and rng.random() < 0.5:
-            # The outage notice; some answer it with what they think of the outage.
-            reply = "outage" if rng.random() < 0.3 else None
-            tp.sms(p, at + rng.randint(1, 6) * HOUR, "outage_notice", reply_topic=reply)
-        if rng.random() < 0.35:
-            other = self._contact_channel(avoid=first)
-            at = self.contact(other, self._later(at, 1, 4), topic)
-        if topic in ("outage", "slow_speed") and rng.random() < 0.35:
-            at = tp.technician(p, self._later(at, 2, 6))
-            if rng.random() < 0.25:
-                self.praise_technician(self._later(at, 0, 2))
-        if rng.random() < 0.3:
-            tp.survey(
-                p,
-                at + rng.randint(1, 30) * HOUR,
-                kind="csat",
-                score=rng.choice((1, 2, 2, 3, 3, 4, 4, 5)),
-                comment=rng.random() < 0.6,
-            )
-        addon = ADDON_AFFINITY.get(topic)
-        if addon and rng.random() < AFFINITY_PURCHASE_RATE:
-            self.buy_addon(self._later(at, 1, 20), addon)
-
-    def _contact_channel(self, avoid: str | None = None) -> str:
-        p, rng = self.p, self.rng
-        weights = {
-            "phone": 0.15 + 0.45 * (1 - p.digital),
-            "email": 0.05 + 0.2 * p.digital,
-            "chat": 0.3 * p.digital,
-            "branch": 0.12,
-            "social": 0.2 if p.social_handle and p.quirk != "social_only" else 0.0,
-        }
-        if avoid:
-            weights[avoid] = 0.0
-        roll = rng.random() * sum(weights.values())
-        for channel, weight in weights.items():
-            roll -= weight
-            if roll < 0:
-                return channel
-        return "phone"
-
-    def contact(self, channel: str, at: int, topic: str) -> int:
-        tp, p, rng = self.tp, self.p, self.rng
-        if channel == "phone":
-            at = tp.ivr(p, at, topic, ask_data=rng.random() < 0.3)
-            return tp.call(p, at, topic, ask_data=rng.random() < 0.3)
-        if channel == "email":
-            return tp.email(p, at, topic)
-        if channel == "chat":
-            return tp.chat(p, at, topic)
-        if channel == "social":
-            return self.social(at, topic)
-        return tp.branch_visit(p, self._daytime(at, 8, 18), issue=topic)
-
-    def social(self, at: int, topic: str) -> int:
-        share = not self.social_linked and self.p.quirk != "social_only"
-        at, shared = self.tp.social_post(self.p, at, topic, share_email=share)
-        self.social_linked = self.social_linked or shared
-        return at
-
-    def praise_technician(self, at: int) -> None:
-        p = self.p
-        if p.social_handle and p.quirk != "social_only" and self.rng.random() < 0.5:
-            self.social(at, "technician_praise")
-        else:
-            self.tp.survey(p, at, kind="csat", score=5, comment=True)
-
+    # surveys and add-ons -------------------------------------------------------------------
     def nps(self, at: int) -> None:
-        p, rng = self.p, self.rng
-        mean = 8.6 - 1.1 * len(p.issues) - (3.0 if p.broken_journey else 0.0)
-        score = max(0, min(10, round(rng.gauss(mean, 1.6))))
-        self.tp.survey(p, at, kind="nps", score=score, comment=rng.random() < 0.5)
+        """The relationship NPS, lower for problems, the broken journey and effort so far."""
+        p = self.p
+        score = nps_score(
+            self.answers,
+            issues=len(p.issues),
+            broken_journey=p.broken_journey,
+            effort=self.effort_before(at),
+        )
+        self.survey(at, "nps", score)
 
     def _addons(self) -> list[str]:
         p = self.p
@@ -292,48 +196,7 @@ class CustomerYear:
             where = "branches"
         self.tp.addon_purchase(self.p, at, addon, where)
 
-    # the hard cases ------------------------------------------------------------------------
-    def broken_journey(self) -> None:
-        """Branch → IVR → call centre (transferred) → technician, each asking for data again."""
-        tp, p, rng = self.tp, self.p, self.rng
-        lo, hi = self.active[0]
-        lo, hi = max(lo, self.start_ms) + 2 * DAY, hi - 25 * DAY
-        if hi <= lo:
-            p.broken_journey = False
-            return
-        topic = rng.choice(("outage", "slow_speed", "outage"))
-        at = self._daytime(rng.randint(lo, hi), 8, 17)
-        case = tp.new_case_ref(at)
-        second_call = rng.random() < 0.5
-        # Each silo keeps the case reference or loses it: at least one keeps it, never all.
-        steps = 4 if second_call else 3
-        keeps = [rng.random() < 0.4 for _ in range(steps)]
-        keeps[rng.randrange(steps)] = True
-        if all(keeps):
-            keeps[rng.randrange(steps)] = False
-        refs = [case if keep else None for keep in keeps]
-        at = tp.branch_visit(p, at, issue=topic, case_ref=refs[0])
-        at = tp.ivr(p, self._later(at, 1, 3), topic, ask_data=True)
-        transfer = "Serwis terenowy"
-        at = tp.call(p, at, topic, ask_data=True, transfer_to=transfer, case_ref=refs[1])
-        if second_call:
-            at = self._later(at, 0.5, 2)
-            at = tp.call(p, at, "repeated_questions", ask_data=True, case_ref=refs[2])
-        at = tp.technician(p, self._later(at, 2, 6), ask_data=True, case_ref=refs[-1])
-        resolved = {"resolution": "fixed_on_site"}
-        if refs[-1]:
-            resolved["case_ref"] = case
-        tp.field_event(p, at + 10 * MINUTE, "Case Resolved", resolved)
-        # Afterwards many say what they think of being asked the same questions four times.
-        later = self._later(at, 1, 5)
-        roll = rng.random()
-        if roll < 0.25 and p.social_handle and p.quirk != "social_only":
-            self.social(later, "repeated_questions")
-        elif roll < 0.5:
-            tp.email(p, later, "repeated_questions")
-        elif roll < 0.8:
-            tp.survey(p, later, kind="csat", score=rng.choice((1, 2, 2, 3)), comment=True)
-
+    # churn and the hard cases --------------------------------------------------------------
     def churn(self, at: int) -> None:
         """Cancellation, then silence or a win-back offer (sometimes accepted)."""
         tp, p, rng = self.tp, self.p, self.rng

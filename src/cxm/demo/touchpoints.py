@@ -26,6 +26,9 @@ HELP_PAGES = (
 )  # fmt: skip
 ACCOUNT_PAGES = (("My Account", "moje-konto"), ("My Invoices", "moje-konto/faktury"))
 APP_SCREENS = ("Home", "Usage", "Invoices", "Add-ons", "Roaming", "Support", "Profile")
+# Scores that read as praise or as a complaint on each survey scale (CES 2.0: 7 = easiest).
+GOOD_SCORE = {"nps": 9, "csat": 4, "ces": 6}
+BAD_SCORE = {"nps": 6, "csat": 2, "ces": 3}
 ADDONS = {
     "Wi-Fi Booster": 149, "Roaming Pack EU+": 19, "Roaming Pack World": 49,
     "Extra Data 10 GB": 15, "Device Insurance": 12, "TV Sport Pack": 25, "Static IP": 10,
@@ -35,8 +38,11 @@ ADDONS = {
 class Touchpoints(StaffedTouchpoints):
     """Every touchpoint of the demo company, self-service and staffed."""
 
-    def __init__(self, *, rng: random.Random, recorder: EventRecorder) -> None:
+    def __init__(
+        self, *, rng: random.Random, recorder: EventRecorder, survey_rng: random.Random
+    ) -> None:
         super().__init__(rng=rng, recorder=recorder)
+        self.survey_rng = survey_rng
         self._orders = 0
         self._messages = 0
         self._app_known: set[str] = set()
@@ -246,15 +252,36 @@ class Touchpoints(StaffedTouchpoints):
             )
         return at
 
-    def survey(self, p: Persona, at: int, *, kind: str, score: int, comment: bool) -> int:
-        props: dict[str, Any] = {"survey": "relationship_nps" if kind == "nps" else "contact_csat"}
-        props[kind] = score
+    def survey(
+        self,
+        p: Persona,
+        at: int,
+        *,
+        survey: str,
+        kind: str,
+        score: int,
+        comment: bool,
+        touchpoint: str | None,
+        case: str | None,
+        rng: random.Random,
+    ) -> int:
+        """A survey answer, in the shape cxm's own survey responses log (``cxm.surveys``)."""
         mood = None
+        text = None
         if comment:
-            good = score >= 9 if kind == "nps" else score >= 4
-            bad = score <= 6 if kind == "nps" else score <= 2
+            good = score >= GOOD_SCORE[kind]
+            bad = score <= BAD_SCORE[kind]
             mood = "positive" if good else "negative" if bad else "neutral"
-            props["text"] = texts.survey_comment(self.rng, mood, p.language)
+            text = texts.survey_comment(rng, mood, p.language)
+        props = {
+            "survey": survey,
+            "kind": kind,
+            "score": score,
+            "comment": text,
+            "touchpoint": touchpoint,
+            "case": case,
+            "language": p.language,
+        }
         event = self._track("Survey Answered", props, user=p.user_id, context={"locale": p.locale})
         self._add(p, "surveys", at, event, "survey" if mood else None, mood)
         return at
