@@ -155,6 +155,24 @@ class Settings(BaseSettings):
             "surveys; a refused invitation is counted with its reason. 0 turns the rule off."
         ),
     )
+    survey_jobs_interval_s: float = Field(
+        default=60.0,
+        gt=0,
+        description=(
+            "Seconds between the worker's survey jobs: invitations for touchpoint triggers "
+            "(events placed since the last run) and due reminders."
+        ),
+    )
+    survey_trigger_max_age_days: int = Field(
+        default=7,
+        ge=1,
+        le=3650,
+        description=(
+            "A touchpoint event older than this many days (by the customer's clock) when the "
+            "trigger job reads it invites nobody, so importing history surveys no one about "
+            "an old visit."
+        ),
+    )
 
     @property
     def identity_policy(self) -> IdentityPolicy:

@@ -8,6 +8,7 @@ import cxm.identity.tables
 import cxm.ingest.tables
 import cxm.journeys.tables
 import cxm.profiles.tables
+import cxm.segments.tables
 import cxm.store.tables  # noqa: F401
 import cxm.surveys.tables  # noqa: F401
 from cxm.store.metadata import metadata

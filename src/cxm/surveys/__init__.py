@@ -1,4 +1,5 @@
-"""Surveys: NPS, CSAT, CES and custom questionnaires; signed invitations; one answer each.
+"""Surveys: NPS, CSAT, CES and custom questionnaires; signed invitations sent by hand, after a
+touchpoint or to a segment; reminders; one answer each.
 
 >>> from cxm.surveys import survey_from_data
 >>> survey_from_data({"id": "ces-support", "kind": "ces", "languages": ["en"]}).headline.max
@@ -7,6 +8,7 @@
 
 from cxm.surveys.answers import CheckedAnswers, check_answers
 from cxm.surveys.definitions import DEFAULT_HEADLINES, parse_survey_yaml, survey_from_data
+from cxm.surveys.distribution import SegmentSend, do_send_to_segment
 from cxm.surveys.models import (
     HEADLINE,
     SCALES,
@@ -21,6 +23,7 @@ from cxm.surveys.models import (
     SurveyDefinition,
     SurveyDefinitionInvalid,
     SurveyInvitationSent,
+    SurveyReminderSent,
     SurveyResponse,
     SurveySaved,
     Trigger,
@@ -33,6 +36,13 @@ from cxm.surveys.queries import (
     list_responses,
     list_surveys,
 )
+from cxm.surveys.reminders import (
+    ReminderReport,
+    do_mark_reminded,
+    do_send_reminders,
+    due_reminders,
+    run_survey_reminders,
+)
 from cxm.surveys.responses import (
     ANSWERED_EVENT,
     SURVEY_SOURCE,
@@ -41,13 +51,8 @@ from cxm.surveys.responses import (
     open_invitation,
     survey_source,
 )
-from cxm.surveys.service import (
-    do_invite,
-    do_invite_batch,
-    do_mark_reminded,
-    do_save_survey,
-    due_reminders,
-)
+from cxm.surveys.service import do_invite, do_invite_batch, do_save_survey
+from cxm.surveys.triggers import TriggerReport, pick_language, run_survey_triggers, trigger_mark
 
 __all__ = [
     "ANSWERED_EVENT",
@@ -63,20 +68,26 @@ __all__ = [
     "OpenedInvitation",
     "Option",
     "Question",
+    "ReminderReport",
+    "SegmentSend",
     "StoredSurvey",
     "SurveyAnswered",
     "SurveyDefinition",
     "SurveyDefinitionInvalid",
     "SurveyInvitationSent",
+    "SurveyReminderSent",
     "SurveyResponse",
     "SurveySaved",
     "Trigger",
+    "TriggerReport",
     "check_answers",
     "do_answer",
     "do_invite",
     "do_invite_batch",
     "do_mark_reminded",
     "do_save_survey",
+    "do_send_reminders",
+    "do_send_to_segment",
     "due_reminders",
     "get_invitation",
     "get_survey",
@@ -86,6 +97,10 @@ __all__ = [
     "list_surveys",
     "open_invitation",
     "parse_survey_yaml",
+    "pick_language",
+    "run_survey_reminders",
+    "run_survey_triggers",
     "survey_from_data",
     "survey_source",
+    "trigger_mark",
 ]

@@ -81,20 +81,31 @@ class _Problems:
         self.found.append(ErrorDetail(loc, f"{where}: {message}" if where else message))
 
 
-def parse_survey_yaml(text: str, *, touchpoints: Collection[str] | None = None) -> SurveyDefinition:
+def parse_survey_yaml(
+    text: str,
+    *,
+    touchpoints: Collection[str] | None = None,
+    segments: Collection[str] | None = None,
+) -> SurveyDefinition:
     """A definition written in YAML (the same structure as the JSON form)."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise SurveyDefinitionInvalid(f"the survey definition is not valid YAML: {exc}") from exc
-    return survey_from_data(data, touchpoints=touchpoints)
+    return survey_from_data(data, touchpoints=touchpoints, segments=segments)
 
 
-def survey_from_data(data: Any, *, touchpoints: Collection[str] | None = None) -> SurveyDefinition:
+def survey_from_data(
+    data: Any,
+    *,
+    touchpoints: Collection[str] | None = None,
+    segments: Collection[str] | None = None,
+) -> SurveyDefinition:
     """Check a definition (parsed JSON or YAML) and build it; raises SurveyDefinitionInvalid.
 
     ``touchpoints`` are the journey map's touchpoint ids an ``after_touchpoint`` trigger may
-    name; None means no journey map is saved, so such a trigger is refused.
+    name; None means no journey map is saved, so such a trigger is refused. ``segments`` are
+    the names a ``segment`` trigger may name; None leaves the name unchecked.
     """
     problems = _Problems()
     if not isinstance(data, dict):
@@ -147,7 +158,13 @@ def survey_from_data(data: Any, *, touchpoints: Collection[str] | None = None) -
     if kind == "custom" and not raw_questions:
         problems.add(("questions",), "a custom survey needs at least one question")
 
-    trigger = _trigger(data.get("trigger", {"manual": True}), touchpoints, problems)
+    trigger = _trigger(data.get("trigger", {"manual": True}), touchpoints, segments, problems)
+    if audience == "employee" and trigger is not None and trigger.type != "manual":
+        problems.add(
+            ("trigger",),
+            "an employee survey is sent to departments by hand ({manual: true}); touchpoint "
+            "and segment triggers invite customers",
+        )
     expires_days = _days(data.get("expires_days", 14), ("expires_days",), problems, minimum=1)
     reminder_days = data.get("reminder_days")
     if reminder_days is not None:
@@ -326,7 +343,12 @@ def _options(
     return options
 
 
-def _trigger(raw: Any, touchpoints: Collection[str] | None, problems: _Problems) -> Trigger | None:
+def _trigger(
+    raw: Any,
+    touchpoints: Collection[str] | None,
+    segments: Collection[str] | None,
+    problems: _Problems,
+) -> Trigger | None:
     if raw == "manual" or raw == {"manual": True}:
         return Trigger("manual")
     if not isinstance(raw, dict) or len(raw) != 1:
@@ -360,6 +382,14 @@ def _trigger(raw: Any, touchpoints: Collection[str] | None, problems: _Problems)
             )
             return None
         return Trigger("after_touchpoint", value)
+    if segments is not None and value not in segments:
+        known = f"the segments are {', '.join(sorted(segments))}" if segments else "none exist"
+        problems.add(
+            ("trigger", key),
+            f"there is no segment '{value}' ({known}); create it first "
+            "(POST /api/segments or cxm segments create)",
+        )
+        return None
     return Trigger("segment", value)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Literal
 
@@ -168,6 +168,11 @@ class Invitation:
     remind_at: datetime | None
     reminded_at: datetime | None
     answered_at: datetime | None
+    event_seq: int | None = None  # the touchpoint event that triggered it
+    reminder_delivery: str | None = None  # pending (recorded, not delivered yet), later more
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -233,3 +238,16 @@ class SurveyAnswered(DomainEvent):
     response: int
     profile_id: str | None
     score: float | None
+
+
+@dataclass(frozen=True)
+class SurveyReminderSent(DomainEvent):
+    """A reminder is due and recorded; delivering it (e-mail) is for a listener to do."""
+
+    name: ClassVar[str] = "survey-reminder-sent"
+    survey: str
+    invitation: str
+    profile_id: str | None
+    department: str | None
+    language: str
+    expires_at: datetime | None

@@ -123,6 +123,8 @@ def invitation_from_row(row: Any, *, now: datetime) -> Invitation:
         remind_at=row["remind_at"],
         reminded_at=row["reminded_at"],
         answered_at=row["answered_at"],
+        event_seq=row["event_seq"],
+        reminder_delivery=row["reminder_delivery"],
     )
 
 

@@ -1,4 +1,4 @@
-"""Saving survey definitions and sending invitations, with the fatigue rule and reminders.
+"""Saving survey definitions and sending invitations, with the fatigue rule.
 
 >>> with ws.session() as session:                                          # doctest: +SKIP
 ...     do_save_survey(session=session, actor="user:ania", data=definition)
@@ -23,19 +23,19 @@ from sqlalchemy.orm import Session
 
 from cxm.audit import record_action
 from cxm.domain_events import publish
-from cxm.errors import Conflict, CxmError, InvalidInput, NotFound
+from cxm.errors import Conflict, CxmError, InvalidInput
 from cxm.journeys.service import current_journey_map
 from cxm.profiles import resolve_profile_id
+from cxm.segments import segment_names
 from cxm.store.metadata import utcnow
 from cxm.surveys.definitions import survey_from_data
 from cxm.surveys.models import (
-    Invitation,
     InviteOutcome,
     StoredSurvey,
     SurveyInvitationSent,
     SurveySaved,
 )
-from cxm.surveys.queries import get_invitation, get_survey, invitation_from_row
+from cxm.surveys.queries import get_survey
 from cxm.surveys.tables import survey_invitations, survey_versions
 from cxm.surveys.tokens import new_invitation_id, sign_invitation, workspace_secret
 
@@ -49,7 +49,7 @@ def do_save_survey(
     """
     journey = current_journey_map(session)
     touchpoints = None if journey is None else [t.id for t in journey.touchpoints]
-    definition = survey_from_data(data, touchpoints=touchpoints)
+    definition = survey_from_data(data, touchpoints=touchpoints, segments=segment_names(session))
     now = now or utcnow()
     version = (
         int(
@@ -101,6 +101,7 @@ def do_invite(
     now: datetime,
     department: str | None = None,
     fatigue_days: int = 30,
+    event_seq: int | None = None,
 ) -> InviteOutcome:
     """Invite one customer (``profile_id``: an id, e-mail, phone or user id) or one department
     (employee surveys).
@@ -108,10 +109,11 @@ def do_invite(
     A customer invited to any survey in the last ``fatigue_days`` days is not invited again:
     the outcome is ``suppressed`` with the reason, and the refusal is stored so that it is
     counted. Mistakes of the caller (unknown survey, profile or language) raise InvalidInput
-    or NotFound.
+    or NotFound. ``event_seq`` is the touchpoint event that triggered the invitation; a second
+    invitation for the same event and survey raises IntegrityError.
     """
     if profile_id is not None and fatigue_days > 0:
-        _take_write_turn(session)
+        take_write_turn(session)
     stored = get_survey(session, survey)
     definition = stored.definition
     language = language or definition.languages[0]
@@ -150,6 +152,7 @@ def do_invite(
         "language": language,
         "created_at": now,
         "actor": actor,
+        "event_seq": event_seq,
     }
     reason = (
         _fatigue(session, profile_id, now=now, days=fatigue_days)
@@ -227,6 +230,7 @@ def do_invite_batch(
     One that cannot be invited (fatigue, an unknown profile) is reported in its outcome and
     does not stop the others.
     """
+    take_write_turn(session)  # before the first read; see take_write_turn
     get_survey(session, survey)  # an unknown survey fails the whole batch at once
     targets = [(p, None) for p in profile_ids] + [(None, d) for d in departments]
     outcomes: list[InviteOutcome] = []
@@ -251,53 +255,6 @@ def do_invite_batch(
             )
         outcomes.append(outcome)
     return outcomes
-
-
-def due_reminders(session: Session, *, now: datetime, limit: int = 1000) -> list[Invitation]:
-    """Invitations to remind now: sent, not answered, reminder time passed, not expired, and
-    not reminded yet."""
-    inv = survey_invitations.c
-    rows = session.execute(
-        select(survey_invitations)
-        .where(
-            inv.status == "sent",
-            inv.remind_at.is_not(None),
-            inv.remind_at <= now,
-            inv.reminded_at.is_(None),
-            inv.expires_at > now,
-        )
-        .order_by(inv.remind_at, inv.id)
-        .limit(limit)
-    )
-    return [invitation_from_row(r._mapping, now=now) for r in rows]
-
-
-def do_mark_reminded(
-    *, session: Session, actor: str, invitation_id: str, now: datetime
-) -> Invitation:
-    """Note that a reminder went out, so the invitation is not reminded twice."""
-    result = session.execute(
-        update(survey_invitations)
-        .where(
-            survey_invitations.c.id == invitation_id,
-            survey_invitations.c.status == "sent",
-            survey_invitations.c.reminded_at.is_(None),
-        )
-        .values(reminded_at=now)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        found = get_invitation(session, invitation_id, now=now)
-        if found is None:
-            raise NotFound(f"there is no survey invitation '{invitation_id}'")
-        raise Conflict(
-            f"invitation '{invitation_id}' is {found.status}"
-            + (f", reminded at {found.reminded_at:%Y-%m-%d %H:%M} UTC" if found.reminded_at else "")
-            + "; it is not reminded again"
-        )
-    record_action(session, actor=actor, action="survey.reminded", subject=invitation_id, details={})
-    invitation = get_invitation(session, invitation_id, now=now)
-    assert invitation is not None
-    return invitation
 
 
 def _fatigue(session: Session, profile_id: str, *, now: datetime, days: int) -> str | None:
@@ -336,7 +293,7 @@ def _fatigue(session: Session, profile_id: str, *, now: datetime, days: int) -> 
     )
 
 
-def _take_write_turn(session: Session) -> None:
+def take_write_turn(session: Session) -> None:
     """On SQLite, take the one write lock before this transaction reads anything.
 
     A transaction that has read cannot wait for the lock later (SQLite answers "database is

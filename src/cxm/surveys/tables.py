@@ -6,7 +6,7 @@ version it was sent with, so an invitation sent before an edit can still be answ
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Float, Index, Integer, String, Table, Text
+from sqlalchemy import BigInteger, Column, Float, Index, Integer, String, Table, Text
 
 from cxm.store.metadata import BigId, UTCDateTime, metadata
 
@@ -44,9 +44,16 @@ survey_invitations = Table(
     Column("reminded_at", UTCDateTime, nullable=True),
     Column("answered_at", UTCDateTime, nullable=True),
     Column("actor", String(100), nullable=False),
+    # The event whose touchpoint triggered the invitation (null when invited by hand or to a
+    # segment); unique per survey, so one event never invites twice, whatever reruns.
+    Column("event_seq", BigInteger, nullable=True),
+    # Null until a reminder is due and recorded; then "pending": waiting for a channel to
+    # deliver it (e-mail comes with automation), which will set "delivered" or "failed".
+    Column("reminder_delivery", String(16), nullable=True),
     Index("ix_survey_invitations_profile_created", "profile_id", "created_at"),
     Index("ix_survey_invitations_survey_status", "survey_id", "status"),
     Index("ix_survey_invitations_status_remind", "status", "remind_at"),
+    Index("uq_survey_invitations_survey_event", "survey_id", "event_seq", unique=True),
 )
 
 survey_responses = Table(
