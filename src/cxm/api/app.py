@@ -17,6 +17,7 @@ from cxm.api import (
     journeys,
     metrics,
     profiles,
+    segments,
     sources,
     surveys,
 )
@@ -73,6 +74,7 @@ def create_app(workspace: Workspace, *, web: bool = True) -> FastAPI:
     app.include_router(journey_map.router)
     app.include_router(journeys.router)
     app.include_router(surveys.router)
+    app.include_router(segments.router)
     app.include_router(metrics.router)
     if web:
         from cxm.web import mount_web

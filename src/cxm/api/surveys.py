@@ -10,24 +10,25 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-import orjson
-import yaml
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from cxm.api.bodies import definition_body, read_definition
 from cxm.api.deps import get_session, get_workspace, require
 from cxm.api.responses import JsonResponse
 from cxm.auth import ApiPrincipal
-from cxm.errors import InvalidInput, PayloadTooLarge
+from cxm.errors import InvalidInput
 from cxm.store.metadata import utcnow
 from cxm.surveys import (
     StoredSurvey,
     do_answer,
     do_invite_batch,
     do_save_survey,
+    do_send_to_segment,
     get_survey,
     invitation_counts,
+    list_invitations,
     list_responses,
     list_surveys,
     open_invitation,
@@ -38,20 +39,9 @@ router = APIRouter(prefix="/api", tags=["surveys"])
 require_read = require("read")
 require_write = require("write")
 
-MAX_DEFINITION_BYTES = 256 * 1024
-_YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 _TOKEN = Path(min_length=1, max_length=200, description="The signed invitation token")
 _SURVEY_ID = Path(min_length=1, max_length=100, description="The survey's id")
-_DEFINITION_BODY = {
-    "requestBody": {
-        "required": True,
-        "description": "The survey definition (see docs) as JSON, or the same in YAML",
-        "content": {
-            "application/json": {"schema": {"type": "object"}},
-            "application/yaml": {"schema": {"type": "string"}},
-        },
-    }
-}
+_DEFINITION_BODY = definition_body("survey")
 
 
 class InvitationRequest(BaseModel):
@@ -86,7 +76,7 @@ async def save_survey(
     session: Session = Depends(get_session),
     principal: ApiPrincipal = Depends(require_write),
 ) -> JsonResponse:
-    data = await _read_definition(request)
+    data = await read_definition(request, "survey")
     stored = do_save_survey(session=session, actor=principal.actor, data=data)
     session.commit()
     return JsonResponse({"ok": True, **_survey_body(stored)})
@@ -166,6 +156,43 @@ def read_responses(
     return JsonResponse({"ok": True, "responses": [asdict(r) for r in responses]})
 
 
+@router.post(
+    "/surveys/{survey_id}/send",
+    summary="Invite every customer in the survey's segment; counts and one outcome each",
+)
+def send_to_segment(
+    survey_id: str = _SURVEY_ID,
+    session: Session = Depends(get_session),
+    workspace: Workspace = Depends(get_workspace),
+    principal: ApiPrincipal = Depends(require_write),
+) -> JsonResponse:
+    session.commit()  # as in invite(): take the write lock before reading, on SQLite
+    sent = do_send_to_segment(
+        session=session,
+        actor=principal.actor,
+        survey=survey_id,
+        now=utcnow(),
+        fatigue_days=workspace.settings.survey_fatigue_days,
+    )
+    session.commit()
+    return JsonResponse({"ok": True, **sent.as_dict()})
+
+
+@router.get(
+    "/surveys/{survey_id}/invitations",
+    dependencies=[Depends(require_read)],
+    summary="A survey's invitations, newest first, with status and reminder (no tokens)",
+)
+def read_invitations(
+    survey_id: str = _SURVEY_ID,
+    limit: int = Query(500, ge=1, le=5000),
+    session: Session = Depends(get_session),
+) -> JsonResponse:
+    get_survey(session, survey_id)
+    found = list_invitations(session, survey_id, now=utcnow(), limit=limit)
+    return JsonResponse({"ok": True, "invitations": [i.as_dict() for i in found]})
+
+
 # --- public: the signed token is the credential ---------------------------------------------------
 
 
@@ -214,23 +241,3 @@ def _survey_body(stored: StoredSurvey) -> dict[str, Any]:
         "created_at": stored.created_at,
         "actor": stored.actor,
     }
-
-
-async def _read_definition(request: Request) -> Any:
-    body = await request.body()
-    if len(body) > MAX_DEFINITION_BYTES:
-        raise PayloadTooLarge(f"the survey definition is over {MAX_DEFINITION_BYTES // 1024} kB")
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type in _YAML_TYPES:
-        try:
-            return yaml.safe_load(body.decode("utf-8"))
-        except (UnicodeDecodeError, yaml.YAMLError) as exc:
-            raise InvalidInput(f"the body is not valid UTF-8 YAML: {exc}") from exc
-    if media_type in ("application/json", ""):
-        try:
-            return orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            raise InvalidInput(f"the body is not valid JSON: {exc}") from exc
-    raise InvalidInput(
-        f"send the survey as application/json (or application/yaml); got {media_type!r}"
-    )

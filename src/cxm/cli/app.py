@@ -11,7 +11,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from cxm.cli import data, identity, journey, journeys, metrics, resolve, serving
+from cxm.cli import data, identity, journey, journeys, metrics, resolve, segments, serving, surveys
 from cxm.cli.context import close_workspaces
 from cxm.errors import CxmError
 
@@ -47,6 +47,8 @@ resolve.register(app)
 journey.register(app)
 journeys.register(app)
 metrics.register(app)
+surveys.register(app)
+segments.register(app)
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from cxm.cli.context import open_workspace
+from cxm.cli.surveys import run_survey_jobs
 from cxm.config import Settings
 from cxm.errors import Conflict
 from cxm.workspace import Workspace
@@ -78,7 +79,7 @@ def worker(
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     backoff = ws.settings.projector_interval_s
-    matched_at = synced_at = time.monotonic()
+    matched_at = synced_at = surveyed_at = time.monotonic()
     while not stop:
         if parent_pid is not None and os.getppid() != parent_pid:
             return  # the server was killed without stopping us: do not run on orphaned
@@ -103,6 +104,9 @@ def worker(
             if time.monotonic() - synced_at >= ws.settings.lake_sync_interval_s:
                 synced_at = time.monotonic()
                 _sync_lake(ws)
+            if time.monotonic() - surveyed_at >= ws.settings.survey_jobs_interval_s:
+                surveyed_at = time.monotonic()
+                run_survey_jobs(ws)
             time.sleep(ws.settings.projector_interval_s)
 
 

@@ -1,0 +1,49 @@
+"""Reading a definition sent as JSON or YAML (surveys, segments), with one size limit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import yaml
+from fastapi import Request
+
+from cxm.errors import InvalidInput, PayloadTooLarge
+
+MAX_DEFINITION_BYTES = 256 * 1024
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
+
+
+def definition_body(what: str) -> dict[str, Any]:
+    """The OpenAPI request body of an endpoint that takes a definition as JSON or YAML."""
+    return {
+        "requestBody": {
+            "required": True,
+            "description": f"The {what} definition (see docs) as JSON, or the same in YAML",
+            "content": {
+                "application/json": {"schema": {"type": "object"}},
+                "application/yaml": {"schema": {"type": "string"}},
+            },
+        }
+    }
+
+
+async def read_definition(request: Request, what: str) -> Any:
+    """The parsed body: YAML for a YAML content type, else JSON; InvalidInput when unreadable."""
+    body = await request.body()
+    if len(body) > MAX_DEFINITION_BYTES:
+        raise PayloadTooLarge(f"the {what} definition is over {MAX_DEFINITION_BYTES // 1024} kB")
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type in YAML_TYPES:
+        try:
+            return yaml.safe_load(body.decode("utf-8"))
+        except (UnicodeDecodeError, yaml.YAMLError) as exc:
+            raise InvalidInput(f"the body is not valid UTF-8 YAML: {exc}") from exc
+    if media_type in ("application/json", ""):
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise InvalidInput(f"the body is not valid JSON: {exc}") from exc
+    raise InvalidInput(
+        f"send the {what} as application/json (or application/yaml); got {media_type!r}"
+    )
