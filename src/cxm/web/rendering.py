@@ -38,7 +38,7 @@ _NAV: tuple[tuple[str, str, str | None], ...] = (
     ("review", "link", "/review"),
     ("sources", "database", "/sources"),
     ("journey", "route", "/journey"),
-    ("feedback", "star", None),
+    ("surveys", "star", "/surveys"),
     ("text", "text", None),
     ("cases", "inbox", None),
     ("insights", "bulb", None),
