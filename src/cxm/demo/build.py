@@ -6,6 +6,7 @@ import shutil
 import time
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Protocol
 
 import orjson
@@ -13,7 +14,7 @@ from sqlalchemy import func, select
 
 from cxm.auth import do_create_token, do_revoke_tokens_named
 from cxm.config import Settings
-from cxm.errors import WorkspaceError
+from cxm.errors import NotFound, WorkspaceError
 from cxm.identity.tables import profiles
 from cxm.ingest import Source, do_create_source, do_ingest_events, get_source
 from cxm.ingest.tables import events
@@ -129,6 +130,8 @@ def build_demo(
     matched = ws.resolve(full=True, on_stage=lambda stage: bar.stage(stage, None))
     bar.stage("Mapping the journey", None)
     _save_journey_map(ws)
+    bar.stage("Surveying customers and staff", None)
+    _save_surveys(ws, seed=seed, days=days)
     bar.stage("Copying to the lake", None)
     ws.lake.rebuild(ws.engine)
     with ws.session() as session:
@@ -163,6 +166,30 @@ def _save_journey_map(ws: Workspace) -> None:
                 actor=DEMO_ACTOR,
                 note="the demo company's journey",
             )
+
+
+def _save_surveys(ws: Workspace, *, seed: int, days: int) -> None:
+    """The survey definitions behind the demo's answers, and the employee eNPS with its
+    answers (dated in the demo's year); once per workspace."""
+    from cxm.demo.generator import DEFAULT_END
+    from cxm.demo.surveys import (
+        EMPLOYEE_SURVEY,
+        do_run_employee_survey,
+        do_save_demo_surveys,
+    )
+    from cxm.surveys import get_survey
+
+    with ws.session() as session:
+        try:
+            get_survey(session, str(EMPLOYEE_SURVEY["id"]))
+            return
+        except NotFound:
+            pass
+        start = DEFAULT_END - timedelta(days=days)
+        do_save_demo_surveys(session=session, actor=DEMO_ACTOR, now=start)
+        do_run_employee_survey(
+            session=session, actor=DEMO_ACTOR, start=start, end=DEFAULT_END, seed=seed
+        )
 
 
 def do_issue_demo_token(ws: Workspace) -> str:
