@@ -425,11 +425,15 @@ async def test_results_show_intervals_gaps_and_the_funnel(
     trend = chart_of(page.text, "sv-trend-chart")
     months = trend["xAxis"]["data"]
     assert months[:3] == ["2026-01", "2026-02", "2026-03"]
-    estimate = trend["series"][2]["data"]
+    low, band, whiskers, line = trend["series"]
+    estimate = line["data"]
     assert estimate[0] is not None and estimate[1] is None and estimate[2] is None
-    assert trend["series"][0]["data"][1] is None and trend["series"][1]["data"][2] is None
+    assert low["data"][1] is None and band["data"][2] is None and whiskers["data"][1] == "-"
+    assert (
+        overall.low is not None and low["data"][0] < estimate[0] < low["data"][0] + band["data"][0]
+    )
     rows = dict(re.findall(r'<tr data-month="([\d-]+)">(.*?)</tr>', page.text, re.S))
-    assert "insufficient data: 0 responses" in text_of(rows["2026-02"])
+    assert "insufficient data: no responses" in text_of(rows["2026-02"])
     assert "insufficient data: 3 responses" in text_of(rows["2026-03"])
     assert "95% CI" in text_of(rows["2026-01"])
 
@@ -534,8 +538,25 @@ async def test_an_employee_survey_withholds_small_departments(
     assert not re.search(r"\d", text_of(rows[small]).replace(small, "")), "a number leaked"
     assert "Komentarzy pracowników nie pokazujemy" in text_of(page.text)
     assert "eNPS" in text_of(page.text)
-    invite = await api.get("/surveys/enps-q1")
-    assert "Departments, one per line" in text_of(invite.text)
+
+    # A department gets as many links as it asks for; a line that cannot be read stores nothing.
+    csrf = csrf_of(page.text)
+    posted = await api.post(
+        "/surveys/enps-q1/invitations",
+        data={"csrf_token": csrf, "refs": f"{small}: 3\nno-such-dept"},
+    )
+    assert posted.status_code == 200
+    outcomes = re.findall(r'data-outcome="(\w+)" data-ref="([^"]+)"', posted.text)
+    assert outcomes == [("sent", small)] * 3 + [("rejected", "no-such-dept")]
+    assert "Departments, one per line" in text_of(posted.text)
+    assert 'name="touchpoint"' not in posted.text
+    bad = await api.post(
+        "/surveys/enps-q1/invitations", data={"csrf_token": csrf, "refs": f"{big}: lots"}
+    )
+    assert bad.status_code == 400
+    assert f"“{big}: lots”: write a department and how many links it needs" in text_of(bad.text)
+    counts = await api.get("/api/surveys/enps-q1", headers=bearer(admin_token))
+    assert counts.json()["invitations"]["sent"] == 3
 
 
 def _encode(fields: list[tuple[str, str]]) -> bytes:

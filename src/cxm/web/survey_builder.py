@@ -20,6 +20,7 @@ from starlette.datastructures import FormData
 
 from cxm.errors import CxmError, NotFound
 from cxm.journeys.service import current_journey_map
+from cxm.segments import segment_names
 from cxm.surveys import DEFAULT_HEADLINES, SurveyDefinitionInvalid, do_save_survey, get_survey
 from cxm.web.i18n import translator
 from cxm.web.survey_form import (
@@ -182,6 +183,7 @@ def _builder(
 ) -> HTMLResponse:
     with workspace_of(request).session() as db:
         journey = current_journey_map(db)
+        segments = segment_names(db)
     errors = errors or []
     by_field: dict[str, list[str]] = {}
     for error in errors:
@@ -197,6 +199,7 @@ def _builder(
         "default_headlines": DEFAULT_HEADLINES,
         "touchpoint_choices": touchpoint_choices(journey),
         "has_journey": journey is not None,
+        "segments": segments,
         "kinds": KINDS,
         "audiences": AUDIENCES,
         "form_languages": FORM_LANGUAGES,

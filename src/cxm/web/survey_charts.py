@@ -20,6 +20,7 @@ _BASE: dict[str, Any] = {
 _GRID_LINE = "#e2e8f0"
 _ACCENT = "#4f46e5"
 _BAND = "rgba(79, 70, 229, 0.16)"
+_WHISKER = "rgba(79, 70, 229, 0.55)"
 
 # The axis of each metric, in the unit the chart shows (proportions in per cent).
 AXIS_RANGE: dict[str, tuple[float, float]] = {
@@ -75,15 +76,22 @@ def trend_option(
         estimate.append(value)
     lowest, highest = AXIS_RANGE.get(metric, (None, None))
     hidden_line = {"opacity": 0}
+    # Whiskers from low to high for every month with a value: the band alone cannot show the
+    # interval of a month whose neighbours are gaps.
+    whiskers: list[Any] = [
+        "-" if bottom is None or step is None or value is None
+        else [bottom, bottom, value, round(bottom + step, 2), round(bottom + step, 2)]
+        for bottom, step, value in zip(low, width, estimate, strict=True)
+    ]  # fmt: skip
+    band_name = t("surveys.trend.band")
     return {
         **_BASE,
         "tooltip": {"trigger": "item"},
-        "legend": {"bottom": 0, "data": [t("surveys.trend.estimate"), t("surveys.trend.band")]},
+        "legend": {"bottom": 0, "data": [t("surveys.trend.estimate"), band_name]},
         "grid": {"left": 8, "right": 16, "top": 16, "bottom": 40, "containLabel": True},
         "xAxis": {
             "type": "category",
             "data": list(months),
-            "boundaryGap": False,
             "axisLine": {"lineStyle": {"color": _GRID_LINE}},
         },
         "yAxis": {
@@ -98,6 +106,7 @@ def trend_option(
                 "name": "low",
                 "type": "line",
                 "stack": "interval",
+                "stackStrategy": "all",  # the band sits on low even where low is negative
                 "data": low,
                 "lineStyle": hidden_line,
                 "symbol": "none",
@@ -106,9 +115,10 @@ def trend_option(
                 "connectNulls": False,
             },
             {
-                "name": t("surveys.trend.band"),
+                "name": band_name,
                 "type": "line",
                 "stack": "interval",
+                "stackStrategy": "all",
                 "data": width,
                 "lineStyle": hidden_line,
                 "symbol": "none",
@@ -119,12 +129,22 @@ def trend_option(
                 "connectNulls": False,
             },
             {
+                "name": band_name,
+                "type": "boxplot",
+                "data": whiskers,
+                "boxWidth": [2, 6],
+                "itemStyle": {"color": _BAND, "borderColor": _WHISKER, "borderWidth": 1},
+                "silent": True,
+                "tooltip": {"show": False},
+            },
+            {
                 "name": t("surveys.trend.estimate"),
                 "type": "line",
                 "data": estimate,
                 "connectNulls": False,
                 "showSymbol": True,
                 "symbolSize": 7,
+                "z": 3,
                 "itemStyle": {"color": _ACCENT},
                 "lineStyle": {"color": _ACCENT, "width": 2},
             },

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -114,6 +113,8 @@ def figure(
         note = t("surveys.withheld")
     elif row.n >= MIN_SAMPLE:
         note = t("surveys.no_interval")
+    elif row.n == 0:
+        note = t("surveys.no_invitations" if metric == "response_rate" else "surveys.no_answers")
     elif metric == "response_rate":
         note = t("surveys.insufficient_invitations", count=row.n)
     else:
@@ -287,7 +288,6 @@ def results_context(
         "verbatims": recent_verbatims(session, definition.id, limit=VERBATIMS)
         if verbatims_shown
         else None,
-        "today": date.today().isoformat(),
         **trend_context(months, metric, t, lang, withhold=employee),
         **distribution_context(session, definition, t),
     }

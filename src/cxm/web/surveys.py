@@ -129,6 +129,30 @@ def invitation_refs(text: str) -> list[str]:
     return refs
 
 
+def department_refs(text: str) -> tuple[list[str], str | None]:
+    """Departments to invite, one per line, each repeated for as many links as it asks for.
+
+    An employee survey takes one answer per invitation, so a department of 25 needs 25 links:
+    ``billing: 25``. Returns the list and the first line that could not be read, if any.
+
+    >>> department_refs("billing: 3\n\nhr")
+    (['billing', 'billing', 'billing', 'hr'], None)
+    >>> department_refs("billing: many")
+    ([], 'billing: many')
+    """
+    refs: list[str] = []
+    for line in text.splitlines():
+        name, colon, count = (part.strip() for part in line.strip().partition(":"))
+        if not name:
+            continue
+        if colon and not (count.isdigit() and 0 < int(count) <= MAX_INVITES):
+            return [], line.strip()
+        refs.extend([name] * (int(count) if colon else 1))
+        if len(refs) > MAX_INVITES:
+            break
+    return refs, None
+
+
 @router.post("/surveys/{survey_id}/invitations", response_class=HTMLResponse)
 def invite(
     request: Request,
@@ -165,8 +189,13 @@ def invite(
         return again(t("error.csrf"), 403)
     if not can_write(viewer):
         return again(t("surveys.error.write_scope"), 403)
-    targets = invitation_refs(refs)
     employee = stored.definition.audience == "employee"
+    if employee:
+        targets, unreadable = department_refs(refs)
+        if unreadable is not None:
+            return again(t("surveys.invite.error.count", line=unreadable[:100]), 400)
+    else:
+        targets = invitation_refs(refs)
     if not targets:
         return again(t("surveys.invite.error.none" + (".employee" if employee else "")), 400)
     if len(targets) > MAX_INVITES:
