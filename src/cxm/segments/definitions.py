@@ -90,7 +90,7 @@ def segment_from_data(data: Any) -> SegmentDefinition:
     ):
         add(("active_days",), f"{active_days!r} is not a whole number of days from 1 to 3650")
         active_days = None
-    if not raw_traits and data.get("active_days") is None:
+    if data.get("traits", {}) == {} and data.get("active_days") is None:
         add(
             ("traits",),
             "a segment without conditions would be every customer; give a trait condition "

@@ -52,7 +52,8 @@ from cxm.surveys.responses import (
     survey_source,
 )
 from cxm.surveys.service import do_invite, do_invite_batch, do_save_survey
-from cxm.surveys.triggers import TriggerReport, pick_language, run_survey_triggers, trigger_mark
+from cxm.surveys.targeting import choose_language
+from cxm.surveys.triggers import TriggerReport, run_survey_triggers, trigger_mark
 
 __all__ = [
     "ANSWERED_EVENT",
@@ -81,6 +82,7 @@ __all__ = [
     "Trigger",
     "TriggerReport",
     "check_answers",
+    "choose_language",
     "do_answer",
     "do_invite",
     "do_invite_batch",
@@ -97,7 +99,6 @@ __all__ = [
     "list_surveys",
     "open_invitation",
     "parse_survey_yaml",
-    "pick_language",
     "run_survey_reminders",
     "run_survey_triggers",
     "survey_from_data",

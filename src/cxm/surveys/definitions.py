@@ -15,6 +15,7 @@ import yaml
 
 from cxm.errors import ErrorDetail
 from cxm.surveys.models import (
+    DEFAULT_HEADLINES,
     HEADLINE,
     SCALES,
     Audience,
@@ -34,26 +35,6 @@ AUDIENCES = ("customer", "employee")
 QUESTION_TYPES = ("scale", "choice", "text")
 MAX_QUESTIONS = 50
 MAX_TEXT = 2000
-
-# The standard wording of each kind's headline question, used for a language the definition
-# gives no text for. CES is the CES 2.0 agreement statement.
-DEFAULT_HEADLINES: dict[str, dict[str, str]] = {
-    "nps": {
-        "en": "How likely are you to recommend us to a friend or colleague?",
-        "pl": "Jak bardzo prawdopodobne jest, że polecisz nas znajomemu lub współpracownikowi?",
-        "ru": "Насколько вероятно, что вы порекомендуете нас другу или коллеге?",
-    },
-    "csat": {
-        "en": "How satisfied are you with the service you received?",
-        "pl": "Jak bardzo jesteś zadowolony z otrzymanej obsługi?",
-        "ru": "Насколько вы удовлетворены полученным обслуживанием?",
-    },
-    "ces": {
-        "en": "The company made it easy for me to handle my issue.",
-        "pl": "Firma ułatwiła mi załatwienie mojej sprawy.",
-        "ru": "Компания облегчила мне решение моего вопроса.",
-    },
-}
 
 _KEYS = {
     "id",

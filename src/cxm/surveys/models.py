@@ -19,6 +19,26 @@ HEADLINE = "score"
 SCALES: dict[str, tuple[int, int]] = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
 """The headline scale of each standard kind (CES 2.0: 1 strongly disagree … 7 strongly agree)."""
 
+# The standard wording of each kind's headline question, used for a language the definition
+# gives no text for. CES is the CES 2.0 agreement statement.
+DEFAULT_HEADLINES: dict[str, dict[str, str]] = {
+    "nps": {
+        "en": "How likely are you to recommend us to a friend or colleague?",
+        "pl": "Jak bardzo prawdopodobne jest, że polecisz nas znajomemu lub współpracownikowi?",
+        "ru": "Насколько вероятно, что вы порекомендуете нас другу или коллеге?",
+    },
+    "csat": {
+        "en": "How satisfied are you with the service you received?",
+        "pl": "Jak bardzo jesteś zadowolony z otrzymanej obsługi?",
+        "ru": "Насколько вы удовлетворены полученным обслуживанием?",
+    },
+    "ces": {
+        "en": "The company made it easy for me to handle my issue.",
+        "pl": "Firma ułatwiła mi załatwienie mojej sprawy.",
+        "ru": "Компания облегчила мне решение моего вопроса.",
+    },
+}
+
 
 class SurveyDefinitionInvalid(InvalidInput):
     """A survey definition broke one or more rules; ``errors`` lists every problem."""

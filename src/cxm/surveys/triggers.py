@@ -22,7 +22,7 @@ Rules, all documented in docs/metrics.md ("Touchpoint triggers"):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -41,16 +41,16 @@ from cxm.ingest.tables import events
 from cxm.journeys.map import JourneyMap, TouchpointMatch
 from cxm.journeys.service import current_journey_map
 from cxm.profiles.projector import CURSOR as PROJECTOR_CURSOR
-from cxm.profiles.tables import profile_events, trait_observations
+from cxm.profiles.tables import profile_events
 from cxm.store.metadata import utcnow
 from cxm.store.tables import cursors
 from cxm.surveys.responses import ANSWERED_EVENT
 from cxm.surveys.service import do_invite
 from cxm.surveys.tables import survey_invitations, survey_versions
+from cxm.surveys.targeting import case_ref_of, choose_language, language_traits, trigger_since
 
 TRIGGER_ACTOR = "system:survey-triggers"
 CURSOR = "survey-triggers"
-LANGUAGE_TRAITS = ("language", "locale")
 
 Sessions = Callable[[], AbstractContextManager[Session]]
 
@@ -82,37 +82,6 @@ class TriggerReport:
         self.missing_touchpoints = sorted(set(self.missing_touchpoints + other.missing_touchpoints))
 
 
-def pick_language(languages: Sequence[str], preferences: Iterable[Any]) -> str:
-    """The first preference the survey is written in, else the survey's first language.
-
-    >>> pick_language(["en", "pl"], ["pl-PL"]), pick_language(["en", "pl"], ["de", None])
-    ('pl', 'en')
-    """
-    for preference in preferences:
-        if not isinstance(preference, str) or not preference.strip():
-            continue
-        wanted = preference.strip().replace("_", "-").lower()
-        for language in languages:
-            if language.lower() == wanted:
-                return language
-        primary = wanted.split("-")[0]
-        for language in languages:
-            if language.lower().split("-")[0] == primary:
-                return language
-    return languages[0]
-
-
-def case_ref_of(payload: dict[str, Any]) -> str | None:
-    """The event's ``properties.case_ref`` when it is usable as a case reference."""
-    properties = payload.get("properties")
-    value = properties.get("case_ref") if isinstance(properties, dict) else None
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
-    if isinstance(value, str) and value.strip() and len(value) <= 200:
-        return value.strip()
-    return None
-
-
 def touchpoint_surveys(session: Session) -> list[TouchpointSurvey]:
     """Customer surveys whose newest version triggers after a touchpoint."""
     rows = session.execute(
@@ -135,22 +104,6 @@ def touchpoint_surveys(session: Session) -> list[TouchpointSurvey]:
                 )
             )
     return found
-
-
-def trigger_since(history: Sequence[tuple[dict[str, Any], datetime]]) -> datetime:
-    """When the newest version's trigger came into force: the save time of the oldest version
-    in the newest run of versions that all have it (``history`` is newest first).
-
-    A new version that only rewords a question keeps the trigger's start; one that moves the
-    trigger to another touchpoint starts anew.
-    """
-    trigger = history[0][0].get("trigger")
-    since = history[0][1]
-    for data, created_at in history[1:]:
-        if data.get("trigger") != trigger:
-            break
-        since = created_at
-    return since
 
 
 def run_survey_triggers(
@@ -237,7 +190,7 @@ def do_trigger_batch(
                 report.already += 1
                 continue
             if row.profile_id not in languages:
-                languages[row.profile_id] = _language_traits(session, row.profile_id)
+                languages[row.profile_id] = language_traits(session, row.profile_id)
             context = payload.get("context")
             locale = context.get("locale") if isinstance(context, dict) else None
             _invite(
@@ -247,7 +200,7 @@ def do_trigger_batch(
                 waiting=waiting,
                 row=row,
                 case_ref=case_ref_of(payload),
-                language=pick_language(waiting.languages, [*languages[row.profile_id], locale]),
+                language=choose_language(waiting.languages, [*languages[row.profile_id], locale]),
                 now=now,
                 fatigue_days=fatigue_days,
             )
@@ -358,19 +311,6 @@ def _invited_before(session: Session, seqs: list[int]) -> set[tuple[str, int]]:
         select(inv.survey_id, inv.event_seq).where(inv.event_seq.in_(seqs))
     ).all()
     return {(r.survey_id, int(r.event_seq)) for r in rows}
-
-
-def _language_traits(session: Session, profile_id: str) -> list[Any]:
-    """The profile's newest ``language`` and ``locale`` traits, in that order."""
-    obs = trait_observations.c
-    newest: dict[str, Any] = {}
-    for key, value in session.execute(
-        select(obs.key, obs.value)
-        .where(obs.profile_id == profile_id, obs.key.in_(LANGUAGE_TRAITS))
-        .order_by(obs.observed_at.desc(), obs.seq.desc())
-    ):
-        newest.setdefault(key, orjson.loads(value))
-    return [newest.get(key) for key in LANGUAGE_TRAITS]
 
 
 def _claim_mark(session: Session) -> int:
