@@ -124,7 +124,8 @@ def test_build_invite_answer_and_see_it_counted(page: Page, server: Server) -> N
     verbatim = page.locator(".sv-verbatim")
     expect(verbatim).to_have_count(1)
     expect(verbatim.locator("blockquote")).to_have_text("Faster visits, please")
-    expect(verbatim.get_by_role("link", name=server.profile_id)).to_be_visible()
+    author = verbatim.get_by_role("link", name="Zofia Nowak")
+    expect(author).to_have_attribute("href", f"/customers/{server.profile_id}")
     # The charts are drawn: the trend (a gap this month, too few answers) and the distribution.
     expect(page.locator(".sv-trend-chart canvas")).to_have_count(1)
     expect(page.locator(".sv-dist-chart canvas")).to_have_count(1)

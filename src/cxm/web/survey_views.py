@@ -14,13 +14,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from cxm.errors import NotFound
 from cxm.journeys.map import JourneyMap
 from cxm.metrics import MIN_SAMPLE
 from cxm.metrics.surveys import GroupBy, MetricRow, survey_metric
+from cxm.profiles import Profile, get_profile
 from cxm.store.metadata import utcnow
 from cxm.surveys import SCALES, StoredSurvey, SurveyDefinition, invitation_counts
 from cxm.web.survey_charts import PERCENT_METRICS, distribution_option, trend_option
-from cxm.web.survey_reads import recent_verbatims, score_distribution
+from cxm.web.survey_reads import Verbatim, recent_verbatims, score_distribution
 
 Translate = Callable[..., str]
 VERBATIMS = 10
@@ -261,6 +263,18 @@ def distribution_context(
     }
 
 
+def respondents(session: Session, verbatims: Sequence[Verbatim]) -> dict[str, Profile]:
+    """The profiles of the comments' authors (a merged profile answers as the one it joined)."""
+    found: dict[str, Profile] = {}
+    for verbatim in verbatims:
+        if verbatim.profile_id not in found:
+            try:
+                found[verbatim.profile_id] = get_profile(session, verbatim.profile_id)
+            except NotFound:
+                continue  # erased since: the comment stays, shown with the id it was given under
+    return found
+
+
 def results_context(
     session: Session,
     stored: StoredSurvey,
@@ -275,7 +289,11 @@ def results_context(
     employee = definition.audience == "employee"
     months = survey_metric(session, metric=metric, by="month", survey=definition.id)
     labels = group_labels(journey, t)
-    verbatims_shown = not (definition.anonymous or employee)
+    verbatims = (
+        None
+        if definition.anonymous or employee
+        else recent_verbatims(session, definition.id, limit=VERBATIMS)
+    )
     return {
         "stored": stored,
         "survey": definition,
@@ -285,9 +303,8 @@ def results_context(
         "funnel": funnel_rows(summary.counts),
         "breakdowns": breakdowns(session, definition, metric, labels, t, lang),
         "labels": labels,
-        "verbatims": recent_verbatims(session, definition.id, limit=VERBATIMS)
-        if verbatims_shown
-        else None,
+        "verbatims": verbatims,
+        "respondents": respondents(session, verbatims or []),
         **trend_context(months, metric, t, lang, withhold=employee),
         **distribution_context(session, definition, t),
     }
