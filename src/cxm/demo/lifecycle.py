@@ -5,6 +5,8 @@ engagement (offer pages, a chat question), purchase (``Order Completed`` or ``Pu
 Completed``), onboarding (``Installation Completed``, ``Onboarding Completed``), use (app and
 web sessions, invoices), support (incidents over several channels), loyalty (``Contract
 Renewed``, ``Loyalty Reward Redeemed``), churn (``Subscription Cancelled``) and win-back.
+Support (incidents, the broken journey, the effort they cost and the surveys after them) is
+in :mod:`cxm.demo.support`.
 """
 
 from __future__ import annotations
