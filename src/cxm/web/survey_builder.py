@@ -9,6 +9,7 @@ Posting takes the CSRF token and a sign-in allowed to write.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -144,7 +145,9 @@ def _save(request: Request, viewer: Viewer, posted: FormData, survey_id: str | N
     return RedirectResponse(target, status_code=303)
 
 
-def _id_problem(request: Request, t: Any, survey_id: str | None, given: Any) -> FieldError | None:
+def _id_problem(
+    request: Request, t: Callable[..., str], survey_id: str | None, given: Any
+) -> FieldError | None:
     """A new survey may not take the id of one that exists, nor may a new version change it."""
     if survey_id is not None:
         if given != survey_id:

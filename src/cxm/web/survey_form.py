@@ -15,7 +15,7 @@ as the definition's ``questions.N`` are and an error's ``loc`` points at the row
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -35,8 +35,6 @@ DEFAULT_EXPIRES_DAYS = "14"
 _QUESTION_FIELD = re.compile(r"^q-(\d{1,3})-(id|type|required|multiple|min|max|text-[a-z]{2})$")
 _OPTION_FIELD = re.compile(r"^q-(\d{1,3})-opt-(\d{1,3})-(id|[a-z]{2})$")
 _WHOLE = re.compile(r"^-?\d{1,6}$")
-
-Getter = Callable[[str], str]
 
 
 @dataclass
@@ -100,7 +98,10 @@ def form_from_post(fields: Iterable[tuple[str, Any]]) -> SurveyForm:
                 languages.append(raw)
         elif name not in values:
             values[name] = raw
-    get: Getter = lambda name: values.get(name, "").strip()  # noqa: E731
+
+    def get(name: str) -> str:
+        return values.get(name, "").strip()
+
     rows = _question_rows(values)
     return SurveyForm(
         id=get("id"),

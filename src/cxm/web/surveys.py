@@ -16,6 +16,7 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse
 
 from cxm.errors import CxmError, NotFound
+from cxm.journeys.map import JourneyMap, Touchpoint
 from cxm.journeys.service import current_journey_map
 from cxm.metrics import MIN_SAMPLE
 from cxm.store.metadata import utcnow
@@ -105,7 +106,7 @@ def _results(
     )
 
 
-def touchpoint_choices(journey: Any) -> list[tuple[str, list[Any]]]:
+def touchpoint_choices(journey: JourneyMap | None) -> list[tuple[str, list[Touchpoint]]]:
     """The journey map's touchpoints grouped by stage, in journey order, for a select."""
     if journey is None:
         return []
