@@ -328,7 +328,7 @@ def test_the_owner_must_have_influence() -> None:
 def test_unknown_key() -> None:
     assert one_problem(changed("    owner_name: Jan Nowak", "    owner_nam: Jan Nowak")) == (
         "journey.yaml:24: unknown key 'owner_nam' in touchpoint 'order'; expected one of: id, "
-        "name, stage, match, owner, owner_name, influence, description"
+        "name, stage, match, owner, owner_name, influence, role, description"
     )
     assert one_problem(changed("journey: Test journey", "journey: T\nversion: 2")) == (
         "journey.yaml:2: unknown key 'version' in the journey map; expected one of: journey, "
@@ -519,3 +519,24 @@ def test_the_documented_example_is_valid() -> None:
     assert example is not None
     journey = parse_journey_map(example.group(1))
     assert journey.match("track", "Call Handled", "phone").id == "calls"  # type: ignore[union-attr]
+
+
+def test_touchpoint_role_is_checked_and_kept() -> None:
+    assert one_problem(
+        changed("    owner_name: Jan Nowak", "    owner_name: Jan Nowak\n    role: contakt")
+    ) == (
+        "journey.yaml:25: touchpoint 'order': 'role' is 'contakt': input should be 'contact', "
+        "'data_request', 'resolution', 'reopen', 'self_service' or 'churn'"
+    )
+    journey = parse_journey_map(
+        changed("    owner_name: Jan Nowak", "    owner_name: Jan Nowak\n    role: contact")
+    )
+    assert [t.id for t in journey.with_role("contact")] == ["order"]
+    assert journey.touchpoint("order").role == "contact"
+    assert "role: contact" in yaml.safe_dump(journey.to_document(), allow_unicode=True)
+
+
+def test_demo_map_gives_every_behavioural_role_a_touchpoint() -> None:
+    journey = default_journey_map()
+    for role in ("contact", "data_request", "resolution", "self_service", "churn"):
+        assert journey.with_role(role), role

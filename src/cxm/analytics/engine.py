@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
+import pyarrow as pa
 
 from cxm.lake import EVENTS_SCHEMA, TRAITS_SCHEMA, Lake
 
@@ -75,6 +76,8 @@ class Engine(Protocol):
 
     def execute(self, expr: ir.Expr) -> pd.DataFrame: ...
 
+    def to_arrow(self, expr: ir.Table) -> pa.Table: ...
+
     def close(self) -> None: ...
 
 
@@ -114,6 +117,12 @@ class DuckDBEngine:
             answer = _as_frame(self.con.execute(expr))
         self.cache.put(key, answer)
         return answer
+
+    def to_arrow(self, expr: ir.Table) -> pa.Table:
+        """Rows for processing in this process (not cached: they can be many)."""
+        with self._lock:
+            self.refresh()
+            return self.con.to_pyarrow(expr)
 
     def close(self) -> None:
         self.con.disconnect()
@@ -178,6 +187,11 @@ class SparkEngine:
         answer = _as_frame(self.con.execute(expr))
         self.cache.put(key, answer)
         return answer
+
+    def to_arrow(self, expr: ir.Table) -> pa.Table:
+        """Rows for processing in this process (not cached: they can be many)."""
+        self.refresh()
+        return self.con.to_pyarrow(expr)
 
     def close(self) -> None:
         pass  # the session may be shared; stopping it is its owner's call

@@ -82,6 +82,7 @@ class Touchpoint(_Frozen):
     owner: str
     owner_name: str
     influence: dict[str, float]
+    role: str | None = None  # one of TOUCHPOINT_ROLES: what the behavioural metrics count it as
     description: str | None = None
 
 
@@ -157,6 +158,10 @@ class JourneyMap(_Frozen):
                 return touchpoint
         return None
 
+    def with_role(self, role: str) -> list[Touchpoint]:
+        """The touchpoints the behavioural metrics count as ``role`` (e.g. ``contact``)."""
+        return [t for t in self.touchpoints if t.role == role]
+
     def influence_rows(self) -> list[InfluenceRow]:
         """The influence matrix, touchpoint by touchpoint, departments in the map's order."""
         order = {d.id: i for i, d in enumerate(self.departments)}
@@ -195,6 +200,8 @@ class JourneyMap(_Frozen):
             if t.owner_name != leads[t.owner]:
                 item["owner_name"] = t.owner_name
             item["influence"] = dict(t.influence)
+            if t.role:
+                item["role"] = t.role
             if t.description:
                 item["description"] = t.description
             touchpoints.append(item)
@@ -258,6 +265,7 @@ def _build(document: MapDocument) -> JourneyMap:
             owner=spec.owner,
             owner_name=spec.owner_name or document.departments[spec.owner].lead,
             influence={name: float(weight) for name, weight in spec.influence.items()},
+            role=spec.role,
             description=spec.description,
         )
         for spec in document.touchpoints

@@ -12,7 +12,7 @@ which checks a document against these models and reports every problem with its 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -70,6 +70,15 @@ class MatchSpec(_Spec):
         return _as_tuple(self.channel)
 
 
+# What a touchpoint is for the behavioural metrics (docs/metrics.md#behavioural-metrics): a
+# customer contact, a request for data the customer must give, a resolution, a reopening, a
+# self-service moment or a churn (cancellation). Touchpoints without a role are still on the map.
+TouchpointRole = Literal["contact", "data_request", "resolution", "reopen", "self_service", "churn"]
+TOUCHPOINT_ROLES: tuple[str, ...] = (
+    "contact", "data_request", "resolution", "reopen", "self_service", "churn",
+)  # fmt: skip
+
+
 class TouchpointSpec(IdentifiedSpec):
     name: str = Text
     stage: str
@@ -77,6 +86,7 @@ class TouchpointSpec(IdentifiedSpec):
     owner: str
     owner_name: str | None = Field(default=None, min_length=1, max_length=200)
     influence: dict[str, Any]
+    role: TouchpointRole | None = None
     description: str | None = Field(default=None, max_length=5000)
 
 

@@ -30,10 +30,131 @@ class Metric:
     formula: str
     source: Literal["survey", "behaviour"]
     docs: str
+    # Where it is computed: "lake" (every Survey Answered event and the behaviour in the event
+    # log, by touchpoint, stage, department, channel, month or trait: cxm.metrics.runner) or
+    # "store" (a survey's own responses and invitations: cxm.metrics.surveys).
+    engine: Literal["lake", "store"] = "lake"
+    # The statistic behind the interval: a share (Wilson), a mean (Student t) or NPS.
+    statistic: Literal["proportion", "mean", "nps"] = "proportion"
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+
+_B = "docs/metrics.md#behavioural-metrics"
+
+BEHAVIOURAL: tuple[Metric, ...] = (
+    Metric(
+        "repeat_contact_rate",
+        "Repeat contacts",
+        "share 0..1",
+        "lower",
+        "contacts that follow the customer's previous contact within N days (the same matter, "
+        "any channel) / contacts, Wilson interval",
+        "behaviour",
+        _B,
+    ),
+    Metric(
+        "first_contact_resolution",
+        "First-contact resolution",
+        "share 0..1",
+        "higher",
+        "matters with one contact / matters, Wilson interval",
+        "behaviour",
+        _B,
+    ),
+    Metric(
+        "channel_hopping",
+        "Channel hopping",
+        "share 0..1",
+        "lower",
+        "matters with a contact in another channel than the one before / matters, Wilson interval",
+        "behaviour",
+        _B,
+    ),
+    Metric(
+        "handoffs_per_case",
+        "Handoffs per case",
+        "handoffs per matter",
+        "lower",
+        "mean number of changes of the owning department between a matter's contacts, "
+        "Student t interval",
+        "behaviour",
+        _B,
+        statistic="mean",
+    ),
+    Metric(
+        "data_asked_again",
+        "Asked for data again",
+        "share 0..1",
+        "lower",
+        "matters in which the customer was asked for details more than once / matters, "
+        "Wilson interval",
+        "behaviour",
+        _B,
+    ),
+    Metric(
+        "reopen_rate",
+        "Reopened cases",
+        "share 0..1",
+        "lower",
+        "resolved matters followed by a contact (or a reopening) within N days of the "
+        "resolution / resolved matters, Wilson interval",
+        "behaviour",
+        _B,
+    ),
+    Metric(
+        "time_to_resolution",
+        "Time to resolution",
+        "hours",
+        "lower",
+        "mean hours from a matter's first contact to its resolution (or its last contact), "
+        "Student t interval",
+        "behaviour",
+        _B,
+        statistic="mean",
+    ),
+    Metric(
+        "self_service_share",
+        "Self-service share",
+        "share 0..1",
+        "higher",
+        "self-service moments / (self-service moments + contacts), Wilson interval",
+        "behaviour",
+        _B,
+    ),
+    Metric(
+        "effort_index",
+        "Behavioural effort (per matter)",
+        "effort points",
+        "lower",
+        "mean effort of a matter: repeat contacts + channel hops + handoffs + asked again "
+        "+ 2 x reopened + ln(1 + days to resolution), Student t interval",
+        "behaviour",
+        "docs/metrics.md#behavioural-effort-index",
+        statistic="mean",
+    ),
+    Metric(
+        "churn_rate",
+        "Churn",
+        "share 0..1",
+        "lower",
+        "customers seen in the group who cancel within N days (30) / customers seen, "
+        "Wilson interval",
+        "behaviour",
+        _B,
+    ),
+    Metric(
+        "retention",
+        "Month-to-month retention",
+        "share 0..1",
+        "higher",
+        "customers active in a month who are active again the next month / customers active, "
+        "Wilson interval; by cohort: cxm.metrics.runner.run_retention",
+        "behaviour",
+        _B,
+    ),
+)
 
 CATALOGUE: tuple[Metric, ...] = (
     Metric(
@@ -45,6 +166,7 @@ CATALOGUE: tuple[Metric, ...] = (
         "(9-10 promoter, 0-6 detractor)",
         "survey",
         "docs/metrics.md#nps-and-enps",
+        statistic="nps",
     ),
     Metric(
         "enps",
@@ -54,6 +176,8 @@ CATALOGUE: tuple[Metric, ...] = (
         "NPS over employees' 0-10 answers; departments below the minimum sample are withheld",
         "survey",
         "docs/metrics.md#nps-and-enps",
+        engine="store",
+        statistic="nps",
     ),
     Metric(
         "csat",
@@ -63,6 +187,7 @@ CATALOGUE: tuple[Metric, ...] = (
         "sum(score) / n with a Student t interval",
         "survey",
         "docs/metrics.md#mean-scores-csat-15-and-ces-17",
+        statistic="mean",
     ),
     Metric(
         "csat_top_box",
@@ -81,6 +206,7 @@ CATALOGUE: tuple[Metric, ...] = (
         "sum(score) / n of 'the company made it easy' (7 = easiest), Student t interval",
         "survey",
         "docs/metrics.md#mean-scores-csat-15-and-ces-17",
+        statistic="mean",
     ),
     Metric(
         "ces_agree",
@@ -100,7 +226,9 @@ CATALOGUE: tuple[Metric, ...] = (
         "not delivered), Wilson interval",
         "survey",
         "docs/metrics.md#survey-metrics",
+        engine="store",
     ),
+    *BEHAVIOURAL,
 )
 
 _BY_ID = {m.id: m for m in CATALOGUE}

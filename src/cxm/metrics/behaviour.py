@@ -1,0 +1,211 @@
+"""Behaviour as facts: which events count as what, and the queries that fetch them.
+
+The journey map says what each touchpoint is for (its ``role``): a *contact* (the customer
+reaches out: a call, an e-mail, a chat, a reported issue, a technician's visit), a
+*data_request* (the customer is asked for details), a *resolution*, a *reopen*, a
+*self_service* moment or a *churn* (a cancellation). From those events alone, per customer in
+time order (:mod:`cxm.metrics.sequences` does the sequential part):
+
+- a **contact** is a run of contact events in one channel with gaps under an hour (the phone
+  menu and the call it leads to are one phone contact: ``ivr`` counts as ``phone``);
+- a **matter** is a run of contacts each within ``repeat_days`` of the one before: the customer
+  coming back about the same thing; its first contact decides its touchpoint, channel, owner
+  department and month;
+- in a matter, a **repeat contact** is every contact after the first, a **channel hop** a
+  contact in another channel than the one before, a **handoff** a contact owned by another
+  department than the one before, an **ask** a data request (requests at one touchpoint within
+  an hour are one ask) and *asked again* every ask after the matter's first;
+- a matter is **resolved** at its first resolution event, or else at its last contact; it is
+  **reopened** when a contact (or a reopen event) follows a resolution within ``repeat_days``;
+- a **survey answer** (``Survey Answered`` with ``kind`` and ``score``) belongs to the matter
+  whose last contact came at most ``repeat_days`` before it, and to the touchpoint named in its
+  ``touchpoint`` property or else that matter's first touchpoint;
+- a **self-service moment** is a visit to a self-service touchpoint (one per touchpoint and
+  hour); **churned** means a churn event within ``churn_days`` of being seen.
+
+Events are classified by the distinct (type, name, channel) combinations the lake holds, a few
+hundred rows matched against the map in Python and joined back as a small table: testing ten
+million events against fifty patterns one by one costs seconds.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from cxm.analytics import Engine, events_table, traits_table
+from cxm.journeys.map import JourneyMap
+from cxm.journeys.placement import DAY_US, micros
+from cxm.metrics.queries import CatalogueQuery
+from cxm.metrics.sequences import NO_TOUCHPOINT, SESSION_GAP_US
+
+CHANNEL_FAMILY = {"ivr": "phone"}
+SURVEY_EVENT = "Survey Answered"
+CLASS_COLUMNS = ["k_type", "k_name", "k_channel", "tp", "role", "stage", "dept", "family"]
+CLASS_SCHEMA = {**{c: "string" for c in CLASS_COLUMNS}, "k_id": "int64"}
+
+
+def classification(engine: Engine, journey: JourneyMap) -> pd.DataFrame:
+    """Every (type, name, channel) in the lake with its touchpoint, role, stage, owner and
+    channel family; survey answers have the role ``survey`` wherever the map places them."""
+    ev = events_table()
+    combos = engine.execute(
+        ev.select(k_type=ev.type, k_name=ev.event.fill_null(""), k_channel=ev.channel).distinct()
+    )
+    rows = []
+    for kind, name, channel in combos.itertuples(index=False):
+        tp = journey.match(kind, name or None, channel)
+        role = "survey" if (kind, name) == ("track", SURVEY_EVENT) else tp.role if tp else None
+        rows.append(
+            (kind, name, channel, tp.id if tp else None, role, tp.stage if tp else None,
+             tp.owner if tp else None, CHANNEL_FAMILY.get(channel, channel))
+        )  # fmt: skip
+    classes = pd.DataFrame(rows, columns=CLASS_COLUMNS)
+    classes["k_id"] = range(len(classes))
+    return classes
+
+
+def placed(classes: pd.DataFrame, *, roles: list[str] | None = None) -> ir.Table:
+    """The lake's events joined with their class (only those on the map, or of ``roles``)."""
+    if roles is not None:
+        classes = classes[classes["role"].isin(roles)]
+    else:
+        classes = classes[classes["tp"].notna() | classes["role"].notna()]
+    k = ibis.memtable(classes.astype(object).where(classes.notna(), None), schema=CLASS_SCHEMA)
+    ev = events_table()
+    ev = ev.mutate(k_name_=ev.event.fill_null(""))
+    joined = ev.join(
+        k, (ev.type == k.k_type) & (ev.k_name_ == k.k_name) & (ev.channel == k.k_channel)
+    )
+    return joined.drop("k_type", "k_name", "k_channel", "k_name_")
+
+
+def _period(e: ir.Table, start: int | None, end: int | None) -> ir.Table:
+    if start is not None:
+        e = e.filter(e.t >= start)
+    if end is not None:
+        e = e.filter(e.t < end)
+    return e
+
+
+def bounds(query: CatalogueQuery) -> tuple[int | None, int | None]:
+    """The period in epoch µs (either end may be open)."""
+    return (
+        micros(query.start) if query.start else None,
+        micros(query.end) if query.end else None,
+    )
+
+
+def stream_expr(classes: pd.DataFrame, query: CatalogueQuery) -> ir.Table:
+    """Contacts, data requests, resolutions, reopenings and survey answers: the rows the
+    sequential definitions need, reaching ``repeat_days`` beyond the period on both sides."""
+    ev = placed(classes, roles=["contact", "data_request", "resolution", "reopen", "survey"])
+    start, end = bounds(query)
+    pad = query.repeat_days * DAY_US
+    ev = _period(ev, None if start is None else start - pad, None if end is None else end + pad)
+    survey = ev.role == "survey"
+    props = ev.properties.cast("json")
+    e = ev.select(
+        c=ev.customer_id,
+        t=ev.t,
+        seq=ev.seq,
+        cls=ev.k_id,
+        kind=ibis.ifelse(survey, props["kind"].str, None),
+        score=ibis.ifelse(survey, props["score"].float, None),
+        about=ibis.ifelse(survey, props["touchpoint"].str, None),
+    )
+    return _with_trait(e, query.trait) if query.trait else e
+
+
+def self_service_expr(classes: pd.DataFrame, query: CatalogueQuery) -> ir.Table:
+    """Self-service moments (one per customer, touchpoint and hour) per group of ``query.by``."""
+    ev = _period(placed(classes, roles=["self_service"]), *bounds(query))
+    e = ev.select(
+        c=ev.customer_id,
+        t=ev.t,
+        tp=ev.tp,
+        stage=ev.stage,
+        dept=ev.dept,
+        channel=ev.family,
+        hour=ev.t // SESSION_GAP_US,
+    )
+    if query.trait:
+        e = _with_trait(e, query.trait)
+    keys = dimension_keys(e, query)
+    moments = e.group_by([e.c, e.tp, e.hour, *keys]).aggregate()
+    names = [k.get_name() for k in keys]
+    return (moments.group_by(names) if names else moments).aggregate(n=moments.count())
+
+
+def churn_expr(classes: pd.DataFrame, query: CatalogueQuery) -> ir.Table:
+    """Per group of ``query.by`` and month: customers seen, and those who churned.
+
+    Every customer seen in a group in a month counts once there (a customer-month); churned
+    means a churn event within ``churn_days`` of their first event in that cell. Cells too close
+    to the end of the data to tell are left out, so recent weeks never look loyal by default.
+    """
+    everything = events_table()
+    ev = _period(placed(classes), *bounds(query))
+    # Customers are told apart by a 64-bit hash of their id in the cells: grouping ten million
+    # rows by an integer costs half of grouping them by text (on Spark the hash has 32 bits).
+    e = ev.select(
+        c=ev.customer_id.hash(),
+        t=ev.t,
+        tp=ev.tp,
+        stage=ev.stage,
+        dept=ev.dept,
+        channel=ev.family,
+        cell_month=month_of(ev.t),
+    )
+    if query.trait:
+        e = _with_trait(e, query.trait)
+    keys = dimension_keys(e, query)
+    names = [k.get_name() for k in keys]
+    month_key = [] if "month" in names else [e.cell_month]
+    cells = e.group_by([e.c, *month_key, *keys]).aggregate(seen=e.t.min())
+    has_churn = bool((classes["role"] == "churn").any())
+    churners = placed(classes, roles=["churn"]) if has_churn else everything.limit(0)
+    churners = churners.group_by(cc=churners.customer_id.hash()).aggregate(ct=churners.t.min())
+    last = everything.aggregate(last=everything.t.max())
+    horizon = query.churn_days * DAY_US
+    j = cells.left_join(churners, cells.c == churners.cc).cross_join(last)
+    j = j.filter(j.seen + horizon <= j.last)
+    churned = (j.ct.notnull() & (j.ct >= j.seen) & (j.ct < j.seen + horizon)).cast("int64")
+    j = j.mutate(churned=churned)
+    return (j.group_by(names) if names else j).aggregate(n=j.count(), churned=j.churned.sum())
+
+
+def dimension_keys(e: ir.Table, query: CatalogueQuery) -> list[ir.Value]:
+    """The engine-side group keys of ``query.by`` over a table with tp, stage, dept, channel,
+    t and trait columns, named as the dimensions are (``month``: the month's first instant)."""
+    keys: list[ir.Value] = []
+    for dimension in query.by:
+        if dimension == "touchpoint":
+            keys.append(e.tp.fill_null(NO_TOUCHPOINT).name("touchpoint"))
+        elif dimension == "stage":
+            keys.append(e.stage.fill_null(NO_TOUCHPOINT).name("stage"))
+        elif dimension == "department":
+            keys.append(e.dept.fill_null(NO_TOUCHPOINT).name("department"))
+        elif dimension == "channel":
+            keys.append(e.channel.name("channel"))
+        elif dimension == "month":
+            keys.append(month_of(e.t).name("month"))
+        else:
+            keys.append(e.trait.name("trait"))
+    return keys
+
+
+def month_of(t: ir.IntegerValue) -> ir.TimestampValue:
+    """The calendar month (UTC) of an epoch-µs time, as a timestamp.
+
+    From the integer column rather than the time-zone-aware ``ts``: truncating a zoned
+    timestamp costs several times more per row."""
+    return (t // 1000).as_timestamp("ms").truncate("M")
+
+
+def _with_trait(e: ir.Table, key: str) -> ir.Table:
+    traits = traits_table()
+    values = traits.filter(traits.key == key).select(tc=traits.customer_id, trait=traits.value)
+    joined = e.left_join(values, e.c == values.tc)
+    return joined.drop("tc").mutate(trait=joined.trait.fill_null(NO_TOUCHPOINT))
