@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from cxm.journeys.analytics import JourneyAnalytics
     from cxm.journeys.map import JourneyMap
     from cxm.lake import Lake, SyncReport
+    from cxm.metrics.analytics import MetricAnalytics
 
 
 class Workspace:
@@ -199,6 +200,13 @@ class Workspace:
         from cxm.journeys.analytics import JourneyAnalytics
 
         return JourneyAnalytics(engine=self.query_engine, journey=self.journey_map)
+
+    @property
+    def metrics(self) -> MetricAnalytics:
+        """CX metrics over the lake: ``ws.metrics.catalogue(by=["touchpoint"])``."""
+        from cxm.metrics.analytics import MetricAnalytics
+
+        return MetricAnalytics(engine=self.query_engine, journey=self.journey_map)
 
     # The notebook surface: plain calls returning the same objects as the API.
     def profile(self, ref: str) -> Profile:

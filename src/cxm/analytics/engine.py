@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -78,6 +79,8 @@ class Engine(Protocol):
 
     def to_arrow(self, expr: ir.Table) -> pa.Table: ...
 
+    def remember(self, key: Any, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame: ...
+
     def close(self) -> None: ...
 
 
@@ -116,6 +119,15 @@ class DuckDBEngine:
             self.refresh()
             answer = _as_frame(self.con.execute(expr))
         self.cache.put(key, answer)
+        return answer
+
+    def remember(self, key: Any, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        """An answer computed in Python from several queries, cached like one query's."""
+        cache_key = (self.lake.manifest().generation, key)
+        answer = self.cache.get(cache_key)
+        if answer is None:
+            answer = compute()
+            self.cache.put(cache_key, answer)
         return answer
 
     def to_arrow(self, expr: ir.Table) -> pa.Table:
@@ -186,6 +198,15 @@ class SparkEngine:
         self.refresh()
         answer = _as_frame(self.con.execute(expr))
         self.cache.put(key, answer)
+        return answer
+
+    def remember(self, key: Any, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        """An answer computed in Python from several queries, cached like one query's."""
+        cache_key = (self.lake.manifest().generation, key)
+        answer = self.cache.get(cache_key)
+        if answer is None:
+            answer = compute()
+            self.cache.put(cache_key, answer)
         return answer
 
     def to_arrow(self, expr: ir.Table) -> pa.Table:

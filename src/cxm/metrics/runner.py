@@ -263,8 +263,13 @@ def run_catalogue(engine: Engine, journey: JourneyMap, query: CatalogueQuery) ->
     """One row per metric and group: n, estimate, low, high, reportable, reason.
 
     Rows are in catalogue order, groups sorted; a figure below ``query.min_sample`` keeps its
-    ``n`` and the reason, with no estimate.
+    ``n`` and the reason, with no estimate. Answers are cached until the lake changes.
     """
+    key = ("catalogue", journey.model_dump_json(), query.model_dump_json())
+    return engine.remember(key, lambda: _catalogue(engine, journey, query))
+
+
+def _catalogue(engine: Engine, journey: JourneyMap, query: CatalogueQuery) -> pd.DataFrame:
     keys = [_column(d) for d in query.by]
     records = []
     for metric, groups in tallies(engine, journey, query).items():

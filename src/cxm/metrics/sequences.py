@@ -318,10 +318,10 @@ def _survey_rows(
     si = np.flatnonzero(is_survey & in_period)
     rows = pa.array(order[si])
     codes, kinds = _codes(stream["kind"].take(rows))
-    kind = np.append(kinds, None)[codes]  # a code of -1 (no kind) picks the None at the end
+    kind = np.asarray([*kinds, None], dtype=object)[codes]  # code -1 (no kind): the None
     score = stream["score"].take(rows).cast(pa.float64()).fill_null(np.nan).to_numpy()
     codes, named = _codes(stream["about"].take(rows))
-    about = np.append(named, None)[codes]
+    about = np.asarray([*named, None], dtype=object)[codes]
     valid = np.zeros(len(si), dtype=bool)
     for name, (lo, hi) in SURVEY_SCALES.items():
         valid |= (kind == name) & (score >= lo) & (score <= hi) & (score == np.round(score))
