@@ -8,7 +8,9 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
@@ -169,6 +171,8 @@ class Workspace:
             if self.settings.analytics_engine == "spark":
                 from pyspark.sql import SparkSession
 
+                # Ibis reads JSON on Spark with Python UDFs: the workers need this interpreter.
+                os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
                 session = (
                     SparkSession.builder.master(self.settings.spark_master)
                     .appName("cxm")

@@ -10,6 +10,8 @@ same expression therefore runs unchanged on either engine, and tests compare the
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -158,6 +160,8 @@ class SparkEngine:
     def __init__(self, lake: Lake, *, session: Any = None) -> None:
         from pyspark.sql import SparkSession
 
+        # Ibis reads JSON on Spark with Python UDFs: workers need this interpreter's packages.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         self.lake = lake
         self.session = session or (
             SparkSession.builder.master("local[2]")

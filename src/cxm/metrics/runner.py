@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from cxm.analytics import Engine
@@ -27,6 +28,7 @@ from cxm.metrics.behaviour import (
     bounds,
     churn_expr,
     classification,
+    month_label,
     self_service_expr,
     stream_expr,
 )
@@ -93,8 +95,10 @@ SURVEY_METRICS = {"nps", "csat", "csat_top_box", "ces", "ces_agree"}
 
 
 def _label(key: str, value: Any) -> str:
-    """A group's value as text; the engine answers months as their first instant."""
+    """A group's value as text; the engine answers months as month numbers or instants."""
     if key == "month" and not isinstance(value, str):
+        if isinstance(value, int | np.integer):
+            return month_label(int(value))
         return pd.Timestamp(value).strftime("%Y-%m")
     return str(value)
 
@@ -130,7 +134,9 @@ def _facts_of(
 
 def _groups(frame: pd.DataFrame, keys: list[str], **sums: tuple[str, str]) -> pd.DataFrame:
     if not keys:
-        return frame.agg(**sums).T.reset_index(drop=True) if len(frame) else pd.DataFrame()
+        if not len(frame):
+            return pd.DataFrame()
+        return pd.DataFrame([{name: frame[col].agg(how) for name, (col, how) in sums.items()}])
     return frame.groupby(keys, observed=True, sort=False).agg(**sums).reset_index()
 
 
@@ -149,8 +155,8 @@ def tallies(engine: Engine, journey: JourneyMap, query: CatalogueQuery) -> Talli
     # The engine counts self-service moments and churn while this process works through the
     # contact stream: the two overlap on two cores.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        own = pool.submit(engine.execute, self_service_expr(classes, query))
-        churn = pool.submit(engine.execute, churn_expr(classes, query))
+        own = pool.submit(engine.execute, self_service_expr(classes, query, engine=engine.name))
+        churn = pool.submit(engine.execute, churn_expr(classes, query, engine=engine.name))
         if "self_service_share" not in wanted:
             own.cancel()
         if "churn_rate" not in wanted:

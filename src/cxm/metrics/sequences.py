@@ -14,9 +14,11 @@ sums, forward fills and counts per matter.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
+import orjson
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -133,7 +135,7 @@ def sequence_facts(
     """Contacts, matters and survey answers from ``stream``, in any order.
 
     ``stream`` has c (customer), t, seq, cls (a row of ``classes``: tp, role, stage, dept and
-    family, the channel family), kind, score and about (of survey answers), and optionally
+    family, the channel family), props (a survey answer's properties, JSON) and optionally
     trait. Facts are kept when they fall in ``[start_us, end_us)``: a contact or survey answer
     by its own time, a matter by its first contact. The stream should reach ``horizon_us``
     beyond the period on both sides, so that the matters at its edges are whole.
@@ -305,7 +307,7 @@ def sequence_facts(
     channel_names = np.asarray([*channels.tolist(), "survey"], dtype=object)
     answers["channel"] = channel_names[np.where(recent, head_channel, len(channels))]
     touchpoints = np.asarray(answers["touchpoint"].astype(object))
-    named = np.array([isinstance(a, str) and bool(a) for a in about], dtype=bool)
+    named = np.asarray([a is not None for a in about], dtype=bool)
     touchpoints[named] = about[named]
     answers["touchpoint"] = touchpoints
     return SequenceFacts(contacts, matters, answers, customer_values)
@@ -316,13 +318,30 @@ def _survey_rows(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The valid survey answers in the period: positions, kind, score and ``touchpoint``."""
     si = np.flatnonzero(is_survey & in_period)
-    rows = pa.array(order[si])
-    codes, kinds = _codes(stream["kind"].take(rows))
-    kind = np.asarray([*kinds, None], dtype=object)[codes]  # code -1 (no kind): the None
-    score = stream["score"].take(rows).cast(pa.float64()).fill_null(np.nan).to_numpy()
-    codes, named = _codes(stream["about"].take(rows))
-    about = np.asarray([*named, None], dtype=object)[codes]
+    answers = [_answer(p) for p in stream["props"].take(pa.array(order[si])).to_pylist()]
+    kind = np.asarray([a[0] for a in answers], dtype=object)
+    score = np.asarray([a[1] for a in answers], dtype=float)
+    about = np.asarray([a[2] for a in answers], dtype=object)
     valid = np.zeros(len(si), dtype=bool)
     for name, (lo, hi) in SURVEY_SCALES.items():
         valid |= (kind == name) & (score >= lo) & (score <= hi) & (score == np.round(score))
     return si[valid], kind[valid], score[valid], about[valid]
+
+
+def _answer(properties: str | None) -> tuple[str | None, float, str | None]:
+    """(kind, score, touchpoint) of a Survey Answered event's properties; NaN if unusable."""
+    try:
+        data = orjson.loads(properties) if properties else {}
+    except orjson.JSONDecodeError:
+        return None, math.nan, None
+    if not isinstance(data, dict):
+        return None, math.nan, None
+    kind, score, about = data.get("kind"), data.get("score"), data.get("touchpoint")
+    number = (
+        float(score) if isinstance(score, int | float) and not isinstance(score, bool) else math.nan
+    )
+    return (
+        kind if isinstance(kind, str) else None,
+        number,
+        about if isinstance(about, str) and about else None,
+    )

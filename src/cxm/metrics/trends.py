@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cxm.analytics import Engine, events_table
 from cxm.journeys.map import JourneyMap
-from cxm.metrics.behaviour import month_of
+from cxm.metrics.behaviour import month_label, month_of
 from cxm.metrics.catalogue import metric as catalogue_metric
 from cxm.metrics.changes import bh_adjusted
 from cxm.metrics.queries import DIMENSIONS_HELP, CatalogueQuery
@@ -134,8 +134,7 @@ def retention_expr() -> Any:
     active = ev.select(c=ev.customer_id.hash(), month=month_of(ev.t)).distinct()
     first = active.group_by("c").aggregate(cohort=active.month.min())
     j = active.join(first, "c")
-    since = (j.month.year() - j.cohort.year()) * 12 + j.month.month() - j.cohort.month()
-    j = j.mutate(months_since=since)
+    j = j.mutate(months_since=j.month - j.cohort)
     return j.group_by(["cohort", "months_since"]).aggregate(customers=j.count())
 
 
@@ -145,7 +144,7 @@ def run_retention(engine: Engine, *, confidence: float = 0.95) -> pd.DataFrame:
     frame = engine.execute(retention_expr()).copy()
     if not len(frame):
         return pd.DataFrame(columns=RETENTION_COLUMNS)
-    frame["cohort"] = pd.to_datetime(frame["cohort"]).dt.strftime("%Y-%m")
+    frame["cohort"] = [month_label(int(m)) for m in frame["cohort"]]
     size = frame[frame["months_since"] == 0].set_index("cohort")["customers"]
     frame["cohort_size"] = frame["cohort"].map(size).astype(int)
     intervals = [
