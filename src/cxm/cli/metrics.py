@@ -1,14 +1,27 @@
-"""``cxm metrics``: the metric catalogue and survey metrics with their intervals."""
+"""``cxm metrics``: the metric catalogue, survey metrics with their intervals, and the lake
+metrics: every metric by dimension (``catalogue``), what moved (``movers``), the behavioural
+effort index (``effort``) and retention by cohort (``retention``).
+
+The lake commands sync the lake first (``--no-sync`` skips it) and print a table, or the
+DataFrame as CSV or JSON lines (``--format``).
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+import sys
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from cxm.cli.context import open_workspace, parse_day
+from cxm.errors import InvalidInput
+from cxm.metrics.catalogue import CATALOGUE
+from cxm.metrics.queries import DIMENSIONS_HELP
+
+ROW_COLUMNS = ("metric", "n", "estimate", "low", "high", "reportable", "reason")
+_UNITS = {m.id: m.unit for m in CATALOGUE}
 
 out = Console()
 metrics_app = typer.Typer(help="Experience metrics: the catalogue, values with intervals.")
@@ -69,3 +82,248 @@ def show(
             row.reason or "",
         )
     out.print(table)
+
+
+# --- lake metrics: the catalogue by dimension, movers, effort, retention ----------------------
+
+Format = Annotated[str, typer.Option("--format", help="table, csv or json (JSON lines).")]
+Start = Annotated[str | None, typer.Option(help="First day included (YYYY-MM-DD, UTC).")]
+End = Annotated[str | None, typer.Option(help="First day excluded (YYYY-MM-DD, UTC).")]
+Sync = Annotated[bool, typer.Option("--sync/--no-sync", help="Sync the lake first.")]
+Metrics = Annotated[
+    list[str] | None,
+    typer.Option("--metric", help="A lake metric id (repeat for more); default: all of them."),
+]
+
+
+@metrics_app.command("catalogue")
+def catalogue(
+    metric: Metrics = None,
+    by: Annotated[
+        list[str] | None,
+        typer.Option(help=f"Group by (repeat, up to 3): {DIMENSIONS_HELP}."),
+    ] = None,
+    start: Start = None,
+    end: End = None,
+    repeat_days: Annotated[int, typer.Option(help="Same matter within this many days.")] = 7,
+    min_sample: Annotated[int, typer.Option(help="Fewer observations: no value.")] = 30,
+    sync: Sync = True,
+    fmt: Format = "table",
+) -> None:
+    """Every lake metric (surveys and behaviour) per group, with its 95% interval."""
+    from cxm.api.metric_reads import catalogue_query
+
+    query = catalogue_query(
+        {
+            "metrics": metric or None,
+            "by": by or (),
+            "start": parse_day(start, "start"),
+            "end": parse_day(end, "end"),
+            "repeat_days": repeat_days,
+            "min_sample": min_sample,
+        },
+        where="option",
+    )
+    ws = _ready(sync, fmt)
+    frame = ws.metrics.catalogue(**query.model_dump())
+    if fmt != "table":
+        _export(frame, fmt)
+        return
+    table = Table(title="Metrics" + (f" by {', '.join(query.by)}" if query.by else ""))
+    groups = [c for c in frame.columns if c not in ROW_COLUMNS]
+    for column in ("metric", *groups, "n", "value", "95% interval", "note"):
+        table.add_column(column, justify="right" if column in ("n", "value") else "left")
+    for row in frame.to_dict("records"):
+        metric_id = row["metric"]
+        shown = row["reportable"] and row["estimate"] is not None
+        table.add_row(
+            metric_id,
+            *(str(row[g]) for g in groups),
+            f"{row['n']:,}",
+            shown_value(metric_id, row["estimate"]) if shown else "—",
+            f"{shown_value(metric_id, row['low'])} … {shown_value(metric_id, row['high'])}"
+            if shown and row["low"] is not None
+            else "—",
+            row["reason"] or "",
+        )
+    out.print(table)
+
+
+@metrics_app.command("movers")
+def movers(
+    by: Annotated[str | None, typer.Option(help=f"One of {DIMENSIONS_HELP}.")] = None,
+    metric: Metrics = None,
+    q: Annotated[float, typer.Option(help="False discovery rate of the movers.")] = 0.05,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Every comparison, not only the movers.")
+    ] = False,
+    sync: Sync = True,
+    fmt: Format = "table",
+) -> None:
+    """What moved from the month before last to the last whole month (Benjamini-Hochberg)."""
+    from cxm.api.metric_reads import movers_query
+
+    query = movers_query({"by": by, "metrics": metric or None, "q": q}, where="option")
+    ws = _ready(sync, fmt)
+    frame = ws.metrics.movers(**query.model_dump())
+    if fmt != "table":
+        _export(frame if show_all else frame[frame["moved"]], fmt)
+        return
+    if not len(frame):
+        out.print("nothing to compare: the lake has no two whole months with enough data")
+        return
+    periods = f"{frame['a_period'].iloc[0]} → {frame['b_period'].iloc[0]}"
+    moved = frame[frame["moved"]]
+    shown = frame if show_all else moved
+    if not len(moved):
+        out.print(
+            f"no change survived the false-discovery control (q={q}) among {len(frame)} "
+            f"comparisons of {periods}"
+        )
+        if not show_all:
+            return
+    table = Table(title=f"Movers {periods}" + (f" by {by}" if by else ""))
+    for column in ("metric", "group", "before", "after", "change", "95% interval", "adj. p"):
+        table.add_column(column, justify="left" if column in ("metric", "group") else "right")
+    table.add_column("moved")
+    for row in shown.to_dict("records"):
+        m = row["metric"]
+        table.add_row(
+            m,
+            str(row["group"] or "all"),
+            shown_value(m, row["a"]),
+            shown_value(m, row["b"]),
+            shown_change(m, row["difference"]),
+            f"{shown_change(m, row['low'])} … {shown_change(m, row['high'])}",
+            f"{row['adjusted_p']:.3f}",
+            ("better" if row["better"] else "worse") if row["moved"] else "",
+        )
+    out.print(table)
+
+
+@metrics_app.command("effort")
+def effort(
+    top: Annotated[int, typer.Option(help="How many customers, hardest first.")] = 10,
+    start: Start = None,
+    end: End = None,
+    sync: Sync = True,
+    fmt: Format = "table",
+) -> None:
+    """The behavioural effort index: its agreement with CES and NPS, the hardest customers
+    (profile ids) and the mean effort per touchpoint."""
+    query = parse_period(start, end)
+    ws = _ready(sync, fmt)
+    report = ws.metrics.effort(start=query.start, end=query.end)
+    if fmt != "table":
+        _export(report.customer_effort.head(top), fmt)
+        return
+    out.print(report.summary())
+    customers = Table(title=f"The {top} customers with the most effort")
+    columns = ["rank", "customer_id", "effort", "matters", "contacts", "repeat_contacts",
+               "channel_hops", "handoffs", "asked_again", "reopened", "decile"]  # fmt: skip
+    for column in columns:
+        customers.add_column(column, justify="left" if column == "customer_id" else "right")
+    for row in report.customer_effort.head(top).to_dict("records"):
+        customers.add_row(*(_cell(row[c]) for c in columns))
+    out.print(customers)
+    touchpoints = Table(title="Effort by touchpoint where matters began (worst first)")
+    tp_columns = ["touchpoint", "matters", "effort", "repeat_contacts", "channel_hops",
+                  "handoffs", "reopen_rate", "resolution_h"]  # fmt: skip
+    for column in tp_columns:
+        touchpoints.add_column(column, justify="left" if column == "touchpoint" else "right")
+    for row in report.touchpoint_effort.to_dict("records"):
+        cells = [_cell(row[c]) for c in tp_columns]
+        if not row["reportable"]:
+            cells[2] = f"({cells[2]}, too few matters)"
+        touchpoints.add_row(*cells)
+    out.print(touchpoints)
+
+
+@metrics_app.command("retention")
+def retention(sync: Sync = True, fmt: Format = "table") -> None:
+    """Of the customers first seen in each month, the share active 1, 2, … months later."""
+    ws = _ready(sync, fmt)
+    frame = ws.metrics.retention()
+    if fmt != "table":
+        _export(frame, fmt)
+        return
+    if not len(frame):
+        out.print("no events in the lake yet")
+        return
+    horizon = int(frame["months_since"].max())
+    table = Table(title="Retention by cohort (% active k months later)")
+    table.add_column("cohort")
+    table.add_column("customers", justify="right")
+    for k in range(1, horizon + 1):
+        table.add_column(f"+{k}", justify="right")
+    for cohort, rows in frame.groupby("cohort", sort=True):
+        by_k = dict(zip(rows["months_since"], rows["retention"], strict=True))
+        cells = [f"{100 * by_k[k]:.1f}" if k in by_k else "" for k in range(1, horizon + 1)]
+        table.add_row(str(cohort), f"{int(rows['cohort_size'].iloc[0]):,}", *cells)
+    out.print(table)
+
+
+def parse_period(start: str | None, end: str | None) -> Any:
+    from cxm.api.metric_reads import catalogue_query
+
+    values = {"start": parse_day(start, "start"), "end": parse_day(end, "end")}
+    return catalogue_query(values, where="option")
+
+
+def shown_value(metric_id: str, value: float | None) -> str:
+    """A figure as people read it: shares in per cent, NPS whole and signed, hours to 0.1.
+
+    >>> shown_value("channel_hopping", 0.2345), shown_value("nps", 12.4)
+    ('23.4%', '+12')
+    """
+    if value is None or value != value:
+        return "—"
+    unit = _UNITS.get(metric_id, "")
+    if unit.startswith("share"):
+        return f"{100 * value:.1f}%"
+    if unit.startswith("points"):
+        return f"{value:+.0f}"
+    if unit == "hours":
+        return f"{value:.1f} h"
+    return f"{value:.2f}"
+
+
+def shown_change(metric_id: str, value: float | None) -> str:
+    """A difference: percentage points for shares, signed everywhere."""
+    if value is None or value != value:
+        return "—"
+    unit = _UNITS.get(metric_id, "")
+    if unit.startswith("share"):
+        return f"{100 * value:+.1f} pp"
+    if unit.startswith("points"):
+        return f"{value:+.1f}"
+    if unit == "hours":
+        return f"{value:+.1f} h"
+    return f"{value:+.2f}"
+
+
+def _ready(sync: bool, fmt: str) -> Any:
+    if fmt not in ("table", "csv", "json"):
+        raise InvalidInput(f"--format {fmt!r}: use table, csv or json")
+    ws = open_workspace()
+    if sync:
+        ws.catch_up()
+        ws.sync_lake()
+    return ws
+
+
+def _export(frame: Any, fmt: str) -> None:
+    if fmt == "csv":
+        frame.to_csv(sys.stdout, index=False)
+    else:
+        frame.to_json(sys.stdout, orient="records", lines=True, date_format="iso")
+
+
+def _cell(value: Any) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "—"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
