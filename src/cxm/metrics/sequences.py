@@ -55,6 +55,8 @@ class SequenceFacts:
 
 def _codes(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     """Integer codes (-1 for null) and the values they stand for."""
+    if pa.types.is_null(column.type):  # an empty or all-null column from a lenient source
+        column = column.cast(pa.string())
     encoded = pc.dictionary_encode(column).combine_chunks()
     codes = encoded.indices.to_numpy(zero_copy_only=False)
     codes = np.where(encoded.indices.is_null().to_numpy(zero_copy_only=False), -1, codes)
