@@ -13,6 +13,7 @@ import secrets
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -210,7 +211,17 @@ class Workspace:
         """CX metrics over the lake: ``ws.metrics.catalogue(by=["touchpoint"])``."""
         from cxm.metrics.analytics import MetricAnalytics
 
-        return MetricAnalytics(engine=self.query_engine, journey=self.journey_map)
+        return MetricAnalytics(
+            engine=self.query_engine, journey=self.journey_map, members=self.segment_members
+        )
+
+    def segment_members(self, name: str) -> list[str]:
+        """The profile ids in the saved segment ``name`` now (``NotFound`` if there is none)."""
+        from cxm.segments.queries import get_segment, segment_members
+
+        with self.session() as session:
+            segment = get_segment(session, name)
+            return segment_members(session, segment.definition, now=datetime.now(UTC))
 
     # The notebook surface: plain calls returning the same objects as the API.
     def profile(self, ref: str) -> Profile:

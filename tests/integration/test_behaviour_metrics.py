@@ -281,3 +281,39 @@ def test_an_empty_lake_gives_empty_answers(workspace: Workspace) -> None:
     frame = run_catalogue(workspace.query_engine(), workspace.journey_map(), CatalogueQuery())
     assert frame.empty or not frame["reportable"].any()
     assert run_retention(workspace.query_engine()).empty
+
+
+def test_grouped_by_a_segment_and_by_a_trait(telecom: Workspace) -> None:
+    from cxm.segments.service import do_save_segment
+
+    journeys_for(
+        telecom,
+        {"ola": [{"type": "identify", "at": at(1, 9), "traits": {"tier": "gold"}}]},
+        source="crm",
+    )
+    with telecom.session() as session:
+        do_save_segment(
+            session=session, actor="test", data={"name": "gold", "traits": {"tier": "gold"}}
+        )
+    frame = telecom.metrics.catalogue(
+        metrics=["repeat_contact_rate", "churn_rate", "ces"], by=["segment:gold"], **MARCH
+    )
+    got = cells(frame, "segment")
+    assert got["repeat_contact_rate", "in"] == (3, pytest.approx(2 / 3))
+    assert got["repeat_contact_rate", "out"] == (4, pytest.approx(1 / 4))
+    assert got["churn_rate", "out"] == (3, pytest.approx(1 / 3))
+    assert got["ces", "in"][0] == 1 and got["ces", "out"][0] == 2
+    by_trait = cells(
+        telecom.metrics.catalogue(metrics=["repeat_contact_rate"], by=["trait:tier"], **MARCH),
+        "trait",
+    )
+    assert by_trait == {
+        ("repeat_contact_rate", "gold"): (3, pytest.approx(2 / 3)),
+        ("repeat_contact_rate", "(none)"): (4, pytest.approx(1 / 4)),
+    }
+    with pytest.raises(ValidationError, match="one trait or segment at a time"):
+        CatalogueQuery(by=("segment:gold", "trait:tier"))
+    with pytest.raises(InvalidInput, match="needs the segment's members"):
+        run_catalogue(
+            telecom.query_engine(), telecom.journey_map(), CatalogueQuery(by=("segment:gold",))
+        )

@@ -26,15 +26,29 @@ from cxm.metrics.trends import MoversQuery, run_movers, run_retention
 class MetricAnalytics:
     """The metric analyses over one engine and the workspace's current journey map."""
 
-    def __init__(self, *, engine: Callable[[], Engine], journey: Callable[[], JourneyMap]) -> None:
+    def __init__(
+        self,
+        *,
+        engine: Callable[[], Engine],
+        journey: Callable[[], JourneyMap],
+        members: Callable[[str], list[str]],
+    ) -> None:
         self._engine = engine
         self._journey = journey
+        self._members = members  # a segment's profile ids, by the segment's name
 
     def catalogue(self, **options: Any) -> pd.DataFrame:
-        return run_catalogue(self._engine(), self._journey(), CatalogueQuery(**options))
+        query = CatalogueQuery(**options)
+        members = self._members(query.segment) if query.segment else None
+        return run_catalogue(self._engine(), self._journey(), query, members=members)
 
     def movers(self, **options: Any) -> pd.DataFrame:
-        return run_movers(self._engine(), self._journey(), MoversQuery(**options))
+        query = MoversQuery(**options)
+        segment = (
+            query.by.partition(":")[2] if query.by and query.by.startswith("segment:") else None
+        )
+        members = self._members(segment) if segment else None
+        return run_movers(self._engine(), self._journey(), query, members=members)
 
     def effort(self, **options: Any) -> EffortValidation:
         return effort_validation(self._engine(), self._journey(), CatalogueQuery(**options))

@@ -30,17 +30,21 @@ million events against fifty patterns one by one costs seconds.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
 from cxm.analytics import Engine, events_table, traits_table
+from cxm.errors import InvalidInput
 from cxm.journeys.map import JourneyMap
 from cxm.journeys.placement import DAY_US, micros
 from cxm.metrics.queries import CatalogueQuery
 from cxm.metrics.sequences import NO_TOUCHPOINT, SESSION_GAP_US
 
 CHANNEL_FAMILY = {"ivr": "phone"}
+Members = Collection[str] | None  # a segment's profile ids, when the query groups by one
 SURVEY_EVENT = "Survey Answered"
 CLASS_COLUMNS = ["k_type", "k_name", "k_channel", "tp", "role", "stage", "dept", "family"]
 CLASS_SCHEMA = {**{c: "string" for c in CLASS_COLUMNS}, "k_id": "int64"}
@@ -97,7 +101,9 @@ def bounds(query: CatalogueQuery) -> tuple[int | None, int | None]:
     )
 
 
-def stream_expr(classes: pd.DataFrame, query: CatalogueQuery) -> ir.Table:
+def stream_expr(
+    classes: pd.DataFrame, query: CatalogueQuery, *, members: Members = None
+) -> ir.Table:
     """Contacts, data requests, resolutions, reopenings and survey answers: the rows the
     sequential definitions need, reaching ``repeat_days`` beyond the period on both sides."""
     ev = placed(classes, roles=["contact", "data_request", "resolution", "reopen", "survey"])
@@ -113,11 +119,11 @@ def stream_expr(classes: pd.DataFrame, query: CatalogueQuery) -> ir.Table:
         cls=ev.k_id,
         props=ibis.ifelse(ev.role == "survey", ev.properties, None),
     )
-    return _with_trait(e, query.trait) if query.trait else e
+    return with_attribute(e, query, members)
 
 
 def self_service_expr(
-    classes: pd.DataFrame, query: CatalogueQuery, *, engine: str = "duckdb"
+    classes: pd.DataFrame, query: CatalogueQuery, *, engine: str = "duckdb", members: Members = None
 ) -> ir.Table:
     """Self-service moments (one per customer, touchpoint and hour) per group of ``query.by``."""
     ev = _period(placed(classes, roles=["self_service"]), *bounds(query))
@@ -130,15 +136,16 @@ def self_service_expr(
         channel=ev.family,
         hour=ev.t // SESSION_GAP_US,
     )
-    if query.trait:
-        e = _with_trait(e, query.trait)
+    e = with_attribute(e, query, members)
     keys = dimension_keys(e, query, engine)
     moments = e.group_by([e.c, e.tp, e.hour, *keys]).aggregate()
     names = [k.get_name() for k in keys]
     return (moments.group_by(names) if names else moments).aggregate(n=moments.count())
 
 
-def churn_expr(classes: pd.DataFrame, query: CatalogueQuery, *, engine: str = "duckdb") -> ir.Table:
+def churn_expr(
+    classes: pd.DataFrame, query: CatalogueQuery, *, engine: str = "duckdb", members: Members = None
+) -> ir.Table:
     """Per group of ``query.by`` and month: customers seen, and those who churned.
 
     Every customer seen in a group in a month counts once there (a customer-month); churned
@@ -150,7 +157,7 @@ def churn_expr(classes: pd.DataFrame, query: CatalogueQuery, *, engine: str = "d
     # Customers are told apart by a 64-bit hash of their id in the cells: grouping ten million
     # rows by an integer costs half of grouping them by text (on Spark the hash has 32 bits).
     e = ev.select(
-        c=ev.customer_id.hash(),
+        c=ev.customer_id,
         t=ev.t,
         tp=ev.tp,
         stage=ev.stage,
@@ -158,8 +165,8 @@ def churn_expr(classes: pd.DataFrame, query: CatalogueQuery, *, engine: str = "d
         channel=ev.family,
         cell_month=month_key(ev.t, engine),
     )
-    if query.trait:
-        e = _with_trait(e, query.trait)
+    e = with_attribute(e, query, members)
+    e = e.mutate(c=e.c.hash())
     keys = dimension_keys(e, query, engine)
     names = [k.get_name() for k in keys]
     by_month = [] if "month" in names else [e.cell_month]
@@ -192,7 +199,7 @@ def dimension_keys(e: ir.Table, query: CatalogueQuery, engine: str) -> list[ir.V
         elif dimension == "month":
             keys.append(month_key(e.t, engine).name("month"))
         else:
-            keys.append(e.trait.name("trait"))
+            keys.append(e.attribute.name(dimension.partition(":")[0]))
     return keys
 
 
@@ -232,8 +239,27 @@ def month_label(index: int) -> str:
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
-def _with_trait(e: ir.Table, key: str) -> ir.Table:
-    traits = traits_table()
-    values = traits.filter(traits.key == key).select(tc=traits.customer_id, trait=traits.value)
-    joined = e.left_join(values, e.c == values.tc)
-    return joined.drop("tc").mutate(trait=joined.trait.fill_null(NO_TOUCHPOINT))
+def with_attribute(e: ir.Table, query: CatalogueQuery, members: Members) -> ir.Table:
+    """``e`` (with the customer in ``c``) with an ``attribute`` column when the query groups by
+    a trait (its value, ``(none)`` when unknown) or a segment (``in`` or ``out``)."""
+    attribute = query.attribute
+    if attribute is None:
+        return e
+    kind, name = attribute
+    if kind == "trait":
+        traits = traits_table()
+        chosen = traits.filter(traits.key == name)
+        values = chosen.select(ac=chosen.customer_id, attribute=chosen.value)
+        joined = e.left_join(values, e.c == values.ac)
+        return joined.drop("ac").mutate(attribute=joined.attribute.fill_null(NO_TOUCHPOINT))
+    if members is None:
+        raise InvalidInput(
+            f"by: segment:{name} needs the segment's members; ask through the workspace, the "
+            "API or the CLI, which look them up"
+        )
+    inside = ibis.memtable(
+        pd.DataFrame({"ac": pd.Series(list(members), dtype=object)}), schema={"ac": "string"}
+    )
+    joined = e.left_join(inside, e.c == inside.ac)
+    flag = ibis.ifelse(joined.ac.notnull(), "in", "out")
+    return joined.mutate(attribute=flag).drop("ac")

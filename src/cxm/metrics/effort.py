@@ -135,8 +135,9 @@ class EffortValidation:
 def effort_validation(
     engine: Engine, journey: JourneyMap, query: CatalogueQuery | None = None
 ) -> EffortValidation:
-    """The index per customer and touchpoint, and its correlation with CES and NPS answers."""
-    query = query or CatalogueQuery()
+    """The index per customer and touchpoint, and its correlation with CES and NPS answers
+    (``query`` gives the period and the definitions' parameters; its grouping is not used)."""
+    query = (query or CatalogueQuery()).model_copy(update={"by": ()})
     facts = behaviour_facts(engine, journey, query)
     return validate(facts, min_sample=query.min_sample)
 

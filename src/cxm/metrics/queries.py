@@ -2,6 +2,8 @@
 
 >>> CatalogueQuery(by=["touchpoint", "month"]).repeat_days
 7
+>>> CatalogueQuery(by=["segment:vip"]).attribute
+('segment', 'vip')
 """
 
 from __future__ import annotations
@@ -12,9 +14,13 @@ from datetime import date
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 DIMENSION = re.compile(
-    r"^(touchpoint|stage|department|channel|month|trait:[A-Za-z0-9_.\-]{1,100})$"
+    r"^(touchpoint|stage|department|channel|month|trait:[A-Za-z0-9_.\-]{1,100}"
+    r"|segment:[a-z0-9][a-z0-9_-]{0,99})$"
 )
-DIMENSIONS_HELP = "touchpoint, stage, department, channel, month or trait:KEY (a segment trait)"
+DIMENSIONS_HELP = (
+    "touchpoint, stage, department, channel, month, trait:KEY (a profile trait's value) or "
+    "segment:NAME (in or out of a saved segment)"
+)
 
 
 class CatalogueQuery(BaseModel):
@@ -51,6 +57,8 @@ class CatalogueQuery(BaseModel):
                 raise ValueError(f"unknown dimension {item!r}; use {DIMENSIONS_HELP}")
         if len(set(value)) != len(value):
             raise ValueError(f"a dimension is repeated in {list(value)}")
+        if sum(1 for d in value if d.startswith(("trait:", "segment:"))) > 1:
+            raise ValueError("group by one trait or segment at a time")
         return value
 
     @model_validator(mode="after")
@@ -60,6 +68,16 @@ class CatalogueQuery(BaseModel):
         return self
 
     @property
-    def trait(self) -> str | None:
-        """The trait key of a ``trait:KEY`` dimension, if one is asked for."""
-        return next((d.removeprefix("trait:") for d in self.by if d.startswith("trait:")), None)
+    def attribute(self) -> tuple[str, str] | None:
+        """``("trait", KEY)`` or ``("segment", NAME)`` when the query groups by one."""
+        for dimension in self.by:
+            kind, _, name = dimension.partition(":")
+            if kind in ("trait", "segment"):
+                return kind, name
+        return None
+
+    @property
+    def segment(self) -> str | None:
+        """The segment a ``segment:NAME`` dimension names, if any."""
+        attribute = self.attribute
+        return attribute[1] if attribute and attribute[0] == "segment" else None

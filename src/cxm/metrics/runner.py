@@ -1,5 +1,5 @@
 """The catalogue runner: every lake metric by touchpoint, stage, department, channel, month or
-trait, each with its interval and the minimum-sample rule.
+trait or segment, each with its interval and the minimum-sample rule.
 
 Each fact table of :mod:`cxm.metrics.behaviour` is aggregated in the engine to sufficient
 statistics per group (counts, Σx and Σx², NPS classes); intervals, readings and period
@@ -25,6 +25,7 @@ from cxm.errors import InvalidInput
 from cxm.journeys.map import JourneyMap
 from cxm.journeys.placement import DAY_US
 from cxm.metrics.behaviour import (
+    Members,
     bounds,
     churn_expr,
     classification,
@@ -104,15 +105,15 @@ def _label(key: str, value: Any) -> str:
 
 
 def _column(dimension: str) -> str:
-    return "trait" if dimension.startswith("trait:") else dimension
+    return dimension.partition(":")[0]  # trait:KEY → trait, segment:NAME → segment
 
 
 def behaviour_facts(
-    engine: Engine, journey: JourneyMap, query: CatalogueQuery, classes: pd.DataFrame | None = None
+    engine: Engine, journey: JourneyMap, query: CatalogueQuery, *, members: Members = None
 ) -> SequenceFacts:
     """Contacts, matters and attributed survey answers of the query's period."""
-    classes = classification(engine, journey) if classes is None else classes
-    stream = engine.to_arrow(stream_expr(classes, query))
+    classes = classification(engine, journey)
+    stream = engine.to_arrow(stream_expr(classes, query, members=members))
     return _facts_of(stream, classes, journey, query)
 
 
@@ -129,6 +130,10 @@ def _facts_of(
     owners = {tp.id: tp.owner for tp in journey.touchpoints}
     surveys["stage"] = surveys["touchpoint"].map(stages).fillna(NO_TOUCHPOINT)
     surveys["department"] = surveys["touchpoint"].map(owners).fillna(NO_TOUCHPOINT)
+    attribute = query.attribute
+    if attribute is not None:
+        for frame in (facts.contacts, facts.matters, surveys):
+            frame[attribute[0]] = frame["attribute"]
     return facts
 
 
@@ -140,8 +145,12 @@ def _groups(frame: pd.DataFrame, keys: list[str], **sums: tuple[str, str]) -> pd
     return frame.groupby(keys, observed=True, sort=False).agg(**sums).reset_index()
 
 
-def tallies(engine: Engine, journey: JourneyMap, query: CatalogueQuery) -> Tallies:
-    """Per metric, per group key (the values of ``query.by``, in order), the metric's tally."""
+def tallies(
+    engine: Engine, journey: JourneyMap, query: CatalogueQuery, *, members: Members = None
+) -> Tallies:
+    """Per metric, per group key (the values of ``query.by``, in order), the metric's tally.
+
+    ``members``: the profile ids of the segment a ``segment:NAME`` dimension names."""
     wanted = set(_wanted(query))
     out: Tallies = {m: {} for m in _wanted(query)}
     keys = [_column(d) for d in query.by]
@@ -151,12 +160,20 @@ def tallies(engine: Engine, journey: JourneyMap, query: CatalogueQuery) -> Talli
         return tuple(_label(k, record[k]) for k in keys)
 
     needs_facts = {"repeat_contact_rate", "self_service_share"} | MATTER_METRICS | SURVEY_METRICS
-    stream = engine.to_arrow(stream_expr(classes, query)) if needs_facts & wanted else None
+    stream = (
+        engine.to_arrow(stream_expr(classes, query, members=members))
+        if needs_facts & wanted
+        else None
+    )
     # The engine counts self-service moments and churn while this process works through the
     # contact stream: the two overlap on two cores.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        own = pool.submit(engine.execute, self_service_expr(classes, query, engine=engine.name))
-        churn = pool.submit(engine.execute, churn_expr(classes, query, engine=engine.name))
+        name = engine.name
+        own_expr = self_service_expr(classes, query, engine=name, members=members)
+        own = pool.submit(engine.execute, own_expr)
+        churn = pool.submit(
+            engine.execute, churn_expr(classes, query, engine=name, members=members)
+        )
         if "self_service_share" not in wanted:
             own.cancel()
         if "churn_rate" not in wanted:
@@ -265,20 +282,25 @@ def _wanted(query: CatalogueQuery) -> tuple[str, ...]:
     return tuple(dict.fromkeys(query.metrics))
 
 
-def run_catalogue(engine: Engine, journey: JourneyMap, query: CatalogueQuery) -> pd.DataFrame:
+def run_catalogue(
+    engine: Engine, journey: JourneyMap, query: CatalogueQuery, *, members: Members = None
+) -> pd.DataFrame:
     """One row per metric and group: n, estimate, low, high, reportable, reason.
 
     Rows are in catalogue order, groups sorted; a figure below ``query.min_sample`` keeps its
     ``n`` and the reason, with no estimate. Answers are cached until the lake changes.
     """
-    key = ("catalogue", journey.model_dump_json(), query.model_dump_json())
-    return engine.remember(key, lambda: _catalogue(engine, journey, query))
+    group = hash(tuple(sorted(members))) if members is not None else None
+    key = ("catalogue", journey.model_dump_json(), query.model_dump_json(), group)
+    return engine.remember(key, lambda: _catalogue(engine, journey, query, members))
 
 
-def _catalogue(engine: Engine, journey: JourneyMap, query: CatalogueQuery) -> pd.DataFrame:
+def _catalogue(
+    engine: Engine, journey: JourneyMap, query: CatalogueQuery, members: Members
+) -> pd.DataFrame:
     keys = [_column(d) for d in query.by]
     records = []
-    for metric, groups in tallies(engine, journey, query).items():
+    for metric, groups in tallies(engine, journey, query, members=members).items():
         for key in sorted(groups):
             interval = groups[key].interval(query.confidence)
             judged = reading(interval, min_n=query.min_sample)

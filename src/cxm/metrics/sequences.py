@@ -44,7 +44,7 @@ class SequenceFacts:
 
     Every frame has ``customer`` (a position in ``customers``, the customer ids), ``t`` (epoch
     µs), ``month`` ("YYYY-MM"), ``touchpoint``, ``stage``, ``department``, ``channel`` and
-    ``trait`` (None unless asked for).
+    ``attribute`` (a trait's value or in/out of a segment; None unless asked for).
     """
 
     contacts: pd.DataFrame  # + repeat (0/1), matter
@@ -138,7 +138,7 @@ def sequence_facts(
 
     ``stream`` has c (customer), t, seq, cls (a row of ``classes``: tp, role, stage, dept and
     family, the channel family), props (a survey answer's properties, JSON) and optionally
-    trait. Facts are kept when they fall in ``[start_us, end_us)``: a contact or survey answer
+    attribute. Facts are kept when they fall in ``[start_us, end_us)``: a contact or survey answer
     by its own time, a matter by its first contact. The stream should reach ``horizon_us``
     beyond the period on both sides, so that the matters at its edges are whole.
     """
@@ -158,12 +158,12 @@ def sequence_facts(
     stage, stages = col("stage")
     dept, depts = col("dept")
     channel, channels = col("family")
-    has_trait = "trait" in stream.column_names
-    if has_trait:
-        trait, traits = _codes(stream["trait"])
-        trait = trait[order]
+    has_attribute = "attribute" in stream.column_names
+    if has_attribute:
+        attribute, attributes = _codes(stream["attribute"])
+        attribute = attribute[order]
     else:
-        trait, traits = np.full(len(t), -1), np.array([], dtype=object)
+        attribute, attributes = np.full(len(t), -1), np.array([], dtype=object)
     n = len(t)
     pos = np.arange(n)
 
@@ -261,7 +261,9 @@ def sequence_facts(
                 "stage": _decode(stage[rows], stages, NO_TOUCHPOINT),
                 "department": _decode(dept[rows], depts, NO_TOUCHPOINT),
                 "channel": _decode(channel[rows], channels, NO_TOUCHPOINT),
-                "trait": _decode(trait[rows], traits, NO_TOUCHPOINT) if has_trait else None,
+                "attribute": (
+                    _decode(attribute[rows], attributes, NO_TOUCHPOINT) if has_attribute else None
+                ),
                 **extra,
             }
         )

@@ -15,14 +15,14 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cxm.analytics import Engine, events_table
 from cxm.journeys.map import JourneyMap
-from cxm.metrics.behaviour import month_label, month_of
+from cxm.metrics.behaviour import Members, month_label, month_of
 from cxm.metrics.catalogue import metric as catalogue_metric
 from cxm.metrics.changes import bh_adjusted
-from cxm.metrics.queries import DIMENSIONS_HELP, CatalogueQuery
+from cxm.metrics.queries import DIMENSION, DIMENSIONS_HELP, CatalogueQuery
 from cxm.metrics.runner import tallies
 from cxm.metrics.stats import wilson_interval
 
@@ -40,6 +40,13 @@ class MoversQuery(BaseModel):
     metrics: tuple[str, ...] | None = None
     q: float = Field(0.05, gt=0, lt=1, description="False discovery rate of the flagged movers.")
     min_sample: int = Field(30, ge=1)
+
+    @field_validator("by")
+    @classmethod
+    def _dimension(cls, value: str | None) -> str | None:
+        if value is not None and not DIMENSION.match(value):
+            raise ValueError(f"unknown dimension {value!r}; use {DIMENSIONS_HELP}")
+        return value
 
     @model_validator(mode="after")
     def _periods(self) -> MoversQuery:
@@ -67,7 +74,9 @@ def _shift(month: date, by: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def run_movers(engine: Engine, journey: JourneyMap, query: MoversQuery) -> pd.DataFrame:
+def run_movers(
+    engine: Engine, journey: JourneyMap, query: MoversQuery, *, members: Members = None
+) -> pd.DataFrame:
     """Every comparison reportable in both periods, with its BH-adjusted p-value and whether it
     moved; the ones that moved first, largest standardised change (|z|) first."""
     if query.a_start is None:
@@ -81,8 +90,12 @@ def run_movers(engine: Engine, journey: JourneyMap, query: MoversQuery) -> pd.Da
         a_start, a_end, b_start, b_end = query.a_start, query.a_end, query.b_start, query.b_end
     by = (query.by,) if query.by else ()
     common: dict[str, Any] = {"by": by, "metrics": query.metrics, "min_sample": query.min_sample}
-    before = tallies(engine, journey, CatalogueQuery(start=a_start, end=a_end, **common))
-    after = tallies(engine, journey, CatalogueQuery(start=b_start, end=b_end, **common))
+    before = tallies(
+        engine, journey, CatalogueQuery(start=a_start, end=a_end, **common), members=members
+    )
+    after = tallies(
+        engine, journey, CatalogueQuery(start=b_start, end=b_end, **common), members=members
+    )
     rows = []
     for metric_id, groups in after.items():
         direction = catalogue_metric(metric_id).direction
