@@ -273,6 +273,8 @@ def test_bad_queries_say_what_is_wrong(telecom: Workspace) -> None:
         run_catalogue(engine, journey, CatalogueQuery(metrics=("happiness",)))
     with pytest.raises(InvalidInput, match="computed from a survey's own answers"):
         run_catalogue(engine, journey, CatalogueQuery(metrics=("enps",)))
+    with pytest.raises(InvalidInput, match="a table by cohort"):
+        run_catalogue(engine, journey, CatalogueQuery(metrics=("retention",)))
 
 
 def test_an_empty_lake_gives_empty_answers(workspace: Workspace) -> None:

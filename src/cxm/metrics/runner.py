@@ -279,6 +279,11 @@ def _wanted(query: CatalogueQuery) -> tuple[str, ...]:
                 f"metrics: {metric_id!r} is computed from a survey's own answers, not the event "
                 f"log: GET /api/metrics/{metric_id} (cxm metrics show {metric_id})"
             )
+        if metric_id not in LAKE_METRICS:
+            raise InvalidInput(
+                f"metrics: {metric_id!r} is a table by cohort, not a figure per group: "
+                "ws.metrics.retention() (GET /api/metrics/retention, cxm metrics retention)"
+            )
     return tuple(dict.fromkeys(query.metrics))
 
 
