@@ -34,6 +34,7 @@ class NavItem:
 
 _NAV: tuple[tuple[str, str, str | None], ...] = (
     ("overview", "grid", "/overview"),
+    ("metrics", "chart", "/metrics"),
     ("customers", "users", "/customers"),
     ("review", "link", "/review"),
     ("sources", "database", "/sources"),

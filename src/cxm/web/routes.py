@@ -30,7 +30,16 @@ from cxm.profiles import (
     search_profiles,
     what_we_know,
 )
-from cxm.web import identity, journey, pages, sources, survey_builder, survey_page, surveys
+from cxm.web import (
+    identity,
+    journey,
+    metrics,
+    pages,
+    sources,
+    survey_builder,
+    survey_page,
+    surveys,
+)
 from cxm.web.i18n import SUPPORTED, translator
 from cxm.web.rendering import STATIC_DIR
 from cxm.web.session import (
@@ -264,6 +273,7 @@ def mount_web(app: FastAPI) -> None:
     app.include_router(sources.router)
     app.include_router(identity.router)
     app.include_router(journey.router)
+    app.include_router(metrics.router)
     app.include_router(survey_page.router)
     # The builder first: its /surveys/new must not be read as the survey called "new".
     app.include_router(survey_builder.router)
