@@ -14,7 +14,7 @@ import pytest
 
 from cxm.journeys.service import do_save_journey_map
 from cxm.workspace import Workspace
-from helpers import bearer
+from helpers import bearer, journeys_for
 from metrics_history import MAP, MARCH, OLA_EFFORT, write_history
 
 
@@ -268,3 +268,45 @@ async def test_a_map_over_an_empty_lake_answers_empty(
     assert movers.status_code == 200 and movers.json()["rows"] == []
     effort = await api.get("/api/metrics/effort", headers=auth)
     assert effort.status_code == 200 and effort.json()["customers"] == []
+
+
+@pytest.mark.anyio
+async def test_by_segment_and_by_trait(
+    api: httpx.AsyncClient, admin_token: str, history: dict[str, str], workspace: Workspace
+) -> None:
+    from cxm.segments.service import do_save_segment
+
+    journeys_for(
+        workspace,
+        {"ola": [{"type": "identify", "at": "2026-03-01T09:00:00Z", "traits": {"tier": "gold"}}]},
+        source="crm",
+    )
+    with workspace.session() as session:
+        do_save_segment(
+            session=session, actor="test", data={"name": "gold", "traits": {"tier": "gold"}}
+        )
+    auth = bearer(admin_token)
+    params = {**MARCH, "metrics": "repeat_contact_rate"}
+    segment = await api.get(
+        "/api/metrics/catalogue", params={**params, "by": "segment:gold"}, headers=auth
+    )
+    assert segment.status_code == 200, segment.text
+    assert cells(segment.json()["rows"], "segment") == {
+        ("repeat_contact_rate", "in"): (3, pytest.approx(2 / 3)),  # ola's three contacts
+        ("repeat_contact_rate", "out"): (1, 0.0),  # piotr's call
+    }
+    trait = await api.post(
+        "/api/metrics/catalogue",
+        json={**MARCH, "metrics": ["repeat_contact_rate"], "by": ["trait:tier"]},
+        headers=auth,
+    )
+    assert trait.status_code == 200, trait.text
+    assert set(cells(trait.json()["rows"], "trait")) == {
+        ("repeat_contact_rate", "gold"), ("repeat_contact_rate", "(none)"),
+    }  # fmt: skip
+    movers = await api.get("/api/metrics/movers", params={"by": "segment:gold"}, headers=auth)
+    assert movers.status_code == 200 and movers.json()["by"] == "segment:gold"
+    missing = await api.get(
+        "/api/metrics/catalogue", params={**params, "by": "segment:nobody"}, headers=auth
+    )
+    assert missing.status_code == 404 and "nobody" in missing.json()["message"]

@@ -28,7 +28,7 @@ from cxm.errors import ErrorDetail, InvalidInput
 from cxm.journeys.map import JourneyMap
 from cxm.metrics.catalogue import CATALOGUE
 from cxm.metrics.effort import effort_validation
-from cxm.metrics.queries import DIMENSION, DIMENSIONS_HELP, CatalogueQuery
+from cxm.metrics.queries import CatalogueQuery
 from cxm.metrics.runner import LAKE_METRICS, run_catalogue
 from cxm.metrics.trends import MoversQuery, run_movers, run_retention
 
@@ -102,9 +102,6 @@ def movers_query(values: Mapping[str, Any], where: str = "query") -> MoversQuery
         query = MoversQuery(**given)
     except ValidationError as exc:
         raise invalid(exc, where, MoversQuery) from None
-    if query.by is not None and not DIMENSION.match(query.by):
-        message = f"unknown dimension {query.by!r}; use {DIMENSIONS_HELP}"
-        raise InvalidInput(f"by: {message}", errors=[ErrorDetail((where, "by"), message)])
     check_lake_metrics(query.metrics, where)
     for first, after in (("a_start", "a_end"), ("b_start", "b_end")):
         start, end = getattr(query, first), getattr(query, after)
@@ -114,19 +111,27 @@ def movers_query(values: Mapping[str, Any], where: str = "query") -> MoversQuery
     return query
 
 
-def _key(journey: JourneyMap, query: BaseModel | None) -> tuple[str, str]:
-    return journey.model_dump_json(), query.model_dump_json() if query else ""
+Members = list[str] | None  # the profile ids of the segment a segment:NAME dimension names
 
 
-def catalogue(engine: Engine, journey: JourneyMap, query: CatalogueQuery) -> pd.DataFrame:
+def _key(journey: JourneyMap, query: BaseModel, members: Members = None) -> tuple[Any, ...]:
+    group = hash(tuple(sorted(members))) if members is not None else None
+    return journey.model_dump_json(), query.model_dump_json(), group
+
+
+def catalogue(
+    engine: Engine, journey: JourneyMap, query: CatalogueQuery, *, members: Members = None
+) -> pd.DataFrame:
     """The catalogue's rows (cached by the runner until the lake changes)."""
-    return run_catalogue(engine, journey, query)
+    return run_catalogue(engine, journey, query, members=members)
 
 
-def movers(engine: Engine, journey: JourneyMap, query: MoversQuery) -> pd.DataFrame:
+def movers(
+    engine: Engine, journey: JourneyMap, query: MoversQuery, *, members: Members = None
+) -> pd.DataFrame:
     """Every comparison of the two periods, the BH-flagged movers first (cached)."""
-    key = ("api-movers", *_key(journey, query))
-    return engine.remember(key, lambda: run_movers(engine, journey, query))
+    key = ("api-movers", *_key(journey, query, members))
+    return engine.remember(key, lambda: run_movers(engine, journey, query, members=members))
 
 
 def retention(engine: Engine, *, confidence: float = 0.95) -> pd.DataFrame:

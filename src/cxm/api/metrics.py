@@ -76,6 +76,11 @@ def _survey_only(metric: str) -> None:
         raise InvalidInput(f"metric: {message}", errors=[ErrorDetail(("path", "metric"), message)])
 
 
+def _members(ws: Workspace, query: CatalogueQuery) -> list[str] | None:
+    """The profile ids of the segment a ``segment:NAME`` dimension names (404 if none)."""
+    return ws.segment_members(query.segment) if query.segment else None
+
+
 def _lake_answer(ws: Workspace, **parts: Any) -> JsonResponse:
     return JsonResponse({"ok": True, "lake_seq": ws.lake.manifest().events_seq, **parts})
 
@@ -100,7 +105,7 @@ def catalogue_rows(
     _: ApiPrincipal = Depends(require_read),
 ) -> JsonResponse:
     reads.check_lake_metrics(query.metrics, "body")
-    frame = reads.catalogue(ws.query_engine(), ws.journey_map(), query)
+    frame = reads.catalogue(ws.query_engine(), ws.journey_map(), query, members=_members(ws, query))
     return _lake_answer(ws, query=query.model_dump(mode="json"), rows=reads.records(frame))
 
 
@@ -132,7 +137,7 @@ def catalogue_rows_get(
         "min_sample": min_sample,
     }
     query = reads.catalogue_query(values)
-    frame = reads.catalogue(ws.query_engine(), ws.journey_map(), query)
+    frame = reads.catalogue(ws.query_engine(), ws.journey_map(), query, members=_members(ws, query))
     if fmt == "csv":
         name = "-".join(("cxm-metrics", *[d.replace(":", "-") for d in query.by]))
         return Response(
@@ -169,7 +174,9 @@ def movers(
             "min_sample": min_sample,
         }
     )
-    frame = reads.movers(ws.query_engine(), ws.journey_map(), query)
+    segment = query.by.partition(":")[2] if query.by and query.by.startswith("segment:") else None
+    members = ws.segment_members(segment) if segment else None
+    frame = reads.movers(ws.query_engine(), ws.journey_map(), query, members=members)
     periods = {"a_period": None, "b_period": None}
     if len(frame):
         periods = {"a_period": frame["a_period"].iloc[0], "b_period": frame["b_period"].iloc[0]}
