@@ -109,6 +109,15 @@ def test_reopen_events_and_late_contacts() -> None:
     assert by_customer == [1, 0]
 
 
+def test_a_resolution_long_after_the_last_contact_is_not_the_matters() -> None:
+    result = facts(
+        ("a", "Call Handled", 0),
+        ("a", "Case Resolved", 7 * DAY + 1),
+    )
+    m = result.matters.iloc[0]
+    assert (m["resolved"], m["resolution_h"]) == (0, 0.0)
+
+
 def test_asked_again_counts_asks_after_the_first() -> None:
     result = facts(
         ("a", "Call Handled", 0),

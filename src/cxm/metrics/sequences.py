@@ -186,16 +186,17 @@ def sequence_facts(
         hop[1:] = continuing[1:] & (channel[starts][1:] != channel[starts][:-1])
         handoff[1:] = continuing[1:] & (dept[starts][1:] != dept[starts][:-1])
 
-    # Which matter every row follows: the last contact at or before it, of the same customer.
+    # Which matter every row follows: that of the same customer's last contact at or before it,
+    # if that contact is at most the horizon before (a resolution weeks later is another story).
     start_pos = np.where(is_start, pos, -1)
     last_start = np.maximum.accumulate(start_pos) if n else start_pos
     ok = last_start >= 0
     ok[ok] = cust[last_start[ok]] == cust[ok]
+    ok[ok] = t[ok] - t[last_start[ok]] <= horizon_us
     matter_at = np.full(n, -1, dtype=np.int64)
     matter_id = np.full(n, -1, dtype=np.int64)
     matter_id[starts] = matter_of_start
     matter_at[ok] = matter_id[last_start[ok]]
-    last_contact_t = np.where(ok, t[np.maximum(last_start, 0)], np.iinfo(np.int64).min)
     matters_n = int(matter_of_start[-1]) + 1 if len(starts) else 0
 
     # Asks: data requests, one per touchpoint and session gap.
@@ -297,7 +298,7 @@ def sequence_facts(
     )
     surveys = _survey_rows(stream, order, role == _code_of(roles, "survey"), in_period)
     si, kind, score, about = surveys
-    recent = (matter_at[si] >= 0) & (t[si] - last_contact_t[si] <= horizon_us)
+    recent = matter_at[si] >= 0
     matter = np.where(recent, matter_at[si], -1)
     head_of = head[np.maximum(matter, 0)] if len(head) else np.zeros(len(si), dtype=np.int64)
     answers = frame(
