@@ -16,9 +16,6 @@ Three customers with support matters, written so that every rule is exercised on
 from __future__ import annotations
 
 import math
-import os
-import sys
-from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -124,25 +121,6 @@ PEOPLE = {
 MARCH = {"start": date(2026, 3, 1), "end": date(2026, 4, 1), "min_sample": 1}
 OLA_EFFORT = 2 + 2 + 2 + 1 + math.log1p(98 / 24)  # repeats, hops, handoffs, asked again, 98 h
 EWA_EFFORT = 1 + 2 + math.log1p(5 / 24)  # one repeat, reopened, resolved after 5 h
-
-
-@pytest.fixture(scope="module")
-def spark_session() -> Iterator[Any]:
-    from pyspark.sql import SparkSession
-
-    # JSON properties are read by Python UDFs: the workers need this interpreter's packages.
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("cxm-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", "2")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
 
 
 @pytest.fixture

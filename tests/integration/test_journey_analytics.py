@@ -7,7 +7,6 @@ wrong order, two steps at the same instant (not "after"), and a customer who nev
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
@@ -105,23 +104,6 @@ PEOPLE = {
     "ewa": [ev("Order Completed", 5), ev("Call Started", 5, 11, channel="phone")],
 }
 TRAITS = {"ania": "gold", "bart": "gold", "celina": "basic", "dawid": "basic", "filip": "basic"}
-
-
-@pytest.fixture(scope="module")
-def spark_session() -> Iterator[Any]:
-    from pyspark.sql import SparkSession
-
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("cxm-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", "2")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
 
 
 @pytest.fixture

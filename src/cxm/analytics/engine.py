@@ -15,6 +15,7 @@ import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -86,30 +87,31 @@ class Engine(Protocol):
     def close(self) -> None: ...
 
 
-class DuckDBEngine:
-    """DuckDB in this process, reading the lake's Parquet files (no copy, no server)."""
+class _LakeEngine:
+    """What both engines share: the tables bound to the lake's current files, the answer cache
+    and the ways to ask. Subclasses connect (``con``), bind a table to files (``_bind``) and say
+    how queries take turns (``_turn``)."""
 
-    name = "duckdb"
+    name: str
+    lake: Lake
+    con: Any
+    cache: ResultCache
+    _generation: int
 
-    def __init__(self, lake: Lake, *, threads: int | None = None) -> None:
-        self.lake = lake
-        # Results are ordered by the queries themselves where order matters.
-        config: dict[str, Any] = {"preserve_insertion_order": False}
-        if threads is not None:
-            config["threads"] = threads
-        self.con = ibis.duckdb.connect(**config)
-        self._generation = -1
-        self._lock = threading.Lock()
-        self.cache = ResultCache()
+    def _bind(self, name: str, paths: list[Path], schema: pa.Schema) -> None:
+        raise NotImplementedError
+
+    def _turn(self) -> AbstractContextManager[Any]:
+        return nullcontext()
 
     def refresh(self) -> None:
         """Point the tables at the lake's current files (cheap when nothing changed)."""
         manifest = self.lake.manifest()
         if manifest.generation == self._generation:
             return
-        _bind_duckdb(self.con, EVENTS, self.lake.event_paths(manifest), EVENTS_SCHEMA)
+        self._bind(EVENTS, self.lake.event_paths(manifest), EVENTS_SCHEMA)
         traits = self.lake.table_path(TRAITS, manifest)
-        _bind_duckdb(self.con, TRAITS, [traits] if traits else [], TRAITS_SCHEMA)
+        self._bind(TRAITS, [traits] if traits else [], TRAITS_SCHEMA)
         self._generation = manifest.generation
 
     def execute(self, expr: ir.Expr) -> pd.DataFrame:
@@ -117,7 +119,7 @@ class DuckDBEngine:
         answer = self.cache.get(key)
         if answer is not None:
             return answer
-        with self._lock:  # one DuckDB connection: queries from several threads take turns
+        with self._turn():
             self.refresh()
             answer = _as_frame(self.con.execute(expr))
         self.cache.put(key, answer)
@@ -134,25 +136,44 @@ class DuckDBEngine:
 
     def to_arrow(self, expr: ir.Table) -> pa.Table:
         """Rows for processing in this process (not cached: they can be many)."""
-        with self._lock:
+        with self._turn():
             self.refresh()
             return self.con.to_pyarrow(expr)
+
+
+class DuckDBEngine(_LakeEngine):
+    """DuckDB in this process, reading the lake's Parquet files (no copy, no server)."""
+
+    name = "duckdb"
+
+    def __init__(self, lake: Lake, *, threads: int | None = None) -> None:
+        self.lake = lake
+        # Results are ordered by the queries themselves where order matters.
+        config: dict[str, Any] = {"preserve_insertion_order": False}
+        if threads is not None:
+            config["threads"] = threads
+        self.con = ibis.duckdb.connect(**config)
+        self._generation = -1
+        self._lock = threading.Lock()
+        self.cache = ResultCache()
+
+    def _turn(self) -> AbstractContextManager[Any]:
+        return self._lock  # one DuckDB connection: queries from several threads take turns
+
+    def _bind(self, name: str, paths: list[Path], schema: pa.Schema) -> None:
+        # DuckDB's relational API: a view over exactly the manifest's files (or an empty table).
+        raw = self.con.con
+        if paths:
+            relation = raw.read_parquet([str(p) for p in paths])
+        else:
+            relation = raw.from_arrow(schema.empty_table())
+        relation.create_view(name, replace=True)
 
     def close(self) -> None:
         self.con.disconnect()
 
 
-def _bind_duckdb(con: Any, name: str, paths: list[Path], schema: Any) -> None:
-    # DuckDB's relational API: a view over exactly the manifest's files (or an empty table).
-    raw = con.con
-    if paths:
-        relation = raw.read_parquet([str(p) for p in paths])
-    else:
-        relation = raw.from_arrow(schema.empty_table())
-    relation.create_view(name, replace=True)
-
-
-class SparkEngine:
+class SparkEngine(_LakeEngine):
     """Spark (local mode by default, or the session given) over the same Parquet files."""
 
     name = "spark"
@@ -175,16 +196,7 @@ class SparkEngine:
         self._generation = -1
         self.cache = ResultCache()
 
-    def refresh(self) -> None:
-        manifest = self.lake.manifest()
-        if manifest.generation == self._generation:
-            return
-        self._bind(EVENTS, self.lake.event_paths(manifest), EVENTS_SCHEMA)
-        traits = self.lake.table_path(TRAITS, manifest)
-        self._bind(TRAITS, [traits] if traits else [], TRAITS_SCHEMA)
-        self._generation = manifest.generation
-
-    def _bind(self, name: str, paths: list[Path], schema: Any) -> None:
+    def _bind(self, name: str, paths: list[Path], schema: pa.Schema) -> None:
         from pyspark.sql.pandas.types import from_arrow_schema
 
         spark_schema = from_arrow_schema(schema)
@@ -193,30 +205,6 @@ class SparkEngine:
         else:
             frame = self.session.createDataFrame([], spark_schema)
         frame.createOrReplaceTempView(name)
-
-    def execute(self, expr: ir.Expr) -> pd.DataFrame:
-        key = (self.lake.manifest().generation, expr.op())
-        answer = self.cache.get(key)
-        if answer is not None:
-            return answer
-        self.refresh()
-        answer = _as_frame(self.con.execute(expr))
-        self.cache.put(key, answer)
-        return answer
-
-    def remember(self, key: Any, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
-        """An answer computed in Python from several queries, cached like one query's."""
-        cache_key = (self.lake.manifest().generation, key)
-        answer = self.cache.get(cache_key)
-        if answer is None:
-            answer = compute()
-            self.cache.put(cache_key, answer)
-        return answer
-
-    def to_arrow(self, expr: ir.Table) -> pa.Table:
-        """Rows for processing in this process (not cached: they can be many)."""
-        self.refresh()
-        return self.con.to_pyarrow(expr)
 
     def close(self) -> None:
         pass  # the session may be shared; stopping it is its owner's call

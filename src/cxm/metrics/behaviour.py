@@ -127,16 +127,7 @@ def self_service_expr(
 ) -> ir.Table:
     """Self-service moments (one per customer, touchpoint and hour) per group of ``query.by``."""
     ev = _period(placed(classes, roles=["self_service"]), *bounds(query))
-    e = ev.select(
-        c=ev.customer_id,
-        t=ev.t,
-        tp=ev.tp,
-        stage=ev.stage,
-        dept=ev.dept,
-        channel=ev.family,
-        hour=ev.t // SESSION_GAP_US,
-    )
-    e = with_attribute(e, query, members)
+    e = _grouping_columns(ev, query, members, hour=ev.t // SESSION_GAP_US)
     keys = dimension_keys(e, query, engine)
     moments = e.group_by([e.c, e.tp, e.hour, *keys]).aggregate()
     names = [k.get_name() for k in keys]
@@ -154,18 +145,9 @@ def churn_expr(
     """
     everything = events_table()
     ev = _period(placed(classes), *bounds(query))
+    e = _grouping_columns(ev, query, members, cell_month=month_key(ev.t, engine))
     # Customers are told apart by a 64-bit hash of their id in the cells: grouping ten million
     # rows by an integer costs half of grouping them by text (on Spark the hash has 32 bits).
-    e = ev.select(
-        c=ev.customer_id,
-        t=ev.t,
-        tp=ev.tp,
-        stage=ev.stage,
-        dept=ev.dept,
-        channel=ev.family,
-        cell_month=month_key(ev.t, engine),
-    )
-    e = with_attribute(e, query, members)
     e = e.mutate(c=e.c.hash())
     keys = dimension_keys(e, query, engine)
     names = [k.get_name() for k in keys]
@@ -181,6 +163,22 @@ def churn_expr(
     churned = (j.ct.notnull() & (j.ct >= j.seen) & (j.ct < j.seen + horizon)).cast("int64")
     j = j.mutate(churned=churned)
     return (j.group_by(names) if names else j).aggregate(n=j.count(), churned=j.churned.sum())
+
+
+def _grouping_columns(
+    ev: ir.Table, query: CatalogueQuery, members: Members, **more: ir.Value
+) -> ir.Table:
+    """A placed event's customer, time and the columns the dimensions group by."""
+    e = ev.select(
+        c=ev.customer_id,
+        t=ev.t,
+        tp=ev.tp,
+        stage=ev.stage,
+        dept=ev.dept,
+        channel=ev.family,
+        **more,
+    )
+    return with_attribute(e, query, members)
 
 
 def dimension_keys(e: ir.Table, query: CatalogueQuery, engine: str) -> list[ir.Value]:
