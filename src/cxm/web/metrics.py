@@ -69,7 +69,7 @@ def overview_metrics(
         "last_month": f"{last:%Y-%m}",
         "tiles": tiles(monthly, overall, f"{last:%Y-%m}", t, lang),
         "movers": movers_card(by_touchpoint, journey, t, lang),
-        "q": MoversQuery().q,
+        "q": f"{MoversQuery().q:g}".replace(".", "," if lang == "pl" else "."),
         "effort": effort_card(effort.figures, effort.touchpoints, journey, t, lang),
         "min_sample": CatalogueQuery().min_sample,
     }
