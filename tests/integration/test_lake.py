@@ -69,7 +69,10 @@ def test_sync_is_incremental_and_copies_only_placed_events(workspace: Workspace)
     workspace.catch_up()
     report = workspace.sync_lake()
     assert report.events == 1 and report.events_seq > first_seq
+    generation = lake.manifest().generation
     assert workspace.sync_lake().events == 0  # nothing new
+    # An idle sync leaves the generation alone, so cached answers stay valid.
+    assert workspace.sync_lake().events == 0 and lake.manifest().generation == generation
     rows = lake.read_events().to_pylist()
     assert [r["event"] for r in rows] == ["Plan Viewed", "Order Completed"]
     assert {r["customer_id"] for r in rows} == {workspace.profile("ania").id}

@@ -152,9 +152,12 @@ class LakeFiles:
         with open(self.root / ".lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             manifest = self.read_manifest()
+            before = manifest.to_json()
             yield manifest
             self.delete_retired(manifest)
-            self.write_manifest(manifest)
+            # An idle sync changes nothing: keeping the generation keeps every cached answer.
+            if manifest.to_json() != before:
+                self.write_manifest(manifest)
 
     def event_paths(self, manifest: Manifest) -> list[Path]:
         return [
