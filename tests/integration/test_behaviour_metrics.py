@@ -201,7 +201,7 @@ def test_minimum_sample_hides_values(telecom: Workspace) -> None:
     frame = run_catalogue(telecom.query_engine(), telecom.journey_map(), CatalogueQuery())
     row = frame.set_index("metric").loc["repeat_contact_rate"]
     assert not row["reportable"] and row["estimate"] is None
-    assert row["reason"] == "insufficient data: 7 responses, at least 30 needed"
+    assert row["reason"] == "insufficient data: 7 contacts, at least 30 needed"
 
 
 def test_effort_index_ranks_the_broken_journey_first(telecom: Workspace) -> None:

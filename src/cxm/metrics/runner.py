@@ -88,6 +88,18 @@ class Tally:
 
 ROW_COLUMNS = ["metric", "n", "estimate", "low", "high", "reportable", "reason"]
 Tallies = dict[str, dict[tuple[str, ...], Tally]]
+# What a metric's n counts, for the reason a figure is withheld.
+ANSWERS = ("response", "responses")
+COUNTED = {
+    "repeat_contact_rate": ("contact", "contacts"),
+    "self_service_share": ("contact or self-service moment", "contacts and self-service moments"),
+    "churn_rate": ("customer-month", "customer-months"),
+    "reopen_rate": ("resolved matter", "resolved matters"),
+    **{m: ("matter", "matters") for m in (
+        "first_contact_resolution", "channel_hopping", "handoffs_per_case", "data_asked_again",
+        "time_to_resolution", "effort_index",
+    )},
+}  # fmt: skip
 MATTER_METRICS = {
     "first_contact_resolution", "channel_hopping", "handoffs_per_case", "data_asked_again",
     "reopen_rate", "time_to_resolution", "effort_index",
@@ -308,7 +320,7 @@ def _catalogue(
     for metric, groups in tallies(engine, journey, query, members=members).items():
         for key in sorted(groups):
             interval = groups[key].interval(query.confidence)
-            judged = reading(interval, min_n=query.min_sample)
+            judged = reading(interval, min_n=query.min_sample, counted=COUNTED.get(metric, ANSWERS))
             record: dict[str, Any] = {"metric": metric, **dict(zip(keys, key, strict=True))}
             record.update(
                 n=interval.n,

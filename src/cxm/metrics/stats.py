@@ -325,7 +325,12 @@ class Reading:
         return format(self.interval.estimate, spec) if self.reportable else missing
 
 
-def reading(interval: Interval, *, min_n: int = MIN_SAMPLE) -> Reading:
+def reading(
+    interval: Interval,
+    *,
+    min_n: int = MIN_SAMPLE,
+    counted: tuple[str, str] = ("response", "responses"),
+) -> Reading:
     """Judge an interval against the minimum-sample rule.
 
     A figure is reportable when it rests on at least ``min_n`` responses (30 by default, for
@@ -336,10 +341,11 @@ def reading(interval: Interval, *, min_n: int = MIN_SAMPLE) -> Reading:
     """
     check_count(min_n, "min_n")
     n = interval.n
+    one, many = counted  # what n counts: responses, contacts, matters …
     if n == 0:
-        return Reading(interval, False, "insufficient data: no responses")
+        return Reading(interval, False, f"insufficient data: no {many}")
     if n < min_n:
-        word = "response" if n == 1 else "responses"
+        word = one if n == 1 else many
         return Reading(interval, False, f"insufficient data: {n} {word}, at least {min_n} needed")
     if not (math.isfinite(interval.low) and math.isfinite(interval.high)):
         return Reading(interval, False, "insufficient data: the interval cannot be computed")

@@ -46,6 +46,8 @@ class MoversQuery(BaseModel):
     def _dimension(cls, value: str | None) -> str | None:
         if value is not None and not DIMENSION.match(value):
             raise ValueError(f"unknown dimension {value!r}; use {DIMENSIONS_HELP}")
+        if value == "month":
+            raise ValueError("movers compare two periods already; group them by anything but month")
         return value
 
     @model_validator(mode="after")
