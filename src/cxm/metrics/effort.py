@@ -6,7 +6,9 @@ Every matter (a run of contacts about one thing, :mod:`cxm.metrics.behaviour`) s
              + 2 × reopened + ln(1 + days to resolution)
 
 (weights in :data:`cxm.metrics.sequences.EFFORT_WEIGHTS`). A customer's index over a period is
-the sum over their matters: two hard matters cost more than one. A touchpoint's index is the
+the effort of their hardest matter: people judge an experience by its worst moment (the
+peak-end rule), and on the demo company the peak ranks the planted broken journeys and agrees
+with CES better than the total does (the total is kept beside it). A touchpoint's index is the
 mean over the matters that began there. The index is validated against what customers say
 where both exist: the Spearman rank correlation between a matter's effort and the CES answer
 given about that matter (7 = easiest, so a good index correlates negatively), and between a
@@ -31,13 +33,14 @@ from cxm.metrics.runner import behaviour_facts
 from cxm.metrics.sequences import SequenceFacts
 
 CUSTOMER_COLUMNS = [
-    "customer_id", "effort", "matters", "contacts", "repeat_contacts", "channel_hops",
-    "handoffs", "asked_again", "reopened", "resolution_h", "rank", "decile",
+    "customer_id", "effort", "total_effort", "matters", "contacts", "repeat_contacts",
+    "channel_hops", "handoffs", "asked_again", "reopened", "resolution_h", "rank", "decile",
 ]  # fmt: skip
 
 
 def customer_effort(facts: SequenceFacts) -> pd.DataFrame:
-    """One row per customer with at least one matter: the index, its parts, rank and decile.
+    """One row per customer with at least one matter: the index (their hardest matter's
+    effort), the total over their matters, its parts, rank and decile.
 
     Rank 1 is the most effort; decile 10 is the worst tenth (by rank, ties share a rank).
     """
@@ -45,7 +48,8 @@ def customer_effort(facts: SequenceFacts) -> pd.DataFrame:
     if not len(m):
         return pd.DataFrame(columns=CUSTOMER_COLUMNS)
     grouped = m.groupby("customer", sort=False).agg(
-        effort=("effort", "sum"),
+        effort=("effort", "max"),
+        total_effort=("effort", "sum"),
         matters=("matter", "count"),
         contacts=("contacts", "sum"),
         repeat_contacts=("repeats", "sum"),
@@ -56,7 +60,9 @@ def customer_effort(facts: SequenceFacts) -> pd.DataFrame:
         resolution_h=("resolution_h", "sum"),
     )
     grouped.insert(0, "customer_id", facts.customers[grouped.index.to_numpy()])
-    grouped = grouped.sort_values("effort", ascending=False, kind="stable").reset_index(drop=True)
+    grouped = grouped.sort_values(
+        ["effort", "total_effort"], ascending=False, kind="stable"
+    ).reset_index(drop=True)
     grouped["rank"] = grouped["effort"].rank(method="min", ascending=False).astype(int)
     worse_share = (grouped["rank"] - 1) / len(grouped)
     grouped["decile"] = 10 - np.floor(worse_share * 10).astype(int)
