@@ -22,6 +22,7 @@ import orjson
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.json as pa_json
 
 SESSION_GAP_US = 3_600 * 1_000_000
 NO_TOUCHPOINT = "(none)"
@@ -323,14 +324,49 @@ def _survey_rows(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The valid survey answers in the period: positions, kind, score and ``touchpoint``."""
     si = np.flatnonzero(is_survey & in_period)
-    answers = [_answer(p) for p in stream["props"].take(pa.array(order[si])).to_pylist()]
-    kind = np.asarray([a[0] for a in answers], dtype=object)
-    score = np.asarray([a[1] for a in answers], dtype=float)
-    about = np.asarray([a[2] for a in answers], dtype=object)
+    props = stream["props"].take(pa.array(order[si]))
+    kind, score, about = _answers(props)
     valid = np.zeros(len(si), dtype=bool)
     for name, (lo, hi) in SURVEY_SCALES.items():
         valid |= (kind == name) & (score >= lo) & (score <= hi) & (score == np.round(score))
     return si[valid], kind[valid], score[valid], about[valid]
+
+
+ANSWER_SCHEMA = pa.schema(
+    [("kind", pa.string()), ("score", pa.float64()), ("touchpoint", pa.string())]
+)
+
+
+def _answers(props: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(kind, score, touchpoint) arrays of survey properties: Arrow's JSON reader over them as
+    one newline-delimited document, or one by one where some line does not fit the schema."""
+    lines = pc.binary_join_element_wise(props.fill_null("{}"), "", "\n").combine_chunks()
+    try:
+        if not len(lines):
+            raise pa.ArrowInvalid("no answers")
+        start, end = lines.offset, lines.offset + len(lines)
+        width = np.int64 if pa.types.is_large_string(lines.type) else np.int32
+        offsets = np.frombuffer(lines.buffers()[1], dtype=width)[[start, end]]
+        data = lines.buffers()[2][int(offsets[0]) : int(offsets[1])]
+        table = pa_json.read_json(
+            pa.BufferReader(data),
+            parse_options=pa_json.ParseOptions(
+                explicit_schema=ANSWER_SCHEMA, unexpected_field_behavior="ignore"
+            ),
+        )
+        if table.num_rows != len(props):
+            raise pa.ArrowInvalid("a line was not one object")
+    except pa.ArrowInvalid:
+        parsed = [_answer(p) for p in props.to_pylist()]
+        return (
+            np.asarray([a[0] for a in parsed], dtype=object),
+            np.asarray([a[1] for a in parsed], dtype=float),
+            np.asarray([a[2] for a in parsed], dtype=object),
+        )
+    kind = np.asarray(table["kind"].to_pylist(), dtype=object)
+    score = table["score"].fill_null(math.nan).to_numpy()
+    about = np.asarray([a or None for a in table["touchpoint"].to_pylist()], dtype=object)
+    return kind, score, about
 
 
 def _answer(properties: str | None) -> tuple[str | None, float, str | None]:
