@@ -145,3 +145,14 @@ def journeys_for(
     workspace.catch_up()
     workspace.sync_lake()
     return {person: workspace.profile(person).id for person in people}
+
+
+async def sign_in(api: Any, token: str) -> None:
+    """Sign the in-process client in to the dashboard with an API token (the login form)."""
+    import re
+
+    page = await api.get("/login")
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert found, "no CSRF token on the login page"
+    response = await api.post("/login", data={"token": token, "csrf_token": found.group(1)})
+    assert response.status_code == 303, response.text

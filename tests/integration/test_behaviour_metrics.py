@@ -19,6 +19,7 @@ import math
 from datetime import date
 from typing import Any
 
+import httpx
 import pytest
 from pydantic import ValidationError
 
@@ -30,7 +31,7 @@ from cxm.metrics.queries import CatalogueQuery
 from cxm.metrics.runner import run_catalogue
 from cxm.metrics.trends import MoversQuery, run_movers, run_retention
 from cxm.workspace import Workspace
-from helpers import journeys_for
+from helpers import journeys_for, sign_in
 
 MAP = """
 journey: Test telecom
@@ -297,3 +298,17 @@ def test_grouped_by_a_segment_and_by_a_trait(telecom: Workspace) -> None:
         run_catalogue(
             telecom.query_engine(), telecom.journey_map(), CatalogueQuery(by=("segment:gold",))
         )
+
+
+@pytest.mark.anyio
+async def test_the_customer_page_shows_the_effort_we_caused(
+    telecom: Workspace, api: httpx.AsyncClient, admin_token: str
+) -> None:
+    await sign_in(api, admin_token)
+    ola = await api.get(f"/customers/{telecom.profile('ola').id}")
+    assert ola.status_code == 200
+    assert f'data-effort="{OLA_EFFORT:.2f}"' in ola.text
+    assert "decile 10 of 10 among 3 customers" in ola.text
+    # zosia never contacted support: no effort card.
+    zosia = await api.get(f"/customers/{telecom.profile('zosia').id}")
+    assert zosia.status_code == 200 and "data-effort" not in zosia.text

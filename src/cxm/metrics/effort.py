@@ -179,3 +179,13 @@ def validate(facts: SequenceFacts, *, min_sample: int = 30) -> EffortValidation:
         customer_effort=customers,
         touchpoint_effort=touchpoint_effort(facts, min_sample),
     )
+
+
+def customer_effort_ranking(
+    engine: Engine, journey: JourneyMap, query: CatalogueQuery | None = None
+) -> pd.DataFrame:
+    """:func:`customer_effort` over the query's period, cached until the lake changes: the
+    customer page looks one customer up in it."""
+    query = (query or CatalogueQuery()).model_copy(update={"by": ()})
+    key = ("customer-effort", journey.model_dump_json(), query.model_dump_json())
+    return engine.remember(key, lambda: customer_effort(behaviour_facts(engine, journey, query)))

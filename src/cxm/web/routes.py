@@ -9,7 +9,7 @@ store session, and render a template with :mod:`cxm.web.pages` contexts.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, FastAPI, Form, Request, Response
@@ -21,7 +21,9 @@ from cxm.api.errors import http_error_response
 from cxm.auth import authenticate_token, get_token
 from cxm.config import CHANNELS
 from cxm.errors import NotFound
+from cxm.journeys.map import JourneyMap
 from cxm.journeys.service import current_journey_map
+from cxm.metrics.effort import customer_effort_ranking
 from cxm.profiles import (
     count_profiles,
     get_overview,
@@ -65,6 +67,7 @@ from cxm.web.viewer import (
     render_page,
     workspace_of,
 )
+from cxm.workspace import Workspace
 
 MAX_QUERY_CHARS = 200
 MAX_TOKEN_CHARS = 1024
@@ -230,7 +233,22 @@ def customer(
     context = pages.customer_context(
         profile, brief, page, channel, translator(viewer.lang), pairs=pairs, journey=journey_map
     )
+    context["effort"] = customer_effort_of(workspace_of(request), journey_map, profile.id)
     return render_page(request, "customer.html", context, viewer=viewer, active="customers")
+
+
+def customer_effort_of(
+    ws: Workspace, journey: JourneyMap | None, profile_id: str
+) -> dict[str, Any] | None:
+    """The customer's behavioural effort index over all time, with its decile (None: no map,
+    no lake yet, or no matter of theirs)."""
+    if journey is None or not ws.lake.manifest().files:
+        return None
+    ranking = customer_effort_ranking(ws.query_engine(), journey)
+    mine = ranking[ranking["customer_id"] == profile_id]
+    if mine.empty:
+        return None
+    return {**mine.iloc[0].to_dict(), "customers": len(ranking)}
 
 
 @router.get("/customers/{profile_id}/timeline", response_class=HTMLResponse)
