@@ -219,6 +219,21 @@ def test_customer_page_in_polish() -> None:
     assert "Wczytaj starsze interakcje" in page
 
 
+def test_customer_page_shows_the_effort_we_caused_only_with_a_matter() -> None:
+    assert "data-effort" not in customer_page()
+    page = pages.TimelinePage.from_fetch(TIMELINE[:6], 5)
+    effort = {
+        "effort": 8.63, "total_effort": 11.8, "decile": 10, "customers": 1234, "matters": 2,
+        "repeat_contacts": 3, "channel_hops": 2, "handoffs": 2, "asked_again": 1, "reopened": 0,
+    }  # fmt: skip
+    for lang, words in (("en", "decile 10 of 10 among 1,234 customers"), ("pl", "decyl 10 z 10")):
+        context = pages.customer_context(
+            PROFILE, BRIEF, page, None, translator(lang), effort=effort
+        )
+        shown = render("customer.html", lang, **context)
+        assert 'data-effort="8.63"' in shown and words in shown.replace("\u00a0", " ")
+
+
 def test_timeline_is_newest_first_with_a_load_more_link_before_the_last_shown_seq() -> None:
     page = customer_page(page_size=5)
     seqs = [int(s) for s in re.findall(r'data-seq="(\d+)"', page)]

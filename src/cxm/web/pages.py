@@ -111,8 +111,10 @@ def customer_context(
     t: Callable[..., str],
     pairs: Sequence[ReviewItem] = (),
     journey: JourneyMap | None = None,
+    effort: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The customer page; ``pairs`` are the review questions and decisions about the profile.
+    """The customer page; ``pairs`` are the review questions and decisions about the profile,
+    ``effort`` the customer's row of the effort ranking (None: no support matter yet).
 
     With a journey map, each timeline event shows its touchpoint and stage, and the newest one
     on the map (first page, all channels) gives the customer's current stage.
@@ -131,6 +133,7 @@ def customer_context(
         "channels_used": used,
         "channel_chart": channel_use_option(used, _labeller(t)) if used else None,
         "current_place": current,
+        "effort": effort,
         **timeline,
     }
 

@@ -230,10 +230,17 @@ def customer(
             channels=[channel] if channel else None,
         )
     page = pages.TimelinePage.from_fetch(fetched, pages.TIMELINE_PAGE_SIZE)
+    effort = customer_effort_of(workspace_of(request), journey_map, profile.id)
     context = pages.customer_context(
-        profile, brief, page, channel, translator(viewer.lang), pairs=pairs, journey=journey_map
+        profile,
+        brief,
+        page,
+        channel,
+        translator(viewer.lang),
+        pairs=pairs,
+        journey=journey_map,
+        effort=effort,
     )
-    context["effort"] = customer_effort_of(workspace_of(request), journey_map, profile.id)
     return render_page(request, "customer.html", context, viewer=viewer, active="customers")
 
 
