@@ -197,3 +197,33 @@ def test_month_of_is_the_calendar_month(times: list[int]) -> None:
     for us, month in con.sql(sql).fetchall():
         expected = dt.datetime.fromtimestamp(us / 1e6, dt.UTC).strftime("%Y-%m")
         assert month_label(month) == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 4), st.integers(0, 20_000), st.integers(0, 10**6)),
+        min_size=1,
+        max_size=200,
+        unique_by=lambda r: r[2],
+    )
+)
+def test_the_packed_sort_orders_by_customer_time_and_seq(rows: list[tuple[int, int, int]]) -> None:
+    import numpy as np
+
+    from cxm.metrics.sequences import _sort
+
+    cust, t, seq = (np.array(column, dtype=np.int64) for column in zip(*rows, strict=True))
+    assert _sort(cust, t, seq).tolist() == np.lexsort((seq, t, cust)).tolist()
+
+
+def test_properties_that_are_not_an_object_are_ignored_not_fatal() -> None:
+    result = facts(
+        ("a", "Call Handled", 0),
+        ("a", "Survey Answered", HOUR, "null"),
+        ("a", "Survey Answered", HOUR, "[1, 2]"),
+        ("a", "Survey Answered", HOUR, "7"),
+        ("a", "Survey Answered", HOUR, '{\n "kind": "ces",\n "score": 4\n}'),
+        ("a", "Survey Answered", HOUR, '{"kind": "ces", "score": 5}'),
+    )
+    assert sorted(result.surveys["score"].tolist()) == [4, 5]

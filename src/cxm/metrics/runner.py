@@ -61,7 +61,7 @@ class Tally:
     n: int
     a: float
     b: float = 0.0
-    scale: tuple[int, int] | None = None
+    scale: tuple[float, float] | None = None  # the interval is clipped to it
 
     def interval(self, confidence: float = 0.95) -> Interval:
         if self.statistic == "proportion":
@@ -86,6 +86,8 @@ class Tally:
         return compare_mean_sums((self.n, self.a, self.b), (later.n, later.a, later.b), confidence)
 
 
+# Counts and durations cannot be negative: a t interval on skewed data can reach below zero.
+NON_NEGATIVE = (0.0, math.inf)
 ROW_COLUMNS = ["metric", "n", "estimate", "low", "high", "reportable", "reason"]
 Tallies = dict[str, dict[tuple[str, ...], Tally]]
 # What a metric's n counts, for the reason a figure is withheld.
@@ -181,15 +183,13 @@ def tallies(
     # contact stream: the two overlap on two cores.
     with ThreadPoolExecutor(max_workers=1) as pool:
         name = engine.name
-        own_expr = self_service_expr(classes, query, engine=name, members=members)
-        own = pool.submit(engine.execute, own_expr)
-        churn = pool.submit(
-            engine.execute, churn_expr(classes, query, engine=name, members=members)
-        )
-        if "self_service_share" not in wanted:
-            own.cancel()
-        if "churn_rate" not in wanted:
-            churn.cancel()
+        own = churn = None
+        if "self_service_share" in wanted:
+            own_expr = self_service_expr(classes, query, engine=name, members=members)
+            own = pool.submit(engine.execute, own_expr)
+        if "churn_rate" in wanted:
+            churn_query = churn_expr(classes, query, engine=name, members=members)
+            churn = pool.submit(engine.execute, churn_query)
         contact_counts: dict[tuple[str, ...], int] = {}
         if stream is not None:
             facts = _facts_of(stream, classes, journey, query)
@@ -201,13 +201,13 @@ def tallies(
                 _matter_tallies(out, facts.matters, keys, key_of)
             if SURVEY_METRICS & wanted:
                 _survey_tallies(out, facts.surveys, keys, key_of)
-        if "self_service_share" in wanted:
+        if own is not None:
             moments_of = {key_of(r): int(r["n"]) for r in own.result().to_dict("records")}
             for key in set(moments_of) | set(contact_counts):
                 moments = moments_of.get(key, 0)
                 total = moments + contact_counts.get(key, 0)
                 _put(out, "self_service_share", key, Tally("proportion", total, moments))
-        if "churn_rate" in wanted:
+        if churn is not None:
             for r in churn.result().to_dict("records"):
                 tally = Tally("proportion", int(r["n"]), r["churned"])
                 _put(out, "churn_rate", key_of(r), tally)
@@ -236,11 +236,11 @@ def _matter_tallies(out: Tallies, matters: pd.DataFrame, keys: list[str], key_of
         key, n = key_of(r), int(r["n"])
         _put(out, "first_contact_resolution", key, Tally("proportion", n, r["fcr"]))
         _put(out, "channel_hopping", key, Tally("proportion", n, r["hopped"]))
-        _put(out, "handoffs_per_case", key, Tally("mean", n, r["h1"], r["h2"]))
+        _put(out, "handoffs_per_case", key, Tally("mean", n, r["h1"], r["h2"], NON_NEGATIVE))
         _put(out, "data_asked_again", key, Tally("proportion", n, r["asked"]))
         _put(out, "reopen_rate", key, Tally("proportion", int(r["resolved"]), r["reopened"]))
-        _put(out, "time_to_resolution", key, Tally("mean", n, r["r1"], r["r2"]))
-        _put(out, "effort_index", key, Tally("mean", n, r["e1"], r["e2"]))
+        _put(out, "time_to_resolution", key, Tally("mean", n, r["r1"], r["r2"], NON_NEGATIVE))
+        _put(out, "effort_index", key, Tally("mean", n, r["e1"], r["e2"], NON_NEGATIVE))
 
 
 def _survey_tallies(out: Tallies, answers: pd.DataFrame, keys: list[str], key_of: Any) -> None:

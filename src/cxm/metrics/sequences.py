@@ -88,16 +88,27 @@ def _month(t: np.ndarray) -> pd.Categorical:
 
 
 def _sort(cust: np.ndarray, t: np.ndarray, seq: np.ndarray) -> np.ndarray:
-    """The order by customer and time: one sort of a packed key where it fits in 63 bits
-    (customers and time to the millisecond; ties keep the order the engine gave), numpy's
-    slower lexsort by customer, time and seq where it does not."""
+    """The order by customer, time and seq. One sort of a packed key (customer and time to the
+    millisecond) where it fits in 63 bits, then the few rows that share a key put in order by
+    their exact time and seq; numpy's slower lexsort where the key does not fit."""
     if len(t) == 0:
         return np.arange(0)
     ms = (t - t.min()) // 1000
     cust_bits, time_bits = int(cust.max()).bit_length(), int(ms.max()).bit_length()
     if cust.min() < 0 or cust_bits + time_bits > 63:
         return np.lexsort((seq, t, cust))
-    return np.argsort((cust << time_bits) | ms, kind="stable")
+    key = (cust << time_bits) | ms
+    order = np.argsort(key, kind="stable")
+    tied = key[order][1:] == key[order][:-1]
+    if tied.any():
+        at = np.flatnonzero(np.concatenate(([False], tied)) | np.concatenate((tied, [False])))
+        rows = order[at]
+        run = np.cumsum(
+            np.concatenate(([True], np.diff(at) > 1))
+            | np.concatenate(([True], key[rows][1:] != key[rows][:-1]))
+        )
+        order[at] = rows[np.lexsort((seq[rows], t[rows], run))]
+    return order
 
 
 def _previous_within(
@@ -340,7 +351,11 @@ ANSWER_SCHEMA = pa.schema(
 def _answers(props: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(kind, score, touchpoint) arrays of survey properties: Arrow's JSON reader over them as
     one newline-delimited document, or one by one where some line does not fit the schema."""
-    lines = pc.binary_join_element_wise(props.fill_null("{}"), "", "\n").combine_chunks()
+    # One object per line: raw newlines (only ever whitespace in JSON) become spaces, and what is
+    # not an object (null, a list, a number) becomes {}; Arrow's reader must see objects only.
+    text = pc.replace_substring(pc.replace_substring(props.fill_null("{}"), "\n", " "), "\r", " ")
+    text = pc.if_else(pc.starts_with(pc.utf8_ltrim_whitespace(text), "{"), text, "{}")
+    lines = pc.binary_join_element_wise(text, "", "\n").combine_chunks()
     try:
         if not len(lines):
             raise pa.ArrowInvalid("no answers")

@@ -11,7 +11,7 @@ month does not produce a list of noise.
 from __future__ import annotations
 
 import math
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -58,14 +58,21 @@ class MoversQuery(BaseModel):
         return self
 
 
-def last_whole_months(engine: Engine) -> tuple[date, date, date] | None:
-    """(start of the month before last, start of the last whole month, start of the month of
-    the latest event): the default periods; None on an empty lake."""
+def latest_event(engine: Engine) -> datetime | None:
+    """When the lake's latest event happened (None on an empty lake)."""
     ev = events_table()
     last = engine.execute(ev.aggregate(last=ev.t.max()))["last"].iloc[0]
     if last is None or pd.isna(last):
         return None
-    moment = datetime.fromtimestamp(int(last) / 1e6, tz=UTC)
+    return datetime.fromtimestamp(int(last) / 1e6, tz=UTC)
+
+
+def last_whole_months(engine: Engine) -> tuple[date, date, date] | None:
+    """(start of the month before last, start of the last whole month, start of the month of
+    the latest event): the default periods; None on an empty lake."""
+    moment = latest_event(engine)
+    if moment is None:
+        return None
     current = date(moment.year, moment.month, 1)
     b = _shift(current, -1)
     return _shift(b, -1), b, current
@@ -99,8 +106,16 @@ def run_movers(
         engine, journey, CatalogueQuery(start=b_start, end=b_end, **common), members=members
     )
     rows = []
+    latest = latest_event(engine)
+    # Churn in a period is known only churn_days after it ends; a later period would be judged
+    # on its first days' customers alone, so it is not compared.
+    churn_known = latest is None or (
+        b_end + timedelta(days=CatalogueQuery().churn_days) <= latest.date()
+    )
     for metric_id, groups in after.items():
         direction = catalogue_metric(metric_id).direction
+        if metric_id == "churn_rate" and not churn_known:
+            continue
         for key, later in groups.items():
             earlier = before.get(metric_id, {}).get(key)
             if earlier is None or min(earlier.n, later.n) < query.min_sample:
