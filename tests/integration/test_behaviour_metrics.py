@@ -32,6 +32,7 @@ from cxm.metrics.runner import run_catalogue
 from cxm.metrics.trends import MoversQuery, run_movers, run_retention
 from cxm.workspace import Workspace
 from helpers import journeys_for, sign_in
+from metrics_history import at, ev
 
 MAP = """
 journey: Test telecom
@@ -70,17 +71,6 @@ touchpoints:
 
 # py4j (Spark's bridge to the JVM) leaves client sockets for the garbage collector to close.
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-
-
-def at(day: int, hour: int = 10, minute: int = 0, month: int = 3) -> str:
-    return f"2026-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:00Z"
-
-
-def ev(name: str, when: str, channel: str, **properties: Any) -> dict[str, Any]:
-    step: dict[str, Any] = {"event": name, "at": when, "channel": channel}
-    if properties:
-        step["properties"] = properties
-    return step
 
 
 def ces(score: int, when: str) -> dict[str, Any]:

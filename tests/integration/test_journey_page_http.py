@@ -11,20 +11,12 @@ import pytest
 
 from cxm.journeys import default_journey_map, telecom_yaml
 from cxm.workspace import Workspace
-from helpers import basic, bearer
+from helpers import basic, bearer, sign_in
 
 pytestmark = pytest.mark.anyio
 
 HX = {"HX-Request": "true"}
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-async def sign_in(api: httpx.AsyncClient, token: str) -> None:
-    page = await api.get("/login")
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert found
-    response = await api.post("/login", data={"token": token, "csrf_token": found.group(1)})
-    assert response.status_code == 303
 
 
 async def load_map(api: httpx.AsyncClient, token: str) -> None:

@@ -22,7 +22,7 @@ import pytest
 from cxm.api import metric_reads
 from cxm.journeys.service import do_save_journey_map
 from cxm.workspace import Workspace
-from helpers import bearer, journeys_for
+from helpers import bearer, journeys_for, sign_in
 from metrics_history import MAP
 
 pytestmark = pytest.mark.anyio
@@ -59,14 +59,6 @@ def people() -> dict[str, list[dict[str, Any]]]:
         out[f"c{i:02d}"] = steps
     out["c00"].append({"type": "page", "event": "Help", "at": at(4, 2), "channel": "web"})
     return out
-
-
-async def sign_in(api: httpx.AsyncClient, token: str) -> None:
-    page = await api.get("/login")
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert found
-    response = await api.post("/login", data={"token": token, "csrf_token": found.group(1)})
-    assert response.status_code == 303
 
 
 def save_map(workspace: Workspace) -> None:

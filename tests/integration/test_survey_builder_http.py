@@ -16,17 +16,11 @@ import pytest
 
 from cxm.journeys import default_journey_map, telecom_yaml
 from cxm.surveys import DEFAULT_HEADLINES
-from helpers import bearer
+from helpers import bearer, sign_in
 
 pytestmark = pytest.mark.anyio
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
-
-
-async def sign_in(api: httpx.AsyncClient, token: str) -> None:
-    page = await api.get("/login")
-    response = await api.post("/login", data={"token": token, "csrf_token": csrf_of(page.text)})
-    assert response.status_code == 303
 
 
 def csrf_of(page: str) -> str:

@@ -15,23 +15,17 @@ import httpx
 import pytest
 
 from cxm.journeys import default_journey_map, telecom_yaml
+from cxm.metrics.catalogue import format_value
 from cxm.metrics.surveys import survey_metric
 from cxm.surveys import do_answer, do_invite
-from cxm.web.survey_views import format_value
 from cxm.workspace import Workspace
-from helpers import basic, bearer
+from helpers import basic, bearer, sign_in
 
 pytestmark = pytest.mark.anyio
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 JANUARY = datetime(2026, 1, 10, 9, 0, tzinfo=UTC)
 MARCH = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
-
-
-async def sign_in(api: httpx.AsyncClient, token: str) -> None:
-    page = await api.get("/login")
-    response = await api.post("/login", data={"token": token, "csrf_token": csrf_of(page.text)})
-    assert response.status_code == 303
 
 
 def csrf_of(page: str) -> str:

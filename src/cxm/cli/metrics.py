@@ -17,11 +17,10 @@ from rich.table import Table
 
 from cxm.cli.context import open_workspace, parse_day
 from cxm.errors import InvalidInput
-from cxm.metrics.catalogue import CATALOGUE
+from cxm.metrics.catalogue import CATALOGUE, format_change, format_value
 from cxm.metrics.queries import DIMENSIONS_HELP
 
 ROW_COLUMNS = ("metric", "n", "estimate", "low", "high", "reportable", "reason")
-_UNITS = {m.id: m.unit for m in CATALOGUE}
 
 out = Console()
 metrics_app = typer.Typer(help="Experience metrics: the catalogue, values with intervals.")
@@ -34,7 +33,6 @@ def register(app: typer.Typer) -> None:
 @metrics_app.command("list")
 def list_metrics() -> None:
     """Every metric in the catalogue: unit, which direction is better, formula."""
-    from cxm.metrics.catalogue import CATALOGUE
 
     table = Table(title="Metrics")
     for column in ("id", "name", "unit", "better", "formula"):
@@ -140,8 +138,8 @@ def catalogue(
             metric_id,
             *(str(row[g]) for g in groups),
             f"{row['n']:,}",
-            shown_value(metric_id, row["estimate"]) if shown else "—",
-            f"{shown_value(metric_id, row['low'])} … {shown_value(metric_id, row['high'])}"
+            format_value(metric_id, row["estimate"]) if shown else "—",
+            f"{format_value(metric_id, row['low'])} … {format_value(metric_id, row['high'])}"
             if shown and row["low"] is not None
             else "—",
             row["reason"] or "",
@@ -191,10 +189,10 @@ def movers(
         table.add_row(
             m,
             str(row["group"] or "all"),
-            shown_value(m, row["a"]),
-            shown_value(m, row["b"]),
-            shown_change(m, row["difference"]),
-            f"{shown_change(m, row['low'])} … {shown_change(m, row['high'])}",
+            format_value(m, row["a"]),
+            format_value(m, row["b"]),
+            format_change(m, row["difference"]),
+            f"{format_change(m, row['low'])} … {format_change(m, row['high'])}",
             f"{row['adjusted_p']:.3f}",
             ("better" if row["better"] else "worse") if row["moved"] else "",
         )
@@ -268,38 +266,6 @@ def parse_period(start: str | None, end: str | None) -> Any:
 
     values = {"start": parse_day(start, "start"), "end": parse_day(end, "end")}
     return catalogue_query(values, where="option")
-
-
-def shown_value(metric_id: str, value: float | None) -> str:
-    """A figure as people read it: shares in per cent, NPS whole and signed, hours to 0.1.
-
-    >>> shown_value("channel_hopping", 0.2345), shown_value("nps", 12.4)
-    ('23.4%', '+12')
-    """
-    if value is None or value != value:
-        return "—"
-    unit = _UNITS.get(metric_id, "")
-    if unit.startswith("share"):
-        return f"{100 * value:.1f}%"
-    if unit.startswith("points"):
-        return f"{value:+.0f}"
-    if unit == "hours":
-        return f"{value:.1f} h"
-    return f"{value:.2f}"
-
-
-def shown_change(metric_id: str, value: float | None) -> str:
-    """A difference: percentage points for shares, signed everywhere."""
-    if value is None or value != value:
-        return "—"
-    unit = _UNITS.get(metric_id, "")
-    if unit.startswith("share"):
-        return f"{100 * value:+.1f} pp"
-    if unit.startswith("points"):
-        return f"{value:+.1f}"
-    if unit == "hours":
-        return f"{value:+.1f} h"
-    return f"{value:+.2f}"
 
 
 def _ready(sync: bool, fmt: str) -> Any:

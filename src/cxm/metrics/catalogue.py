@@ -9,6 +9,7 @@ its definition lives in ``docs/metrics.md``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -245,3 +246,66 @@ def metric(metric_id: str) -> Metric:
     except KeyError:
         known = ", ".join(_BY_ID)
         raise NotFound(f"no metric {metric_id!r}; known metrics: {known}") from None
+
+
+def metric_scale(metric_id: str) -> Literal["share", "points", "hours", "number"]:
+    """How a metric is read: ``share`` (per cent), ``points`` (NPS), ``hours`` or ``number``.
+
+    >>> metric_scale("first_contact_resolution"), metric_scale("nps"), metric_scale("ces")
+    ('share', 'points', 'number')
+    """
+    entry = _BY_ID.get(metric_id)
+    unit = entry.unit if entry else ""
+    if unit.startswith("share"):
+        return "share"
+    if unit.startswith("points"):
+        return "points"
+    return "hours" if unit == "hours" else "number"
+
+
+def format_value(metric_id: str, value: float | None, lang: str = "en") -> str:
+    """A figure as people read it: shares in per cent, NPS whole and signed, hours to 0.1, other
+    means to 0.01; a decimal comma in Polish; "—" for no value. Used by the pages and the CLI.
+
+    >>> format_value("channel_hopping", 0.2345), format_value("nps", -12.4)
+    ('23.4%', '-12')
+    >>> format_value("time_to_resolution", 49.0, "pl"), format_value("ces", None)
+    ('49,0 h', '—')
+    """
+    if value is None or math.isnan(value):
+        return "—"
+    kind = metric_scale(metric_id)
+    if kind == "share":
+        text = f"{100 * value:.1f}%"
+    elif kind == "points":
+        text = f"{value:+.0f}"
+    elif kind == "hours":
+        text = f"{value:.1f} h"
+    else:
+        text = f"{value:.2f}"
+    return localise_number(text, lang)
+
+
+def format_change(metric_id: str, value: float | None, lang: str = "en") -> str:
+    """A difference between two periods: percentage points for shares, always signed.
+
+    >>> format_change("reopen_rate", -0.031), format_change("nps", 4.25, "pl")
+    ('-3.1 pp', '+4,2')
+    """
+    if value is None or math.isnan(value):
+        return "—"
+    kind = metric_scale(metric_id)
+    if kind == "share":
+        text = f"{100 * value:+.1f} " + ("p.p." if lang == "pl" else "pp")
+    elif kind == "points":
+        text = f"{value:+.1f}"
+    elif kind == "hours":
+        text = f"{value:+.1f} h"
+    else:
+        text = f"{value:+.2f}"
+    return localise_number(text, lang)
+
+
+def localise_number(text: str, lang: str) -> str:
+    """A number written for ``lang``: a decimal comma in Polish."""
+    return text.replace(".", ",") if lang == "pl" else text

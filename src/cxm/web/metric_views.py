@@ -17,7 +17,14 @@ from typing import Any
 import pandas as pd
 
 from cxm.journeys.map import JourneyMap
-from cxm.metrics.catalogue import CATALOGUE, Metric
+from cxm.metrics.catalogue import (
+    CATALOGUE,
+    Metric,
+    format_change,
+    format_value,
+    localise_number,
+    metric_scale,
+)
 from cxm.metrics.runner import LAKE_METRICS
 from cxm.metrics.sequences import NO_TOUCHPOINT
 from cxm.web.metric_charts import sparkline_option
@@ -36,54 +43,7 @@ _BY_ID: dict[str, Metric] = {m.id: m for m in CATALOGUE}
 
 def scale(metric_id: str) -> str:
     """How a metric is read: ``share`` (per cent), ``points`` (NPS), ``hours`` or ``number``."""
-    unit = _BY_ID[metric_id].unit
-    if unit.startswith("share"):
-        return "share"
-    if unit.startswith("points"):
-        return "points"
-    return "hours" if unit == "hours" else "number"
-
-
-def _local(text: str, lang: str) -> str:
-    return text.replace(".", ",") if lang == "pl" else text
-
-
-def format_value(metric_id: str, value: float, lang: str) -> str:
-    """A figure as people read it: shares in per cent, NPS whole and signed, hours to 0.1.
-
-    >>> format_value("channel_hopping", 0.2345, "en"), format_value("nps", -12.4, "en")
-    ('23.4%', '-12')
-    >>> format_value("time_to_resolution", 49.0, "pl"), format_value("ces", 4.5, "en")
-    ('49,0 h', '4.50')
-    """
-    kind = scale(metric_id)
-    if kind == "share":
-        text = f"{100 * value:.1f}%"
-    elif kind == "points":
-        text = f"{value:+.0f}"
-    elif kind == "hours":
-        text = f"{value:.1f} h"
-    else:
-        text = f"{value:.2f}"
-    return _local(text, lang)
-
-
-def format_change(metric_id: str, value: float, lang: str) -> str:
-    """A difference between two periods: percentage points for shares, always signed.
-
-    >>> format_change("reopen_rate", -0.031, "en"), format_change("nps", 4.25, "pl")
-    ('-3.1 pp', '+4,2')
-    """
-    kind = scale(metric_id)
-    if kind == "share":
-        text = f"{100 * value:+.1f} " + ("p.p." if lang == "pl" else "pp")
-    elif kind == "points":
-        text = f"{value:+.1f}"
-    elif kind == "hours":
-        text = f"{value:+.1f} h"
-    else:
-        text = f"{value:+.2f}"
-    return _local(text, lang)
+    return metric_scale(metric_id)
 
 
 def metric_name(metric_id: str, t: Translate) -> str:
@@ -299,7 +259,7 @@ def effort_card(
                 "touchpoint": r["touchpoint"],
                 "name": group_label("touchpoint", str(r["touchpoint"]), journey, t),
                 "matters": int(r["matters"]),
-                "effort": _local(f"{effort:.2f}", lang),
+                "effort": localise_number(f"{effort:.2f}", lang),
                 "bar": round(100 * min(effort / top, 1.0), 1) if r["reportable"] else 0,
                 "reportable": bool(r["reportable"]),
             }
@@ -307,7 +267,7 @@ def effort_card(
     rho = figures.get("matter_ces_spearman")
     return {
         "rows": rows,
-        "rho": None if rho is None else _local(f"{rho:+.2f}", lang),
+        "rho": None if rho is None else localise_number(f"{rho:+.2f}", lang),
         "rho_n": int(figures.get("matter_ces_n") or 0),
         "customer_rho": _maybe(figures.get("customer_ces_spearman"), lang),
         "customer_n": int(figures.get("customer_ces_n") or 0),
@@ -315,7 +275,7 @@ def effort_card(
 
 
 def _maybe(value: float | None, lang: str) -> str | None:
-    return None if value is None else _local(f"{value:+.2f}", lang)
+    return None if value is None else localise_number(f"{value:+.2f}", lang)
 
 
 def catalogue_table(

@@ -17,11 +17,12 @@ from sqlalchemy.orm import Session
 from cxm.errors import NotFound
 from cxm.journeys.map import JourneyMap
 from cxm.metrics import MIN_SAMPLE
+from cxm.metrics.catalogue import format_value
 from cxm.metrics.surveys import GroupBy, MetricRow, survey_metric
 from cxm.profiles import Profile, get_profile
 from cxm.store.metadata import utcnow
 from cxm.surveys import SCALES, StoredSurvey, SurveyDefinition, invitation_counts
-from cxm.web.survey_charts import PERCENT_METRICS, distribution_option, trend_option
+from cxm.web.survey_charts import distribution_option, trend_option
 from cxm.web.survey_reads import Verbatim, recent_verbatims, score_distribution
 
 Translate = Callable[..., str]
@@ -73,24 +74,6 @@ class Figure:
         if self.estimate is None or self.low is None or self.high is None:
             return None
         return (self.estimate, self.low, self.high)
-
-
-def format_value(metric: str, value: float, lang: str) -> str:
-    """A metric's value as people read it: NPS signed and whole, means with two decimals,
-    proportions in per cent with one.
-
-    >>> format_value("nps", 31.6, "en"), format_value("csat", 4.256, "pl")
-    ('+32', '4,26')
-    >>> format_value("response_rate", 0.4567, "pl")
-    '45,7%'
-    """
-    if metric in ("nps", "enps"):
-        text = f"{value:+.0f}"
-    elif metric in PERCENT_METRICS:
-        text = f"{100 * value:.1f}%"
-    else:
-        text = f"{value:.2f}"
-    return text.replace(".", ",") if lang == "pl" else text
 
 
 def figure(
