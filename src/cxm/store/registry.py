@@ -9,8 +9,9 @@ import cxm.ingest.tables
 import cxm.journeys.tables
 import cxm.profiles.tables
 import cxm.segments.tables
-import cxm.store.tables  # noqa: F401
-import cxm.surveys.tables  # noqa: F401
+import cxm.store.tables
+import cxm.surveys.tables
+import cxm.text.tables  # noqa: F401
 from cxm.store.metadata import metadata
 
 __all__ = ["metadata"]

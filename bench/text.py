@@ -1,0 +1,326 @@
+"""Benchmark: sentiment accuracy in Polish, Russian and English on labelled data nobody here
+wrote, enrichment throughput, and topics that form by theme rather than by language.
+
+    .venv/bin/python bench/text.py [--threshold 0.8] [--write-shipped]
+
+Training (one multilingual model, the product's own ``cxm.text.training.train_heads``): the
+VADER tweets, movie and NYT editorial snippets (English, MIT), PolEmo 2.0 medicine sentences
+(Polish, train split) and RuSentiTweet train (Russian). Tests:
+
+- ``text.pl_polemo_in_acc``: PolEmo 2.0-IN dev, 4-class accuracy (whole reviews of doctors and
+  hotels; the training set is medicine sentences);
+- ``text.en_binary_acc``: VADER Amazon snippets, positive vs negative (ratings of exactly 0
+  left out), by ``P(positive) > P(negative)``;
+- ``text.ru_macro_f1``: RuSentiTweet test, macro-F1 over negative/neutral/positive;
+- ``text.ru_sentirueval_f1pn``: SentiRuEval-2016 banks + telecom, macro-F1 over positive and
+  negative (tweets whose companies disagree left out);
+- ``text.texts_per_s``: ``analyse_texts`` on 2,000 short texts never seen before (language,
+  personal data, vectors, cascade sentiment, emotion), on this machine;
+- ``text.topics_ari``: adjusted Rand index of the discovered topics against the known themes
+  of a mixed PL/RU/EN corpus (``text.topics_language_ari``: against the languages; low is good).
+
+Each figure is printed beside its baselines from the same run: the fast head alone (USE),
+e5 + logistic regression (the baseline the targets name) and, for English, the VADER lexicon.
+``--write-shipped`` also trains the heads shipped in ``src/cxm/text/models`` on the openly
+licensed sets only (VADER, MIT; PolEmo, CC BY-SA 4.0) and reports them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+BENCH_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH_DIR))
+
+import text_data  # noqa: E402
+from cxm.demo import texts as demo_texts  # noqa: E402
+from cxm.text.analysis import analyse_texts  # noqa: E402
+from cxm.text.encoders import encode_batched, encoder  # noqa: E402
+from cxm.text.heads import LinearHead, fit_head  # noqa: E402
+from cxm.text.sentiment import SHIPPED, SentimentModel  # noqa: E402
+from cxm.text.topics import cluster, fit_space  # noqa: E402
+from cxm.text.training import ACCURATE_SAMPLE, sample_per_language, train_heads  # noqa: E402
+
+
+def say(*parts: object) -> None:
+    print(*parts, flush=True)  # noqa: T201
+
+
+def use_vectors(c: text_data.Corpus) -> np.ndarray:
+    return text_data.cached("use", c.name, c.texts, lambda t: encode_batched(encoder("use"), t))
+
+
+def e5_vectors(c: text_data.Corpus, idx: list[int] | None = None) -> np.ndarray:
+    texts = c.texts if idx is None else [c.texts[i] for i in idx]
+    name = c.name if idx is None else f"{c.name}-sample{len(idx)}"
+    return text_data.cached("e5", name, texts, lambda t: encode_batched(encoder("e5"), t, 32))
+
+
+def macro_f1(truth: list[str], pred: list[str], labels: tuple[str, ...]) -> float:
+    scores = []
+    for label in labels:
+        tp = sum(1 for t, p in zip(truth, pred, strict=True) if t == label and p == label)
+        fp = sum(1 for t, p in zip(truth, pred, strict=True) if t != label and p == label)
+        fn = sum(1 for t, p in zip(truth, pred, strict=True) if t == label and p != label)
+        scores.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+    return float(np.mean(scores))
+
+
+class Probs:
+    """Class probabilities of a test set from the fast head, the accurate head and the cascade."""
+
+    def __init__(self, heads: tuple[LinearHead, LinearHead], c: text_data.Corpus, t: float):
+        fast, accurate = heads
+        u = use_vectors(c)
+        self.fast = fast.predict_proba(u)
+        self.classes = fast.classes
+        confident = self.fast.max(axis=1) >= t
+        e5 = e5_vectors(c)
+        acc = accurate.predict_proba(np.hstack([e5, u]))
+        assert accurate.classes == fast.classes
+        self.accurate = acc
+        self.cascade = np.where(confident[:, None], self.fast, acc)
+        self.routed = float(1 - confident.mean())
+
+
+def pick(probs: np.ndarray, classes: tuple[str, ...], allowed: tuple[str, ...]) -> list[str]:
+    cols = [classes.index(a) for a in allowed if a in classes]
+    best = probs[:, cols].argmax(axis=1)
+    return [classes[cols[b]] for b in best]
+
+
+def evaluate(heads: tuple[LinearHead, LinearHead], tests: dict, t: float, tag: str) -> dict:
+    out: dict[str, float] = {}
+    if "pl" in tests:
+        c = tests["pl"]
+        p = Probs(heads, c, t)
+        for kind in ("fast", "accurate", "cascade"):
+            pred = pick(getattr(p, kind), p.classes, ("negative", "neutral", "positive", "mixed"))
+            out[f"pl_{kind}"] = float(
+                np.mean([a == b for a, b in zip(pred, c.labels, strict=True)])
+            )
+        out["pl_routed"] = p.routed
+    if "en" in tests:
+        c = tests["en"]
+        keep = [i for i, s in enumerate(c.scores) if s != 0]
+        p = Probs(heads, c, t)
+        truth = ["positive" if c.scores[i] > 0 else "negative" for i in keep]
+        for kind in ("fast", "accurate", "cascade"):
+            pred = pick(getattr(p, kind)[keep], p.classes, ("negative", "positive"))
+            out[f"en_{kind}"] = float(np.mean([a == b for a, b in zip(pred, truth, strict=True)]))
+        out["en_routed"] = p.routed
+    for key, name, labels in (
+        ("ru", "ru", ("negative", "neutral", "positive")),
+        ("sre", "sre", ("positive", "negative")),
+    ):
+        if key not in tests:
+            continue
+        c = tests[key]
+        p = Probs(heads, c, t)
+        for kind in ("fast", "accurate", "cascade"):
+            pred = pick(getattr(p, kind), p.classes, ("negative", "neutral", "positive"))
+            out[f"{name}_{kind}"] = macro_f1(c.labels, pred, labels)
+        out[f"{name}_routed"] = p.routed
+    say(f"[{tag}] " + "  ".join(f"{k}={v:.3f}" for k, v in out.items()))
+    return out
+
+
+def training_set(corpora: list[text_data.Corpus]) -> tuple:
+    texts, labels, langs, vecs = [], [], [], []
+    for c in corpora:
+        texts += c.texts
+        labels += c.labels
+        langs += [c.language] * len(c.texts)
+        vecs.append(use_vectors(c))
+    u = np.vstack(vecs)
+    sample = sample_per_language(np.asarray(langs), ACCURATE_SAMPLE)
+    # e5 vectors for the sample, cached per corpus.
+    e5: dict[int, np.ndarray] = {}
+    start = 0
+    for c in corpora:
+        idx = [i - start for i in sample if start <= i < start + len(c.texts)]
+        if idx:
+            for i, v in zip(idx, e5_vectors(c, idx), strict=True):
+                e5[start + i] = v
+        start += len(c.texts)
+    return texts, labels, langs, u, e5, sample
+
+
+def e5_baseline(train: tuple, tests: dict) -> dict[str, float]:
+    """The issue's baseline: e5 vectors + logistic regression, one language at a time."""
+    texts, labels, langs, _u, e5, sample = train
+    out = {}
+    y = np.asarray(labels)
+    lang_arr = np.asarray(langs)
+    for lang, key in (("pl", "pl"), ("en", "en"), ("ru", "ru")):
+        idx = [i for i in sample if lang_arr[i] == lang]
+        if not idx or key not in tests:
+            continue
+        head = fit_head(np.vstack([e5[i] for i in idx]), y[idx], encoders=("e5",))
+        targets = [key] + (["sre"] if lang == "ru" and "sre" in tests else [])
+        for k in targets:
+            c = tests[k]
+            probs = head.predict_proba(e5_vectors(c))
+            if k == "pl":
+                pred = pick(probs, head.classes, ("negative", "neutral", "positive", "mixed"))
+                out[k] = float(np.mean([a == b for a, b in zip(pred, c.labels, strict=True)]))
+            elif k == "en":
+                keep = [i for i, s in enumerate(c.scores) if s != 0]
+                truth = ["positive" if c.scores[i] > 0 else "negative" for i in keep]
+                pred = pick(probs[keep], head.classes, ("negative", "positive"))
+                out[k] = float(np.mean([a == b for a, b in zip(pred, truth, strict=True)]))
+            else:
+                pred = pick(probs, head.classes, ("negative", "neutral", "positive"))
+                lab = ("negative", "neutral", "positive") if k == "ru" else ("positive", "negative")
+                out[k] = macro_f1(c.labels, pred, lab)
+    say("[baseline e5+LR per language] " + "  ".join(f"{k}={v:.3f}" for k, v in out.items()))
+    return out
+
+
+def vader_lexicon(c: text_data.Corpus) -> float | None:
+    try:
+        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+    except ImportError:
+        say("vadersentiment is not installed (pip install '.[bench]'): no lexicon baseline")
+        return None
+    sia = SentimentIntensityAnalyzer()
+    keep = [i for i, s in enumerate(c.scores or []) if s != 0]
+    right = sum(
+        (sia.polarity_scores(c.texts[i])["compound"] >= 0) == (c.scores[i] > 0) for i in keep
+    )
+    return right / len(keep)
+
+
+def topic_corpus(n_per: int = 20, seed: int = 3) -> tuple[list[str], list[str], list[str]]:
+    """Customer texts of the demo's themes in three languages (e-mails, posts, plain)."""
+    rng = random.Random(seed)
+    texts, themes, langs = [], [], []
+    for topic in demo_texts.TOPICS:
+        for lang in ("pl", "ru", "en"):
+            for i in range(n_per):
+                slots = demo_texts.persona_slots(
+                    language=lang, gender=rng.choice("fm"), first="Anna", name="Anna Nowak",
+                    address="ul. Lipowa 3", city="Kraków", paid=600, plan="Fibre 300",
+                )  # fmt: skip
+                core = demo_texts.customer_text(rng, topic, lang, slots)
+                if i % 3 == 1:
+                    core = demo_texts.email_body(rng, core, lang, slots)
+                elif i % 3 == 2:
+                    core = demo_texts.social_post(rng, core, lang, demo_texts.sentiment_of(topic))
+                texts.append(core)
+                themes.append(topic)
+                langs.append(lang)
+    return texts, themes, langs
+
+
+def topics_figures() -> tuple[float, float, float]:
+    from sklearn.metrics import adjusted_rand_score
+
+    texts, themes, langs = topic_corpus()
+    vectors = encode_batched(encoder("use"), texts)
+    k = len(set(themes))
+    space = fit_space(vectors, langs)
+    found = cluster(space.centre(vectors, langs), k=k)
+    raw = cluster(vectors, k=k)
+    return (
+        adjusted_rand_score(themes, found.labels),
+        adjusted_rand_score(langs, found.labels),
+        adjusted_rand_score(themes, raw.labels),
+    )
+
+
+def throughput(model: SentimentModel, tests: dict) -> tuple[float, float]:
+    pool: list[str] = []
+    for key in ("ru", "en", "sre"):
+        if key in tests:
+            pool += [t for t in tests[key].texts if len(t) <= 200]
+    rng = random.Random(5)
+    rng.shuffle(pool)
+    # Never-seen texts: a suffix defeats every cache.
+    batch = [f"{t} #{i}" for i, t in enumerate(pool[:2000])]
+    analyse_texts(batch[:50], model=model)  # load the models first
+    start = time.perf_counter()
+    done = analyse_texts(batch, model=model)
+    seconds = time.perf_counter() - start
+    routed = sum(1 for a in done if a.sentiment and a.sentiment.model == "e5") / len(done)
+    return len(batch) / seconds, routed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threshold", type=float, default=0.8)
+    parser.add_argument("--write-shipped", action="store_true")
+    args = parser.parse_args()
+
+    en_train = [
+        text_data.vader(n) for n in ("tweets", "movieReviewSnippets", "nytEditorialSnippets")
+    ]
+    pl_train = text_data.polemo_train()
+    ru_train = text_data.rusentitweet("train")
+    tests = {"en": text_data.vader("amazonReviewSnippets")}
+    for key, corpus in (
+        ("pl", text_data.polemo_in_dev()),
+        ("ru", text_data.rusentitweet("test")),
+        ("sre", text_data.sentirueval()),
+    ):
+        if corpus is None:
+            say(f"{key}: not found under {text_data.SHARED}; skipped")
+        else:
+            tests[key] = corpus
+    corpora = en_train + [c for c in (pl_train, ru_train) if c is not None]
+    say("training on", ", ".join(f"{c.name} ({len(c.texts)})" for c in corpora))
+    train = training_set(corpora)
+    texts, labels, langs, u, e5, _sample = train
+    heads = train_heads(texts, labels, languages=langs, use_vectors=u, e5_vectors=e5,
+                        version="bench")  # fmt: skip
+    figures = evaluate((heads.fast, heads.accurate), tests, args.threshold, "all training sets")
+    base = e5_baseline(train, tests)
+    lexicon = vader_lexicon(tests["en"])
+    if lexicon is not None:
+        say(f"[baseline VADER lexicon] en={lexicon:.3f}")
+
+    model = SentimentModel(heads.fast, heads.accurate, threshold=args.threshold)
+    per_s, routed = throughput(model, tests)
+    ari, language_ari, raw_ari = topics_figures()
+    say(f"topics: ARI by theme {ari:.3f} (without language centring {raw_ari:.3f}), "
+        f"by language {language_ari:.3f}")  # fmt: skip
+
+    if args.write_shipped:
+        open_corpora = [c for c in en_train + [pl_train] if c is not None]
+        shipped = training_set(open_corpora)
+        t2, l2, g2, u2, e2, _ = shipped
+        ship = train_heads(t2, l2, languages=g2, use_vectors=u2, e5_vectors=e2,
+                           version="shipped-1")  # fmt: skip
+        result = evaluate((ship.fast, ship.accurate), tests, args.threshold, "shipped heads")
+        for head in (ship.fast, ship.accurate):
+            head.metrics["bench"] = {k: round(v, 4) for k, v in result.items()}
+            head.metrics["trained_on_sets"] = [c.name for c in open_corpora]
+        ship.fast.save(SHIPPED / "sentiment-fast.npz")
+        ship.accurate.save(SHIPPED / "sentiment-accurate.npz")
+        say(f"wrote {SHIPPED}/sentiment-fast.npz and sentiment-accurate.npz")
+
+    def fig(key: str) -> str:
+        return f"{figures[key]:.4f}" if key in figures else "nan"
+
+    say(f"BENCH text.pl_polemo_in_acc={fig('pl_cascade')}")
+    say(f"BENCH text.en_binary_acc={fig('en_cascade')}")
+    say(f"BENCH text.ru_macro_f1={fig('ru_cascade')}")
+    say(f"BENCH text.ru_sentirueval_f1pn={fig('sre_cascade')}")
+    say(f"BENCH text.texts_per_s={per_s:.1f}")
+    say(f"BENCH text.cascade_routed_share={routed:.3f}")
+    say(f"BENCH text.topics_ari={ari:.4f}")
+    say(f"BENCH text.topics_language_ari={language_ari:.4f}")
+    for key, value in base.items():
+        say(f"BENCH text.baseline_e5_lr_{key}={value:.4f}")
+    if lexicon is not None:
+        say(f"BENCH text.baseline_vader_lexicon_en={lexicon:.4f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""The analysis of a batch of free texts, without storage: checks, language, personal data,
+vectors, sentiment and emotion. Enrichment (``cxm.text.enrich``) stores what this returns; the
+API's ``POST /api/text/analyse`` returns it directly.
+
+Bad texts never stop a batch: an empty, binary or letterless text gets a ``flag`` saying why
+it was not (fully) analysed, and the others go on.
+
+>>> [a.sentiment.label for a in analyse_texts(["Świetna obsługa!", "Нет интернета третий день"])]
+... # doctest: +SKIP
+['positive', 'negative']
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from cxm.text.emotion import Emotion, read_emotions
+from cxm.text.encoders import MAX_CHARS, encode_batched, encoder
+from cxm.text.language import UNDETERMINED, detect_languages
+from cxm.text.redaction import find_pii
+from cxm.text.sentiment import Sentiment, SentimentModel
+
+FLAGS = ("empty", "binary", "no_letters", "truncated")
+# Personal data is looked for in this much of a text (a 1 MB paste is scanned at its start).
+PII_SCAN_CHARS = 200_000
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+@dataclass(frozen=True)
+class TextAnalysis:
+    text_hash: str
+    chars: int
+    language: str
+    language_confidence: float
+    pii: tuple[str, ...]
+    flag: str | None
+    sentiment: Sentiment | None
+    emotion: Emotion | None
+    vector: np.ndarray | None  # the USE vector (topics and search read it)
+    e5_vector: np.ndarray | None = None  # only for texts the cascade sent to e5
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def check_text(text: str) -> str | None:
+    """Why ``text`` cannot be analysed (a flag), or None."""
+    if not text.strip():
+        return "empty"
+    sample = text[:10_000]
+    if "\x00" in sample or "\ufffd" * 3 in sample:
+        return "binary"
+    if len(_CONTROL.findall(sample)) > max(2, len(sample) // 100):
+        return "binary"
+    return None
+
+
+def analyse_texts(
+    texts: list[str],
+    *,
+    model: SentimentModel,
+    known_vectors: Callable[[list[str]], dict[str, np.ndarray]] | None = None,
+) -> list[TextAnalysis]:
+    """Analyse ``texts``; ``known_vectors(hashes)`` returns cached USE vectors by hash."""
+    hashes = [text_hash(t) for t in texts]
+    flags: list[str | None] = [check_text(t) for t in texts]
+    live = [i for i, f in enumerate(flags) if f is None]
+    for i in live:
+        if not _LETTER.search(texts[i][:MAX_CHARS]):
+            flags[i] = "no_letters"
+        elif len(texts[i]) > MAX_CHARS:
+            flags[i] = "truncated"
+    cut = [texts[i][:MAX_CHARS] for i in live]
+    languages = detect_languages(cut)
+    cached = known_vectors([hashes[i] for i in live]) if known_vectors and live else {}
+    vectors = np.zeros((len(live), encoder("use").dim), dtype=np.float32)
+    missing = [j for j, i in enumerate(live) if hashes[i] not in cached]
+    for j, i in enumerate(live):
+        if hashes[i] in cached:
+            vectors[j] = cached[hashes[i]]
+    if missing:
+        # Identical texts in one batch are encoded once.
+        unique = {hashes[live[j]]: cut[j] for j in missing}
+        fresh = dict(
+            zip(unique, encode_batched(encoder("use"), list(unique.values())), strict=True)
+        )
+        for j in missing:
+            vectors[j] = fresh[hashes[live[j]]]
+    sentiments = model.predict(cut, vectors)
+    emotions = read_emotions(vectors, [s.label for s in sentiments])
+    out: list[TextAnalysis] = []
+    by_live = {i: j for j, i in enumerate(live)}
+    for i, text in enumerate(texts):
+        pii = tuple(sorted({s.kind for s in find_pii(text[:PII_SCAN_CHARS])})) if text else ()
+        j = by_live.get(i)
+        if j is None:
+            out.append(
+                TextAnalysis(
+                    hashes[i], len(text), UNDETERMINED, 0.0, pii, flags[i], None, None, None
+                )
+            )
+            continue
+        out.append(
+            TextAnalysis(
+                text_hash=hashes[i],
+                chars=len(text),
+                language=languages[j].code,
+                language_confidence=languages[j].confidence,
+                pii=pii,
+                flag=flags[i],
+                sentiment=sentiments[j],
+                emotion=emotions[j],
+                vector=vectors[j],
+            )
+        )
+    return out
