@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import phonenumbers
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 if TYPE_CHECKING:
     from cxm.identity.policy import IdentityPolicy
@@ -174,11 +174,50 @@ class Settings(BaseSettings):
         ),
     )
 
+    text_fields: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=("text", "comment", "message", "body", "note", "description", "review"),
+        description=(
+            "Event properties that hold free text; each is analysed (language, sentiment, "
+            "emotion, topic, personal data). Comma-separated in the environment."
+        ),
+    )
+    text_model: Literal["cascade", "use", "e5"] = Field(
+        default="cascade",
+        description=(
+            "Sentiment model: `cascade` (the fast USE head, and multilingual-e5 for the texts "
+            "it is unsure of), `use` (fast only) or `e5` (accurate only, ~10x slower). "
+            "Accuracy and speed of each: docs/text.md."
+        ),
+    )
+    text_cascade_threshold: float = Field(
+        default=0.8,
+        gt=0,
+        le=1,
+        description=(
+            "The cascade sends a text to e5 when the fast head's top probability is below "
+            "this; higher is more accurate and slower."
+        ),
+    )
+    text_enrich_interval_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds between the worker's runs of text enrichment (new texts only).",
+    )
+
     @property
     def identity_policy(self) -> IdentityPolicy:
         from cxm.identity.policy import IdentityPolicy
 
         return IdentityPolicy.from_settings(self.identity_limits)
+
+    @field_validator("text_fields", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = tuple(part.strip() for part in value.split(",") if part.strip())
+        if isinstance(value, list | tuple) and not value:
+            raise ValueError("name at least one property that holds text")
+        return value
 
     @field_validator("default_region")
     @classmethod

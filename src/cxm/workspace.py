@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from cxm.journeys.map import JourneyMap
     from cxm.lake import Lake, SyncReport
     from cxm.metrics.analytics import MetricAnalytics
+    from cxm.text.analytics import TextAnalytics
 
 
 class Workspace:
@@ -213,6 +214,15 @@ class Workspace:
 
         return MetricAnalytics(
             engine=self.query_engine, journey=self.journey_map, members=self.segment_members
+        )
+
+    @property
+    def text(self) -> TextAnalytics:
+        """Text analytics: ``ws.text.enrich()``, ``ws.text.topics()``, ``ws.text.search(...)``."""
+        from cxm.text.analytics import TextAnalytics
+
+        return TextAnalytics(
+            session=self.session, settings=self.settings, models_dir=self.path / "models" / "text"
         )
 
     def segment_members(self, name: str) -> list[str]:

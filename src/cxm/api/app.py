@@ -20,6 +20,7 @@ from cxm.api import (
     segments,
     sources,
     surveys,
+    text,
 )
 from cxm.api.cors import TrackingCors
 from cxm.api.errors import install_error_handlers
@@ -76,6 +77,7 @@ def create_app(workspace: Workspace, *, web: bool = True) -> FastAPI:
     app.include_router(surveys.router)
     app.include_router(segments.router)
     app.include_router(metrics.router)
+    app.include_router(text.router)
     if web:
         from cxm.web import mount_web
 

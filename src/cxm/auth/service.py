@@ -14,7 +14,8 @@ from cxm.errors import InvalidInput
 from cxm.ingest.sources import hash_secret
 from cxm.store.metadata import utcnow
 
-SCOPES = ("admin", "read", "write")
+# "pii": see personal data in free texts unredacted (verbatims, search); admin implies it.
+SCOPES = ("admin", "read", "write", "pii")
 
 
 @dataclass(frozen=True)

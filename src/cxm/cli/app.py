@@ -11,7 +11,18 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from cxm.cli import data, identity, journey, journeys, metrics, resolve, segments, serving, surveys
+from cxm.cli import (
+    data,
+    identity,
+    journey,
+    journeys,
+    metrics,
+    resolve,
+    segments,
+    serving,
+    surveys,
+    text,
+)
 from cxm.cli.context import close_workspaces
 from cxm.errors import CxmError
 
@@ -49,6 +60,7 @@ journeys.register(app)
 metrics.register(app)
 surveys.register(app)
 segments.register(app)
+text.register(app)
 
 
 def main() -> None:

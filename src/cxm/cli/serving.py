@@ -79,7 +79,7 @@ def worker(
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     backoff = ws.settings.projector_interval_s
-    matched_at = synced_at = surveyed_at = time.monotonic()
+    matched_at = synced_at = surveyed_at = enriched_at = time.monotonic()
     while not stop:
         if parent_pid is not None and os.getppid() != parent_pid:
             return  # the server was killed without stopping us: do not run on orphaned
@@ -107,6 +107,9 @@ def worker(
             if time.monotonic() - surveyed_at >= ws.settings.survey_jobs_interval_s:
                 surveyed_at = time.monotonic()
                 run_survey_jobs(ws)
+            if time.monotonic() - enriched_at >= ws.settings.text_enrich_interval_s:
+                _enrich_texts(ws)
+                enriched_at = time.monotonic()
             time.sleep(ws.settings.projector_interval_s)
 
 
@@ -121,6 +124,18 @@ def _match_new_profiles(ws: Workspace) -> None:
         return
     if report.merged or report.queued:
         log.info("matched new profiles: %d merged, %d queued", report.merged, report.queued)
+
+
+def _enrich_texts(ws: Workspace) -> None:
+    """Analyse texts that arrived since the last run, a few batches at a time (the loop stays
+    responsive to new events; the next tick goes on)."""
+    try:
+        report = ws.text.enrich(max_batches=3)
+    except Exception:
+        log.exception("text enrichment failed; trying again later")
+        return
+    if report.texts:
+        log.info("text: %d texts analysed (%d flagged)", report.texts, sum(report.flagged.values()))
 
 
 def _sync_lake(ws: Workspace) -> None:

@@ -132,6 +132,10 @@ def build_demo(
     _save_journey_map(ws)
     bar.stage("Surveying customers and staff", None)
     _save_surveys(ws, seed=seed, days=days)
+    bar.stage("Reading what customers wrote", total)
+    ws.text.enrich(progress=bar.advance)
+    bar.stage("Finding topics", None)
+    ws.text.discover_topics(actor=DEMO_ACTOR)
     bar.stage("Copying to the lake", None)
     ws.lake.rebuild(ws.engine)
     with ws.session() as session:

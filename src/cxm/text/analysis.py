@@ -99,8 +99,8 @@ def analyse_texts(
     by_live = {i: j for j, i in enumerate(live)}
     for i, text in enumerate(texts):
         pii = tuple(sorted({s.kind for s in find_pii(text[:PII_SCAN_CHARS])})) if text else ()
-        j = by_live.get(i)
-        if j is None:
+        at = by_live.get(i)
+        if at is None:
             out.append(
                 TextAnalysis(
                     hashes[i], len(text), UNDETERMINED, 0.0, pii, flags[i], None, None, None
@@ -111,13 +111,13 @@ def analyse_texts(
             TextAnalysis(
                 text_hash=hashes[i],
                 chars=len(text),
-                language=languages[j].code,
-                language_confidence=languages[j].confidence,
+                language=languages[at].code,
+                language_confidence=languages[at].confidence,
                 pii=pii,
                 flag=flags[i],
-                sentiment=sentiments[j],
-                emotion=emotions[j],
-                vector=vectors[j],
+                sentiment=sentiments[at],
+                emotion=emotions[at],
+                vector=vectors[at],
             )
         )
     return out

@@ -85,7 +85,7 @@ class LinearHead:
 def softmax(z: np.ndarray) -> np.ndarray:
     z = z - z.max(axis=1, keepdims=True)
     e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)  # type: ignore[no-any-return]
+    return e / e.sum(axis=1, keepdims=True)
 
 
 def fit_head(

@@ -25,7 +25,7 @@ from cxm.errors import InvalidInput
 # A text joins the nearest topic only if its centred vector is at least this close to it.
 MIN_SIMILARITY = 0.25
 KEEP_SIMILARITY = 0.8
-MIN_LANGUAGE_TEXTS = 20
+MIN_LANGUAGE_TEXTS = 10
 
 
 @dataclass
@@ -40,7 +40,7 @@ class TopicSpace:
         for i, (v, lang) in enumerate(zip(vectors, languages, strict=True)):
             out[i] = v - self.means.get(lang, fallback)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return out / np.where(norms == 0, 1, norms)  # type: ignore[no-any-return]
+        return out / np.where(norms == 0, 1, norms)
 
     def to_json(self) -> dict[str, list[float]]:
         return {k: [round(float(x), 6) for x in v] for k, v in self.means.items()}

@@ -40,7 +40,7 @@ _NAV: tuple[tuple[str, str, str | None], ...] = (
     ("sources", "database", "/sources"),
     ("journey", "route", "/journey"),
     ("surveys", "star", "/surveys"),
-    ("text", "text", None),
+    ("text", "text", "/text"),
     ("cases", "inbox", None),
     ("insights", "bulb", None),
     ("automation", "bolt", None),

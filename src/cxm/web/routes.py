@@ -41,6 +41,7 @@ from cxm.web import (
     survey_builder,
     survey_page,
     surveys,
+    text,
 )
 from cxm.web.i18n import SUPPORTED, translator
 from cxm.web.rendering import STATIC_DIR
@@ -303,6 +304,7 @@ def mount_web(app: FastAPI) -> None:
     # The builder first: its /surveys/new must not be read as the survey called "new".
     app.include_router(survey_builder.router)
     app.include_router(surveys.router)
+    app.include_router(text.router)
     app.add_exception_handler(LoginRequired, on_login_required)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
 

@@ -1,0 +1,197 @@
+"""``cxm text``: enrich free texts, look at topics and verbatims, search, train the sentiment
+model on your own labelled data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from cxm.cli.context import cli_actor, open_workspace
+from cxm.cli.progress import progress_bar
+
+out = Console()
+err = Console(stderr=True)
+text_app = typer.Typer(
+    help="Text analytics: language, sentiment, emotion, topics, personal data, search.",
+    no_args_is_help=True,
+)
+topics_app = typer.Typer(help="Topics: discover, list, rename, merge, pin.", no_args_is_help=True)
+text_app.add_typer(topics_app, name="topics")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(text_app, name="text")
+
+
+@text_app.command("enrich")
+def enrich(
+    full: Annotated[
+        bool, typer.Option("--full", help="Analyse every text again (after a model change).")
+    ] = False,
+) -> None:
+    """Analyse every text not analysed yet (event properties, anonymous survey answers)."""
+    from cxm.text.enrich import pending_texts
+
+    ws = open_workspace()
+    with ws.session() as s:
+        total = pending_texts(s, fields=ws.settings.text_fields)
+    if full:
+        from sqlalchemy import func, select
+
+        from cxm.ingest.tables import events
+
+        with ws.session() as s:
+            total = int(s.execute(select(func.count()).select_from(events)).scalar() or 0)
+    with progress_bar() as bar:
+        bar.stage("Analysing texts (events)", total)
+        report = ws.text.enrich(full=full, progress=bar.advance)
+    flagged = ", ".join(f"{k} {v}" for k, v in sorted(report.flagged.items())) or "none"
+    langs = ", ".join(
+        f"{k} {v}" for k, v in sorted(report.by_language.items(), key=lambda kv: -kv[1])
+    )
+    out.print(f"analysed {report.texts} texts ({langs or 'none'}); flagged: {flagged}; "
+              f"{report.routed_to_e5} decided by e5")  # fmt: skip
+
+
+@text_app.command("status")
+def status() -> None:
+    """How many texts are analysed, by language, sentiment and flag, and with which model."""
+    ws = open_workspace()
+    summary = ws.text.summary()
+    out.print(f"analysed texts: {summary['texts']} ({summary['with_pii']} with personal data, "
+              f"{summary['unassigned']} in no topic)")  # fmt: skip
+    for key in ("languages", "sentiment", "flags", "models"):
+        values = ", ".join(f"{k} {v}" for k, v in summary[key].items()) or "none"
+        out.print(f"{key}: {escape(values)}")
+
+
+@text_app.command("analyse")
+def analyse(texts: Annotated[list[str], typer.Argument(help="Texts to analyse.")]) -> None:
+    """Analyse texts given on the command line (nothing is stored)."""
+    ws = open_workspace()
+    table = Table("text", "language", "sentiment", "score", "emotion", "personal data", "flag")
+    for text, a in zip(texts, ws.text.analyse(list(texts)), strict=True):
+        table.add_row(
+            escape(text[:60]), a.language,
+            a.sentiment.label if a.sentiment else "-",
+            f"{a.sentiment.score:+.2f}" if a.sentiment else "-",
+            a.emotion.label if a.emotion else "-", ", ".join(a.pii) or "-", a.flag or "-",
+        )  # fmt: skip
+    out.print(table)
+
+
+@text_app.command("search")
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for, in any language.")],
+    limit: Annotated[int, typer.Option(help="Most hits.")] = 10,
+    show_pii: Annotated[
+        bool, typer.Option("--show-pii", help="Show personal data instead of redacting it.")
+    ] = False,
+) -> None:
+    """Texts nearest in meaning to QUERY, in every language."""
+    ws = open_workspace()
+    table = Table("similarity", "language", "sentiment", "when", "text")
+    for similarity, copies, v in ws.text.search(query, can_see_pii=show_pii, limit=limit):
+        extra = f" (×{copies})" if copies > 1 else ""
+        table.add_row(f"{similarity:.2f}", v.language, v.sentiment or "-",
+                      v.occurred_at.date().isoformat(), escape(v.text[:120]) + extra)  # fmt: skip
+    out.print(table)
+
+
+@topics_app.command("list")
+def topics_list() -> None:
+    """Every topic with its texts, sentiment and keyphrases per language."""
+    ws = open_workspace()
+    table = Table("id", "topic", "texts", "negative", "positive", "neg. share (95%)", "languages")
+    for t in ws.text.topics():
+        share = t.negative_share
+        table.add_row(
+            str(t.id), escape(t.name) + (" (pinned)" if t.pinned else ""), str(t.texts),
+            str(t.sentiment["negative"]), str(t.sentiment["positive"]),
+            f"{share.estimate:.0%} ({share.low:.0%}–{share.high:.0%})" if share.n else "-",
+            ", ".join(f"{k} {v}" for k, v in t.languages.items()),
+        )  # fmt: skip
+    out.print(table)
+
+
+@topics_app.command("discover")
+def topics_discover(
+    k: Annotated[
+        int | None, typer.Option("--topics", "-k", help="How many topics (default: chosen).")
+    ] = None,
+) -> None:
+    """Cluster the analysed texts into topics; named and pinned topics are kept."""
+    ws = open_workspace()
+    report = ws.text.discover_topics(actor=cli_actor(), k=k)
+    out.print(f"{report.topics} topics from {report.texts} texts ({report.kept} kept; "
+              f"silhouette {report.silhouette:.2f})")  # fmt: skip
+
+
+@topics_app.command("rename")
+def topics_rename(topic_id: int, name: str) -> None:
+    """Give topic TOPIC_ID a name (kept by later discoveries)."""
+    open_workspace().text.rename_topic(topic_id, name, actor=cli_actor())
+    out.print(f"topic {topic_id} is now {escape(name)!r}")
+
+
+@topics_app.command("merge")
+def topics_merge(into: int, others: list[int]) -> None:
+    """Merge OTHERS into topic INTO."""
+    open_workspace().text.merge_topics(into, list(others), actor=cli_actor())
+    out.print(f"merged {', '.join(map(str, others))} into {into}")
+
+
+@topics_app.command("pin")
+def topics_pin(
+    topic_id: int,
+    unpin: Annotated[bool, typer.Option("--unpin", help="Unpin instead.")] = False,
+) -> None:
+    """Pin a topic (rediscovery never drops it)."""
+    open_workspace().text.pin_topic(topic_id, pinned=not unpin, actor=cli_actor())
+    out.print(f"topic {topic_id} {'unpinned' if unpin else 'pinned'}")
+
+
+@text_app.command("train")
+def train(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            metavar="FILE",
+            help="CSV with a text and a label column.",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),  # fmt: skip
+    ],
+    text_column: Annotated[str, typer.Option(help="The column holding texts.")] = "text",
+    label_column: Annotated[
+        str, typer.Option(help="The column holding labels (negative/neutral/positive/mixed).")
+    ] = "label",
+) -> None:
+    """Train the sentiment model on your labelled texts; it replaces the shipped one here."""
+    from cxm.text.training import evaluate_heads, read_labelled_csv, save_heads, train_heads
+
+    ws = open_workspace()
+    data = read_labelled_csv(file.read_bytes(), text_column=text_column,
+                             label_column=label_column, filename=file.name)  # fmt: skip
+    for problem in data.rejected[:20]:
+        err.print(f"  skipped {':'.join(map(str, problem.loc))}: {problem.message}")
+    if data.rejected:
+        err.print(f"{len(data.rejected)} row(s) skipped; {len(data.texts)} kept")
+    from cxm.text.language import detect_languages
+
+    languages = [lang.code for lang in detect_languages(data.texts)]
+    metrics = evaluate_heads(data.texts, data.labels, languages=languages)
+    heads = train_heads(data.texts, data.labels, languages=languages)
+    for head in (heads.fast, heads.accurate):
+        head.metrics["cross_validated"] = metrics
+    paths = save_heads(heads, ws.path / "models" / "text")
+    out.print(f"trained on {len(data.texts)} texts; held-out accuracy "
+              f"fast {metrics['fast_accuracy']:.3f}, cascade {metrics['cascade_accuracy']:.3f}; "
+              f"saved {', '.join(str(p) for p in paths)}")  # fmt: skip
+    out.print("run `cxm text enrich --full` to analyse stored texts with it")
