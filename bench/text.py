@@ -3,7 +3,7 @@ wrote, enrichment throughput, and topics that form by theme rather than by langu
 
     .venv/bin/python bench/text.py [--threshold 0.8] [--write-shipped]
 
-Training (one multilingual model, the product's own ``cxm.text.training.train_heads``): the
+Training (one multilingual model, the product's own ``cxm.text.training.train_sentiment``): the
 VADER tweets, movie and NYT editorial snippets (English, MIT), PolEmo 2.0 medicine sentences
 (Polish, train split) and RuSentiTweet train (Russian). Tests:
 
@@ -21,7 +21,7 @@ VADER tweets, movie and NYT editorial snippets (English, MIT), PolEmo 2.0 medici
 
 Each figure is printed beside its baselines from the same run: the fast head alone (USE),
 e5 + logistic regression (the baseline the targets name) and, for English, the VADER lexicon.
-``--write-shipped`` also trains the heads shipped in ``src/cxm/text/models`` on the openly
+``--write-shipped`` also trains the model shipped in ``src/cxm/text/models`` on the openly
 licensed sets only (VADER, MIT; PolEmo, CC BY-SA 4.0) and reports them.
 """
 
@@ -42,10 +42,10 @@ import text_data  # noqa: E402
 from cxm.demo import texts as demo_texts  # noqa: E402
 from cxm.text.analysis import analyse_texts  # noqa: E402
 from cxm.text.encoders import encode_batched, encoder  # noqa: E402
-from cxm.text.heads import LinearHead, fit_head  # noqa: E402
+from cxm.text.heads import fit_head  # noqa: E402
 from cxm.text.sentiment import SHIPPED, SentimentModel  # noqa: E402
 from cxm.text.topics import cluster, fit_space  # noqa: E402
-from cxm.text.training import ACCURATE_SAMPLE, sample_per_language, train_heads  # noqa: E402
+from cxm.text.training import train_sentiment  # noqa: E402
 
 
 def say(*parts: object) -> None:
@@ -56,10 +56,8 @@ def use_vectors(c: text_data.Corpus) -> np.ndarray:
     return text_data.cached("use", c.name, c.texts, lambda t: encode_batched(encoder("use"), t))
 
 
-def e5_vectors(c: text_data.Corpus, idx: list[int] | None = None) -> np.ndarray:
-    texts = c.texts if idx is None else [c.texts[i] for i in idx]
-    name = c.name if idx is None else f"{c.name}-sample{len(idx)}"
-    return text_data.cached("e5", name, texts, lambda t: encode_batched(encoder("e5"), t, 32))
+def e5_vectors(c: text_data.Corpus) -> np.ndarray:
+    return text_data.cached("e5", c.name, c.texts, lambda t: encode_batched(encoder("e5"), t, 32))
 
 
 def macro_f1(truth: list[str], pred: list[str], labels: tuple[str, ...]) -> float:
@@ -73,19 +71,15 @@ def macro_f1(truth: list[str], pred: list[str], labels: tuple[str, ...]) -> floa
 
 
 class Probs:
-    """Class probabilities of a test set from the fast head, the accurate head and the cascade."""
+    """Class probabilities of a test set from the fast stage, the full stage and the cascade."""
 
-    def __init__(self, heads: tuple[LinearHead, LinearHead], c: text_data.Corpus, t: float):
-        fast, accurate = heads
+    def __init__(self, model: SentimentModel, c: text_data.Corpus, t: float):
         u = use_vectors(c)
-        self.fast = fast.predict_proba(u)
-        self.classes = fast.classes
-        confident = self.fast.max(axis=1) >= t
-        e5 = e5_vectors(c)
-        acc = accurate.predict_proba(np.hstack([e5, u]))
-        assert accurate.classes == fast.classes
-        self.accurate = acc
-        self.cascade = np.where(confident[:, None], self.fast, acc)
+        self.classes = model.classes
+        self.fast = model.fast_probabilities(c.texts, u)
+        self.full = model.full_probabilities(c.texts, u, e5_vectors(c))
+        confident = self.fast.max(axis=1) > t
+        self.cascade = np.where(confident[:, None], self.fast, self.full)
         self.routed = float(1 - confident.mean())
 
 
@@ -95,12 +89,12 @@ def pick(probs: np.ndarray, classes: tuple[str, ...], allowed: tuple[str, ...]) 
     return [classes[cols[b]] for b in best]
 
 
-def evaluate(heads: tuple[LinearHead, LinearHead], tests: dict, t: float, tag: str) -> dict:
+def evaluate(model: SentimentModel, tests: dict, t: float, tag: str) -> dict:
     out: dict[str, float] = {}
     if "pl" in tests:
         c = tests["pl"]
-        p = Probs(heads, c, t)
-        for kind in ("fast", "accurate", "cascade"):
+        p = Probs(model, c, t)
+        for kind in ("fast", "full", "cascade"):
             pred = pick(getattr(p, kind), p.classes, ("negative", "neutral", "positive", "mixed"))
             out[f"pl_{kind}"] = float(
                 np.mean([a == b for a, b in zip(pred, c.labels, strict=True)])
@@ -109,9 +103,9 @@ def evaluate(heads: tuple[LinearHead, LinearHead], tests: dict, t: float, tag: s
     if "en" in tests:
         c = tests["en"]
         keep = [i for i, s in enumerate(c.scores) if s != 0]
-        p = Probs(heads, c, t)
+        p = Probs(model, c, t)
         truth = ["positive" if c.scores[i] > 0 else "negative" for i in keep]
-        for kind in ("fast", "accurate", "cascade"):
+        for kind in ("fast", "full", "cascade"):
             pred = pick(getattr(p, kind)[keep], p.classes, ("negative", "positive"))
             out[f"en_{kind}"] = float(np.mean([a == b for a, b in zip(pred, truth, strict=True)]))
         out["en_routed"] = p.routed
@@ -122,8 +116,8 @@ def evaluate(heads: tuple[LinearHead, LinearHead], tests: dict, t: float, tag: s
         if key not in tests:
             continue
         c = tests[key]
-        p = Probs(heads, c, t)
-        for kind in ("fast", "accurate", "cascade"):
+        p = Probs(model, c, t)
+        for kind in ("fast", "full", "cascade"):
             pred = pick(getattr(p, kind), p.classes, ("negative", "neutral", "positive"))
             out[f"{name}_{kind}"] = macro_f1(c.labels, pred, labels)
         out[f"{name}_routed"] = p.routed
@@ -132,37 +126,33 @@ def evaluate(heads: tuple[LinearHead, LinearHead], tests: dict, t: float, tag: s
 
 
 def training_set(corpora: list[text_data.Corpus]) -> tuple:
-    texts, labels, langs, vecs = [], [], [], []
+    texts, labels, langs = [], [], []
     for c in corpora:
         texts += c.texts
         labels += c.labels
         langs += [c.language] * len(c.texts)
-        vecs.append(use_vectors(c))
-    u = np.vstack(vecs)
-    sample = sample_per_language(np.asarray(langs), ACCURATE_SAMPLE)
-    # e5 vectors for the sample, cached per corpus.
-    e5: dict[int, np.ndarray] = {}
-    start = 0
-    for c in corpora:
-        idx = [i - start for i in sample if start <= i < start + len(c.texts)]
-        if idx:
-            for i, v in zip(idx, e5_vectors(c, idx), strict=True):
-                e5[start + i] = v
-        start += len(c.texts)
-    return texts, labels, langs, u, e5, sample
+    use = np.vstack([use_vectors(c) for c in corpora])
+    e5 = np.vstack([e5_vectors(c) for c in corpora])
+    return texts, labels, langs, use, e5, corpora
 
 
 def e5_baseline(train: tuple, tests: dict) -> dict[str, float]:
     """The issue's baseline: e5 vectors + logistic regression, one language at a time."""
-    texts, labels, langs, _u, e5, sample = train
+    texts, labels, langs, _u, e5 = train
     out = {}
     y = np.asarray(labels)
     lang_arr = np.asarray(langs)
     for lang, key in (("pl", "pl"), ("en", "en"), ("ru", "ru")):
-        idx = [i for i in sample if lang_arr[i] == lang]
-        if not idx or key not in tests:
+        idx = np.flatnonzero(lang_arr == lang)
+        if lang == "en":  # binary, as the test: ratings of exactly 0 left out
+            scores = np.concatenate([c.scores for c in train[5] if c.language == "en"])
+            idx = idx[scores != 0]
+        if not len(idx) or key not in tests:
             continue
-        head = fit_head(np.vstack([e5[i] for i in idx]), y[idx], encoders=("e5",))
+        target = (
+            y[idx] if lang != "en" else np.where(scores[scores != 0] > 0, "positive", "negative")
+        )
+        head = fit_head(e5[idx], target, encoders=("e5",))
         targets = [key] + (["sre"] if lang == "ru" and "sre" in tests else [])
         for k in targets:
             c = tests[k]
@@ -248,7 +238,7 @@ def throughput(model: SentimentModel, tests: dict) -> tuple[float, float]:
     start = time.perf_counter()
     done = analyse_texts(batch, model=model)
     seconds = time.perf_counter() - start
-    routed = sum(1 for a in done if a.sentiment and a.sentiment.model == "e5") / len(done)
+    routed = sum(1 for a in done if a.sentiment and a.sentiment.model == "full") / len(done)
     return len(batch) / seconds, routed
 
 
@@ -276,16 +266,16 @@ def main() -> None:
     corpora = en_train + [c for c in (pl_train, ru_train) if c is not None]
     say("training on", ", ".join(f"{c.name} ({len(c.texts)})" for c in corpora))
     train = training_set(corpora)
-    texts, labels, langs, u, e5, _sample = train
-    heads = train_heads(texts, labels, languages=langs, use_vectors=u, e5_vectors=e5,
-                        version="bench")  # fmt: skip
-    figures = evaluate((heads.fast, heads.accurate), tests, args.threshold, "all training sets")
+    texts, labels, langs, u, e5, _ = train
+    model = train_sentiment(texts, labels, languages=langs, use_vectors=u, e5_vectors=e5,
+                            version="bench", on_stage=say)  # fmt: skip
+    model.threshold = args.threshold
+    figures = evaluate(model, tests, args.threshold, "all training sets")
     base = e5_baseline(train, tests)
     lexicon = vader_lexicon(tests["en"])
     if lexicon is not None:
         say(f"[baseline VADER lexicon] en={lexicon:.3f}")
 
-    model = SentimentModel(heads.fast, heads.accurate, threshold=args.threshold)
     per_s, routed = throughput(model, tests)
     ari, language_ari, raw_ari = topics_figures()
     say(f"topics: ARI by theme {ari:.3f} (without language centring {raw_ari:.3f}), "
@@ -293,17 +283,14 @@ def main() -> None:
 
     if args.write_shipped:
         open_corpora = [c for c in en_train + [pl_train] if c is not None]
-        shipped = training_set(open_corpora)
-        t2, l2, g2, u2, e2, _ = shipped
-        ship = train_heads(t2, l2, languages=g2, use_vectors=u2, e5_vectors=e2,
-                           version="shipped-1")  # fmt: skip
-        result = evaluate((ship.fast, ship.accurate), tests, args.threshold, "shipped heads")
-        for head in (ship.fast, ship.accurate):
-            head.metrics["bench"] = {k: round(v, 4) for k, v in result.items()}
-            head.metrics["trained_on_sets"] = [c.name for c in open_corpora]
-        ship.fast.save(SHIPPED / "sentiment-fast.npz")
-        ship.accurate.save(SHIPPED / "sentiment-accurate.npz")
-        say(f"wrote {SHIPPED}/sentiment-fast.npz and sentiment-accurate.npz")
+        t2, l2, g2, u2, e2, _ = training_set(open_corpora)
+        ship = train_sentiment(t2, l2, languages=g2, use_vectors=u2, e5_vectors=e2,
+                               version="shipped-1", on_stage=say)  # fmt: skip
+        result = evaluate(ship, tests, args.threshold, "shipped model")
+        ship.full.metrics["bench"] = {k: round(v, 4) for k, v in result.items()}
+        ship.full.metrics["trained_on_sets"] = [c.name for c in open_corpora]
+        paths = ship.save(SHIPPED)
+        say("wrote " + ", ".join(p.name for p in paths))
 
     def fig(key: str) -> str:
         return f"{figures[key]:.4f}" if key in figures else "nan"

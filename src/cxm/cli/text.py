@@ -54,8 +54,10 @@ def enrich(
     langs = ", ".join(
         f"{k} {v}" for k, v in sorted(report.by_language.items(), key=lambda kv: -kv[1])
     )
-    out.print(f"analysed {report.texts} texts ({langs or 'none'}); flagged: {flagged}; "
-              f"{report.routed_to_e5} decided by e5")  # fmt: skip
+    out.print(
+        f"analysed {report.texts} texts ({langs or 'none'}); flagged: {flagged}; "
+        f"{report.routed_to_e5} needed e5"
+    )
 
 
 @text_app.command("status")
@@ -174,7 +176,7 @@ def train(
     ] = "label",
 ) -> None:
     """Train the sentiment model on your labelled texts; it replaces the shipped one here."""
-    from cxm.text.training import evaluate_heads, read_labelled_csv, save_heads, train_heads
+    from cxm.text.training import evaluate_heads, read_labelled_csv, train_sentiment
 
     ws = open_workspace()
     data = read_labelled_csv(file.read_bytes(), text_column=text_column,
@@ -187,10 +189,9 @@ def train(
 
     languages = [lang.code for lang in detect_languages(data.texts)]
     metrics = evaluate_heads(data.texts, data.labels, languages=languages)
-    heads = train_heads(data.texts, data.labels, languages=languages)
-    for head in (heads.fast, heads.accurate):
-        head.metrics["cross_validated"] = metrics
-    paths = save_heads(heads, ws.path / "models" / "text")
+    model = train_sentiment(data.texts, data.labels, languages=languages)
+    model.full.metrics["held_out"] = metrics
+    paths = model.save(ws.path / "models" / "text")
     out.print(f"trained on {len(data.texts)} texts; held-out accuracy "
               f"fast {metrics['fast_accuracy']:.3f}, cascade {metrics['cascade_accuracy']:.3f}; "
               f"saved {', '.join(str(p) for p in paths)}")  # fmt: skip

@@ -131,7 +131,7 @@ def _tally(report: EnrichReport, analyses: list[TextAnalysis]) -> None:
         if a.flag:
             report.flagged[a.flag] = report.flagged.get(a.flag, 0) + 1
         report.by_language[a.language] = report.by_language.get(a.language, 0) + 1
-        if a.sentiment is not None and a.sentiment.model == "e5":
+        if a.sentiment is not None and a.sentiment.model == "full":
             report.routed_to_e5 += 1
 
 

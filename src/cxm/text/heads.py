@@ -106,8 +106,8 @@ def fit_head(
     classes = sorted(set(labels.tolist()))
     if len(classes) < 2:
         raise InvalidInput(f"a classifier needs at least two labels; got only {classes}")
-    if len(labels) != len(x):
-        raise InvalidInput(f"{len(x)} vectors but {len(labels)} labels")
+    if len(labels) != x.shape[0]:
+        raise InvalidInput(f"{x.shape[0]} vectors but {len(labels)} labels")
     rng = np.random.default_rng(seed)
     held = rng.random(len(labels)) < calibration_share
     weights = np.ones(len(labels)) if sample_weight is None else np.asarray(sample_weight)
@@ -118,7 +118,11 @@ def fit_head(
         return model
 
     temperature = 1.0
-    if held.sum() >= 20 and len(set(labels[~held].tolist())) == len(classes):
+    if (
+        calibration_share > 0
+        and held.sum() >= 20
+        and len(set(labels[~held].tolist())) == len(classes)
+    ):
         probe = fit(~held)
         z = probe.decision_function(x[held])
         if z.ndim == 1:  # binary: sklearn gives one logit; make it two

@@ -14,15 +14,17 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 
 from cxm.errors import ErrorDetail, InvalidInput
 from cxm.text.encoders import encode_batched, encoder
-from cxm.text.heads import LinearHead, fit_head
+from cxm.text.heads import fit_head
+from cxm.text.ngrams import fit_ngram_head, ngram_counts
+from cxm.text.sentiment import SentimentModel, stack_features
 
 LABEL_ALIASES = {
     "negative": "negative", "neg": "negative", "-1": "negative", "minus": "negative",
@@ -31,9 +33,6 @@ LABEL_ALIASES = {
     "+1": "positive", "mixed": "mixed", "amb": "mixed", "ambivalent": "mixed",
 }  # fmt: skip
 MIN_PER_LABEL = 20
-# The accurate head needs e5 vectors, which cost ~20 ms a text on two cores: it learns from a
-# sample this large per language at most.
-ACCURATE_SAMPLE = 4000
 
 
 @dataclass
@@ -93,51 +92,84 @@ def check_training_labels(labels: list[str]) -> None:
         )
 
 
-@dataclass
-class TrainedHeads:
-    fast: LinearHead
-    accurate: LinearHead
-
-
-def train_heads(
+def train_sentiment(
     texts: list[str],
     labels: list[str],
     *,
     languages: list[str] | None = None,
     use_vectors: np.ndarray | None = None,
-    e5_vectors: dict[int, np.ndarray] | None = None,
+    e5_vectors: np.ndarray | None = None,
     version: str | None = None,
-    c_fast: float = 1.0,
-    c_accurate: float = 1.0,
+    folds: int = 3,
+    c_ngrams: float = 10.0,
+    c_use: float = 1.0,
+    c_e5: float = 1.0,
     seed: int = 7,
-) -> TrainedHeads:
-    """Train the fast head (USE vectors, every text) and the accurate head (e5 + USE vectors,
-    a sample of ``ACCURATE_SAMPLE`` per language). Precomputed vectors may be passed in
-    (``e5_vectors`` by text index) to save encoding time."""
+    on_stage: Callable[[str], None] | None = None,
+) -> SentimentModel:
+    """Train the three base models and the two combiners (see ``cxm.text.sentiment``).
+
+    The combiners learn from *out-of-fold* probabilities: each base model is trained ``folds``
+    times on the other folds and predicts the held-out one, so the combiners see how the base
+    models do on texts they were not trained on. Precomputed vectors save encoding time.
+    """
     check_training_labels(labels)
+    say = on_stage or (lambda _stage: None)
     y = np.asarray(labels)
-    if use_vectors is None:
-        use_vectors = encode_batched(encoder("use"), texts)
     langs = np.asarray(languages if languages else ["*"] * len(texts))
     # Every language and label weighs the same in the loss, whatever its share of the data.
     weights = _balance(langs, y)
-    fast = fit_head(use_vectors, y, encoders=("use",), c=c_fast, sample_weight=weights)
-    sample = sample_per_language(langs, ACCURATE_SAMPLE, seed)
-    known = e5_vectors or {}
-    todo = [i for i in sample if i not in known]
-    fresh = encode_batched(encoder("e5"), [texts[i] for i in todo], batch=32)
-    e5 = {**known, **dict(zip(todo, fresh, strict=True))}
-    features = np.hstack([np.vstack([e5[i] for i in sample]), use_vectors[sample]])
-    accurate = fit_head(
-        features, y[sample], encoders=("e5", "use"), c=c_accurate, sample_weight=weights[sample]
+    if use_vectors is None:
+        say("Encoding (USE)")
+        use_vectors = encode_batched(encoder("use"), texts)
+    if e5_vectors is None:
+        say("Encoding (e5)")
+        e5_vectors = encode_batched(encoder("e5"), texts, batch=32)
+    counts = ngram_counts(texts)
+    classes = tuple(sorted(set(y.tolist())))
+    oof = {k: np.zeros((len(y), len(classes))) for k in ("ngrams", "use", "e5")}
+    rng = np.random.default_rng(seed)
+    fold_of = np.empty(len(y), dtype=int)
+    for lang, label in set(zip(langs.tolist(), y.tolist(), strict=True)):
+        idx = np.flatnonzero((langs == lang) & (y == label))
+        fold_of[idx] = rng.permutation(len(idx)) % folds
+    for fold in range(folds):
+        say(f"Training fold {fold + 1} of {folds}")
+        train, held = fold_of != fold, fold_of == fold
+        texts_train = [t for t, keep in zip(texts, train, strict=True) if keep]
+        ng = fit_ngram_head(texts_train, y[train], c=c_ngrams, sample_weight=weights[train])
+        oof["ngrams"][held] = _aligned(ng.classes, classes, ng.predict_proba(counts[held]))
+        for key, x, c in (("use", use_vectors, c_use), ("e5", e5_vectors, c_e5)):
+            head = fit_head(x[train], y[train], c=c, sample_weight=weights[train],
+                            calibration_share=0)  # fmt: skip
+            oof[key][held] = _aligned(head.classes, classes, head.predict_proba(x[held]))
+    say("Training the combiners")
+    fast = fit_head(stack_features([oof["ngrams"], oof["use"]]), y, encoders=("stack",),
+                    sample_weight=weights)  # fmt: skip
+    full = fit_head(stack_features([oof["ngrams"], oof["use"], oof["e5"]]), y,
+                    encoders=("stack",), sample_weight=weights)  # fmt: skip
+    say("Training on everything")
+    model = SentimentModel(
+        ngrams=fit_ngram_head(texts, y, c=c_ngrams, sample_weight=weights),
+        use=fit_head(use_vectors, y, encoders=("use",), c=c_use, sample_weight=weights),
+        e5=fit_head(e5_vectors, y, encoders=("e5",), c=c_e5, sample_weight=weights),
+        fast=fast,
+        full=full,
     )
     stamp = version or datetime.now(UTC).strftime("%Y%m%d%H%M")
-    fast.metrics["version"] = f"fast-{stamp}"
-    accurate.metrics["version"] = f"accurate-{stamp}"
-    for head, n in ((fast, len(texts)), (accurate, len(sample))):
-        head.metrics["trained_on"] = n
-        head.metrics["labels"] = dict(Counter(y.tolist()))
-    return TrainedHeads(fast=fast, accurate=accurate)
+    model.full.metrics.update(
+        version=stamp, trained_on=len(texts), labels=dict(Counter(y.tolist())),
+        languages=dict(Counter(langs.tolist())),
+    )  # fmt: skip
+    return model
+
+
+def _aligned(have: tuple[str, ...], want: tuple[str, ...], p: np.ndarray) -> np.ndarray:
+    """Probabilities in the order of ``want`` (a fold may miss a rare label)."""
+    out = np.full((p.shape[0], len(want)), 1e-6)
+    for j, label in enumerate(have):
+        out[:, want.index(label)] = p[:, j]
+    return out / out.sum(axis=1, keepdims=True)
 
 
 def _balance(langs: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -148,25 +180,6 @@ def _balance(langs: np.ndarray, y: np.ndarray) -> np.ndarray:
         labels_here = sum(1 for (lang, _) in groups if lang == key[0])
         w[i] = per_language[key[0]] / (labels_here * groups[key])
     return w * len(y) / w.sum()
-
-
-def sample_per_language(langs: np.ndarray, cap: int, seed: int = 7) -> list[int]:
-    """At most ``cap`` indexes per language, drawn with ``seed`` (the accurate head's sample)."""
-    rng = np.random.default_rng(seed)
-    out: list[int] = []
-    for lang in sorted(set(langs.tolist())):
-        idx = np.flatnonzero(langs == lang)
-        if len(idx) > cap:
-            idx = np.sort(rng.choice(idx, size=cap, replace=False))
-        out.extend(int(i) for i in idx)
-    return sorted(out)
-
-
-def save_heads(heads: TrainedHeads, models_dir: Path) -> list[Path]:
-    paths = [models_dir / "sentiment-fast.npz", models_dir / "sentiment-accurate.npz"]
-    heads.fast.save(paths[0])
-    heads.accurate.save(paths[1])
-    return paths
 
 
 def evaluate_heads(
@@ -189,18 +202,18 @@ def evaluate_heads(
         raise InvalidInput("too few texts to measure a model: give at least 50")
     langs = languages or ["*"] * len(texts)
     use = encode_batched(encoder("use"), texts)
-    heads = train_heads(
+    e5 = encode_batched(encoder("e5"), texts, batch=32)
+    model = train_sentiment(
         [texts[i] for i in train_idx], [labels[i] for i in train_idx],
         languages=[langs[i] for i in train_idx], use_vectors=use[train_idx],
+        e5_vectors=e5[train_idx],
     )  # fmt: skip
-    from cxm.text.sentiment import SentimentModel
-
-    model = SentimentModel(heads.fast, heads.accurate, threshold=threshold)
+    model.threshold = threshold
     truth = [labels[i] for i in test_idx]
-    fast_pred = [
-        heads.fast.classes[int(j)] for j in heads.fast.predict_proba(use[test_idx]).argmax(axis=1)
-    ]
-    cascade = model.predict([texts[i] for i in test_idx], use[test_idx])
+    held_texts = [texts[i] for i in test_idx]
+    fast = model.fast_probabilities(held_texts, use[test_idx])
+    fast_pred = [model.classes[int(j)] for j in fast.argmax(axis=1)]
+    cascade = model.predict(held_texts, use[test_idx])
     cascade_pred = [r.label for r in cascade]
     return {
         "held_out": len(test_idx),
@@ -208,7 +221,7 @@ def evaluate_heads(
         "fast_macro_f1": round(macro_f1(truth, fast_pred), 4),
         "cascade_accuracy": round(_accuracy(truth, cascade_pred), 4),
         "cascade_macro_f1": round(macro_f1(truth, cascade_pred), 4),
-        "routed_to_e5": round(sum(r.model == "e5" for r in cascade) / len(cascade), 4),
+        "routed_to_e5": round(sum(r.model == "full" for r in cascade) / len(cascade), 4),
     }
 
 

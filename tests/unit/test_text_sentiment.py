@@ -1,0 +1,63 @@
+"""The stacked cascade on a tiny labelled set: it trains, saves, loads, decides by the fast
+stage when sure and by the full stage otherwise, and scores are consistent with labels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cxm.text.sentiment import FILES, load_model
+from cxm.text.training import evaluate_heads, train_sentiment
+from text_corpus import THEMES
+
+
+def labelled() -> tuple[list[str], list[str], list[str]]:
+    texts, labels, langs = [], [], []
+    for theme, by_lang in THEMES.items():
+        for lang, items in by_lang.items():
+            for text in items:
+                for variant in (text, text.lower(), text + " !", text.upper()):
+                    texts.append(variant)
+                    labels.append("positive" if theme == "praise" else "negative")
+                    langs.append(lang)
+    return texts, labels, langs
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    texts, labels, langs = labelled()
+    model = train_sentiment(texts, labels, languages=langs, version="test-1")
+    directory = tmp_path_factory.mktemp("model")
+    paths = model.save(directory)
+    assert sorted(p.name for p in paths) == sorted(FILES.values())
+    return directory
+
+
+def test_a_trained_model_loads_and_reads_sentiment(model_dir: Path) -> None:
+    model = load_model(model_dir)
+    assert model.version == "cascade@0.8:test-1"
+    out = model.predict(["Dziękuję, świetna obsługa!", "Третий день нет интернета."])
+    assert [r.label for r in out] == ["positive", "negative"]
+    assert out[0].score > 0 > out[1].score
+    for r in out:
+        assert -1 <= r.score <= 1 and 0.5 <= r.confidence <= 1 and r.model in ("fast", "full")
+
+
+def test_the_threshold_decides_who_needs_e5(model_dir: Path) -> None:
+    texts = ["Great service, thank you", "Internet is down again", "The invoice is wrong"]
+    everyone = load_model(model_dir, threshold=1.0).predict(texts)
+    assert {r.model for r in everyone} == {"full"}
+    nobody = load_model(model_dir, choice="use").predict(texts)
+    assert {r.model for r in nobody} == {"fast"}
+    full = load_model(model_dir, choice="e5").predict(texts)
+    assert [r.label for r in full] == [r.label for r in everyone]
+    np.testing.assert_allclose([r.score for r in full], [r.score for r in everyone], atol=1e-4)
+
+
+def test_held_out_measurement_reports_both_stages() -> None:
+    texts, labels, langs = labelled()
+    metrics = evaluate_heads(texts, labels, languages=langs, holdout=0.3)
+    assert metrics["held_out"] >= 30
+    assert metrics["cascade_accuracy"] >= 0.8 and 0 <= metrics["routed_to_e5"] <= 1
