@@ -77,13 +77,14 @@ THEMES: dict[str, dict[str, list[str]]] = {
 
 # Personal data the tests look for after redaction (valid check digits where they have any).
 PII_TEXTS = {
-    "pl": "Proszę o kontakt: jan.kowalski@example.pl, tel. 601 234 567, PESEL 44051401458.",
+    "pl": "Nazywam się Jan Kowalski, kontakt: jan.kowalski@example.pl, tel. 601 234 567, "
+    "PESEL 44051401458.",
     "ru": "Мой паспорт 45 08 123456, ИНН 7707083893, пишите на ivan@example.ru.",
     "en": "Card 4111 1111 1111 1111 was charged twice, call me on +44 20 7946 0958.",
 }
 PII_VALUES = (
-    "jan.kowalski@example.pl", "601 234 567", "44051401458", "45 08 123456", "7707083893",
-    "ivan@example.ru", "4111 1111 1111 1111", "+44 20 7946 0958",
+    "Jan Kowalski", "jan.kowalski@example.pl", "601 234 567", "44051401458", "45 08 123456",
+    "7707083893", "ivan@example.ru", "4111 1111 1111 1111", "+44 20 7946 0958",
 )  # fmt: skip
 
 BAD_TEXTS = {

@@ -121,7 +121,7 @@ async def test_personal_data_is_redacted_without_the_pii_scope(
     raw = " ".join(v["text"] for v in shown.json()["verbatims"])
     assert "jan.kowalski@example.pl" in raw and "7707083893" in raw
     kinds = {k for v in shown.json()["verbatims"] for k in v["pii"]}
-    assert {"email", "phone", "pesel", "passport", "inn", "card"} <= kinds
+    assert {"email", "phone", "pesel", "passport", "inn", "card", "name"} <= kinds
 
 
 async def test_topics_form_by_theme_across_languages_and_can_be_curated(

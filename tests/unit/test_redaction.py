@@ -122,7 +122,23 @@ def test_only_the_kinds_asked_for_and_unknown_kinds_refused() -> None:
     assert redact(text, kinds=["email"]) == "[EMAIL] 601 234 567"
     with pytest.raises(ValueError, match="unknown kinds of personal data"):
         redact(text, kinds=["shoe_size"])
-    assert set(PII_KINDS) == {"email", "phone", "iban", "card", "pesel", "inn", "passport"}
+    assert set(PII_KINDS) == {"email", "phone", "iban", "card", "pesel", "inn", "passport", "name"}
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        ("Nazywam się Jan Kowalski i mam problem", "Nazywam się [NAME] i mam problem"),
+        ("Pani Anna Nowak była bardzo miła", "Pani [NAME] była bardzo miła"),
+        ("Меня зовут Иван Петров, пишу из Москвы", "Меня зовут [NAME], пишу из Москвы"),
+        ("Kind regards,\nJohn Smith", "Kind regards,\n[NAME]"),
+        # Capitalised words without a cue are places, products or sentence starts.
+        ("Internet w Krakowie nie działa. Vistula Box się zawiesza.", None),
+        ("Москва, Сбербанк, Apple Store", None),
+    ],
+)
+def test_names_are_found_where_the_text_announces_one(text: str, redacted: str | None) -> None:
+    assert redact(text) == (redacted or text)
 
 
 @settings(max_examples=200, deadline=None)

@@ -113,7 +113,7 @@ def fit_head(
     weights = np.ones(len(labels)) if sample_weight is None else np.asarray(sample_weight)
 
     def fit(mask: np.ndarray) -> Any:
-        model = LogisticRegression(C=c, max_iter=2000)
+        model = LogisticRegression(C=c, max_iter=500)
         model.fit(x[mask], labels[mask], sample_weight=weights[mask])
         return model
 

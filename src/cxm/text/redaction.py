@@ -25,8 +25,10 @@ from typing import Literal
 
 import phonenumbers
 
-PiiKind = Literal["email", "phone", "iban", "card", "pesel", "inn", "passport"]
-PII_KINDS: tuple[str, ...] = ("email", "phone", "iban", "card", "pesel", "inn", "passport")
+PiiKind = Literal["email", "phone", "iban", "card", "pesel", "inn", "passport", "name"]
+PII_KINDS: tuple[str, ...] = (
+    "email", "phone", "iban", "card", "pesel", "inn", "passport", "name"
+)  # fmt: skip
 Mode = Literal["label", "partial"]
 
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}(?![\w-])")
@@ -36,6 +38,16 @@ _IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,30}(?![A-Z
 _DIGITS = re.compile(r"(?<![\d\w])\d(?:[ -]?\d){9,25}(?![\d\w])")
 _PASSPORT = re.compile(r"(?i)(паспорт\w*|passport)(?:[^\d\n]{0,20})(\d{2}[ ]?\d{2}[ ]?\d{6})(?!\d)")
 _PHONE_REGIONS = ("PL", "RU")
+# Names only where the text announces one ("my name is", "Pan", "меня зовут", a signature):
+# capitalised words alone are too often places, products and sentence starts.
+_UPPER, _LOWER = "A-ZĄĆĘŁŃÓŚŹŻА-ЯЁ", "a-ząćęłńóśźżа-яё"
+_NAME_WORD = rf"[{_UPPER}][{_LOWER}]+(?:-[{_UPPER}][{_LOWER}]+)?"
+_NAME = re.compile(
+    r"(?:(?i:my name is|this is|regards,?|sincerely,?|mr\.?|mrs\.?|ms\.?|nazywam się|"
+    r"mam na imię|z poważaniem,?|pozdrawiam,?|pan|pani|panem|panią|pana|panu|меня зовут|"
+    r"с уважением,?|зовут)\s+)"
+    rf"({_NAME_WORD}(?:\s+{_NAME_WORD}){{0,2}})"
+)
 
 
 @dataclass(frozen=True, order=True)
@@ -75,6 +87,8 @@ def find_pii(text: str, kinds: Iterable[str] = PII_KINDS) -> list[PiiSpan]:
             found.append(PiiSpan(m.start(), m.end(), kind, m.group()))
     if "phone" in wanted:
         found += _phones(text)
+    if "name" in wanted:
+        found += [PiiSpan(m.start(1), m.end(1), "name", m.group(1)) for m in _NAME.finditer(text)]
     return _without_overlaps(found)
 
 
@@ -207,6 +221,8 @@ def _mask(span: PiiSpan) -> str:
     if span.kind == "email":
         local, _, domain = span.value.partition("@")
         return f"{local[:1]}***@{domain}"
+    if span.kind == "name":
+        return " ".join(f"{word[:1]}." for word in span.value.split())
     keep = 3 if span.kind == "phone" else 2
     digits_seen = sum(ch.isdigit() for ch in span.value)
     shown = 0

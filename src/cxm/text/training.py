@@ -102,8 +102,8 @@ def train_sentiment(
     version: str | None = None,
     folds: int = 3,
     c_ngrams: float = 10.0,
-    c_use: float = 1.0,
-    c_e5: float = 1.0,
+    c_use: float = 10.0,
+    c_e5: float = 10.0,
     seed: int = 7,
     on_stage: Callable[[str], None] | None = None,
 ) -> SentimentModel:
@@ -117,7 +117,6 @@ def train_sentiment(
     say = on_stage or (lambda _stage: None)
     y = np.asarray(labels)
     langs = np.asarray(languages if languages else ["*"] * len(texts))
-    # Every language and label weighs the same in the loss, whatever its share of the data.
     weights = _balance(langs, y)
     if use_vectors is None:
         say("Encoding (USE)")
@@ -173,12 +172,11 @@ def _aligned(have: tuple[str, ...], want: tuple[str, ...], p: np.ndarray) -> np.
 
 
 def _balance(langs: np.ndarray, y: np.ndarray) -> np.ndarray:
-    w = np.ones(len(y))
-    groups = Counter(zip(langs.tolist(), y.tolist(), strict=True))
-    per_language = Counter(langs.tolist())
-    for i, key in enumerate(zip(langs.tolist(), y.tolist(), strict=True)):
-        labels_here = sum(1 for (lang, _) in groups if lang == key[0])
-        w[i] = per_language[key[0]] / (labels_here * groups[key])
+    """Every language weighs the same in the loss, whatever its share of the data; within a
+    language, labels keep their natural shares (weighting rare labels up makes a model call
+    too many texts "mixed")."""
+    counts = Counter(langs.tolist())
+    w = np.array([1.0 / counts[lang] for lang in langs.tolist()])
     return w * len(y) / w.sum()
 
 
