@@ -56,6 +56,7 @@ def _index_for(s: Session) -> _Index:
                     text_vectors,
                     (text_vectors.c.text_hash == c.text_hash) & (text_vectors.c.encoder == "use"),
                 )
+                .where(c.flag.is_(None) | (c.flag == "truncated"))
                 .group_by(c.text_hash, text_vectors.c.vector)
             ).all()
             index.ids = np.array([r[0] for r in rows], dtype=np.int64)
