@@ -36,8 +36,9 @@ def test_text_page_topics_search_and_curation(page: Page, live_demo: LiveDemo) -
     assert max(len(t["languages"]) for t in topics) >= 2
 
     # A Polish search about a bill finds texts in other languages too.
-    page.fill("input[name=q]", "za wysoki rachunek, proszę o zwrot pieniędzy")
-    page.keyboard.press("Enter")
+    page.fill(".tx-search input[name=q]", "za wysoki rachunek, proszę o zwrot pieniędzy")
+    page.locator(".tx-search button").click()
+    expect(page).to_have_url(re.compile(r"/text\?q="))
     hits = page.locator("#tx-hits .tx-verbatim")
     expect(hits.first).to_be_visible()
     languages = set(page.locator("#tx-hits .tx-lang").all_inner_texts())
