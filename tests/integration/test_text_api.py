@@ -214,3 +214,18 @@ async def test_analyse_flags_bad_texts_and_keeps_the_rest(
     too_many = await api.post("/api/text/analyse", json={"texts": ["a"] * 201},
                               headers=bearer(admin_token))  # fmt: skip
     assert too_many.status_code == 400 and too_many.json()["code"] == "invalid_input"
+
+
+async def test_the_timeline_masks_personal_data_without_the_pii_scope(
+    api: httpx.AsyncClient, workspace: Workspace, admin_token: str, enriched: dict[str, Any]
+) -> None:
+    with workspace.session() as s:
+        _, reader = do_create_token(s, actor="test", name="agent", scopes=("read",))
+    ref = enriched["ids"]["pii-pl"]
+    seen = await api.get(f"/api/profiles/{ref}/timeline", headers=bearer(reader))
+    assert seen.status_code == 200, seen.text
+    body = str(seen.json()["items"])
+    assert "jan.kowalski@example.pl" not in body and "44051401458" not in body
+    assert "j***@example.pl" in body  # partial: the agent can still match it with the customer
+    full = await api.get(f"/api/profiles/{ref}/timeline", headers=bearer(admin_token))
+    assert "jan.kowalski@example.pl" in str(full.json()["items"])

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from cxm.api.deps import get_session, require
 from cxm.api.responses import JsonResponse
+from cxm.auth import ApiPrincipal
 from cxm.config import CHANNELS
 from cxm.errors import InvalidInput
 from cxm.profiles import (
@@ -20,8 +21,10 @@ from cxm.profiles import (
     search_profiles,
     what_we_know,
 )
+from cxm.profiles.masking import masked_timeline
 
-router = APIRouter(prefix="/api", tags=["customers"], dependencies=[Depends(require("read"))])
+require_read = require("read")
+router = APIRouter(prefix="/api", tags=["customers"], dependencies=[Depends(require_read)])
 
 
 @router.get("/profiles", summary="Search customers by name, e-mail, phone or id")
@@ -46,13 +49,15 @@ def read_timeline(
     limit: int = Query(50, ge=1, le=500),
     channel: list[str] = Query([], description="Only these channels"),
     session: Session = Depends(get_session),
+    principal: ApiPrincipal = Depends(require_read),
 ) -> JsonResponse:
     unknown = [c for c in channel if c not in CHANNELS]
     if unknown:
         raise InvalidInput(f"unknown channel(s) {unknown}; expected some of {', '.join(CHANNELS)}")
     profile_id = resolve_profile_id(session, ref)
-    items = get_timeline(
-        session, profile_id, before_seq=before, limit=limit, channels=channel or None
+    items = masked_timeline(
+        get_timeline(session, profile_id, before_seq=before, limit=limit, channels=channel or None),
+        can_see_pii=principal.can("pii"),
     )
     body: dict[str, Any] = {
         "ok": True,

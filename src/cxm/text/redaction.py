@@ -235,3 +235,15 @@ def _mask(span: PiiSpan) -> str:
         else:
             masked.append(ch)
     return "".join(masked)
+
+
+def redact_value(value: object, *, mode: Mode = "partial") -> object:
+    """``value`` with personal data redacted in every string inside it (dicts and lists are
+    walked), for showing event properties to someone without access to personal data."""
+    if isinstance(value, str):
+        return redact(value, mode=mode)
+    if isinstance(value, dict):
+        return {k: redact_value(v, mode=mode) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact_value(v, mode=mode) for v in value]
+    return value

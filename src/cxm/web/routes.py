@@ -32,6 +32,7 @@ from cxm.profiles import (
     search_profiles,
     what_we_know,
 )
+from cxm.profiles.masking import masked_timeline
 from cxm.web import (
     identity,
     journey,
@@ -223,12 +224,15 @@ def customer(
         brief = what_we_know(db, profile.id)
         pairs = identity.pairs_about(db, profile)
         journey_map = current_journey_map(db)
-        fetched = get_timeline(
-            db,
-            profile.id,
-            before_seq=before_seq,
-            limit=pages.TIMELINE_PAGE_SIZE + 1,
-            channels=[channel] if channel else None,
+        fetched = masked_timeline(
+            get_timeline(
+                db,
+                profile.id,
+                before_seq=before_seq,
+                limit=pages.TIMELINE_PAGE_SIZE + 1,
+                channels=[channel] if channel else None,
+            ),
+            can_see_pii=viewer.principal.can("pii"),
         )
     page = pages.TimelinePage.from_fetch(fetched, pages.TIMELINE_PAGE_SIZE)
     effort = customer_effort_of(workspace_of(request), journey_map, profile.id)
@@ -276,12 +280,15 @@ def customer_timeline(
         except NotFound:
             message = translator(viewer.lang)("customer.not_found", ref=profile_id)
             return fragment_error(404, message)
-        fetched = get_timeline(
-            db,
-            profile.id,
-            before_seq=before_seq,
-            limit=pages.TIMELINE_PAGE_SIZE + 1,
-            channels=[channel] if channel else None,
+        fetched = masked_timeline(
+            get_timeline(
+                db,
+                profile.id,
+                before_seq=before_seq,
+                limit=pages.TIMELINE_PAGE_SIZE + 1,
+                channels=[channel] if channel else None,
+            ),
+            can_see_pii=viewer.principal.can("pii"),
         )
         journey_map = current_journey_map(db)
     page = pages.TimelinePage.from_fetch(fetched, pages.TIMELINE_PAGE_SIZE)
