@@ -156,3 +156,17 @@ async def sign_in(api: Any, token: str) -> None:
     assert found, "no CSRF token on the login page"
     response = await api.post("/login", data={"token": token, "csrf_token": found.group(1)})
     assert response.status_code == 303, response.text
+
+
+def sign_in_browser(page: Any, url: str, token: str, target: str) -> None:
+    """Open ``target`` in the browser, get sent to the login page, sign in with ``token`` and
+    land back on ``target`` (tests/e2e)."""
+    import re
+
+    from playwright.sync_api import expect
+
+    page.goto(url + target)
+    expect(page).to_have_url(re.compile(r"/login"))
+    page.fill("input[name=token]", token)
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(re.escape(target) + "$"))

@@ -10,17 +10,13 @@ import httpx
 from playwright.sync_api import Locator, Page, expect
 
 from cxm.journeys import default_journey_map
-from helpers import LiveDemo, bearer
+from helpers import LiveDemo, bearer, sign_in_browser
 
 FUNNEL = ["offer-pages", "subscription-start", "app-activation"]
 
 
 def sign_in(page: Page, demo: LiveDemo, target: str) -> None:
-    page.goto(demo.url + target)
-    expect(page).to_have_url(re.compile(r"/login"))
-    page.fill("input[name=token]", demo.token)
-    page.keyboard.press("Enter")
-    expect(page).to_have_url(re.compile(re.escape(target) + "$"))
+    sign_in_browser(page, demo.url, demo.token, target)
 
 
 def test_wall_department_filter_and_touchpoint_detail(page: Page, live_demo: LiveDemo) -> None:

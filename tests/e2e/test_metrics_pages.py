@@ -10,7 +10,7 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from cxm.journeys import default_journey_map
-from helpers import LiveDemo, bearer
+from helpers import LiveDemo, bearer, sign_in_browser
 
 TILES = [
     "nps", "csat", "ces", "first_contact_resolution", "repeat_contact_rate", "channel_hopping",
@@ -19,11 +19,7 @@ TILES = [
 
 
 def sign_in(page: Page, demo: LiveDemo, target: str) -> None:
-    page.goto(demo.url + target)
-    expect(page).to_have_url(re.compile(r"/login"))
-    page.fill("input[name=token]", demo.token)
-    page.keyboard.press("Enter")
-    expect(page).to_have_url(re.compile(re.escape(target) + "$"))
+    sign_in_browser(page, demo.url, demo.token, target)
 
 
 def api_rows(demo: LiveDemo, **params: str) -> list[dict[str, object]]:

@@ -9,15 +9,11 @@ import re
 import httpx
 from playwright.sync_api import Page, expect
 
-from helpers import LiveDemo, bearer
+from helpers import LiveDemo, bearer, sign_in_browser
 
 
 def sign_in(page: Page, demo: LiveDemo, target: str) -> None:
-    page.goto(demo.url + target)
-    expect(page).to_have_url(re.compile(r"/login"))
-    page.fill("input[name=token]", demo.token)
-    page.keyboard.press("Enter")
-    expect(page).to_have_url(re.compile(re.escape(target) + "$"))
+    sign_in_browser(page, demo.url, demo.token, target)
 
 
 def test_text_page_topics_search_and_curation(page: Page, live_demo: LiveDemo) -> None:

@@ -15,6 +15,7 @@ from urllib.parse import quote, urlsplit
 from fastapi import APIRouter, FastAPI, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cxm.api.errors import http_error_response
@@ -25,6 +26,7 @@ from cxm.journeys.map import JourneyMap
 from cxm.journeys.service import current_journey_map
 from cxm.metrics.effort import customer_effort_ranking
 from cxm.profiles import (
+    TimelineItem,
     count_profiles,
     get_overview,
     get_profile,
@@ -61,6 +63,7 @@ from cxm.web.viewer import (
     WEB_SCOPE,
     LoginRequired,
     SignedIn,
+    Viewer,
     error_page,
     fragment_error,
     is_partial,
@@ -224,16 +227,7 @@ def customer(
         brief = what_we_know(db, profile.id)
         pairs = identity.pairs_about(db, profile)
         journey_map = current_journey_map(db)
-        fetched = masked_timeline(
-            get_timeline(
-                db,
-                profile.id,
-                before_seq=before_seq,
-                limit=pages.TIMELINE_PAGE_SIZE + 1,
-                channels=[channel] if channel else None,
-            ),
-            can_see_pii=viewer.principal.can("pii"),
-        )
+        fetched = _timeline(db, profile.id, viewer, channel, before_seq)
     page = pages.TimelinePage.from_fetch(fetched, pages.TIMELINE_PAGE_SIZE)
     effort = customer_effort_of(workspace_of(request), journey_map, profile.id)
     context = pages.customer_context(
@@ -280,16 +274,7 @@ def customer_timeline(
         except NotFound:
             message = translator(viewer.lang)("customer.not_found", ref=profile_id)
             return fragment_error(404, message)
-        fetched = masked_timeline(
-            get_timeline(
-                db,
-                profile.id,
-                before_seq=before_seq,
-                limit=pages.TIMELINE_PAGE_SIZE + 1,
-                channels=[channel] if channel else None,
-            ),
-            can_see_pii=viewer.principal.can("pii"),
-        )
+        fetched = _timeline(db, profile.id, viewer, channel, before_seq)
         journey_map = current_journey_map(db)
     page = pages.TimelinePage.from_fetch(fetched, pages.TIMELINE_PAGE_SIZE)
     context = pages.timeline_context(profile.id, page, channel, journey_map)
@@ -324,3 +309,18 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         return error_page(request, exc.status_code, None, viewer=None)
     return await http_error_response(request, exc)
+
+
+def _timeline(
+    db: Session, profile_id: str, viewer: Viewer, channel: str | None, before_seq: int | None
+) -> list[TimelineItem]:
+    """One page of the timeline (and one more item, to know if there is a next page), with
+    personal data masked for a viewer without the pii scope."""
+    items = get_timeline(
+        db,
+        profile_id,
+        before_seq=before_seq,
+        limit=pages.TIMELINE_PAGE_SIZE + 1,
+        channels=[channel] if channel else None,
+    )
+    return masked_timeline(items, can_see_pii=viewer.principal.can("pii"))
