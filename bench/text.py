@@ -138,7 +138,7 @@ def training_set(corpora: list[text_data.Corpus]) -> tuple:
 
 def e5_baseline(train: tuple, tests: dict) -> dict[str, float]:
     """The issue's baseline: e5 vectors + logistic regression, one language at a time."""
-    texts, labels, langs, _u, e5 = train
+    texts, labels, langs, _u, e5, _corpora = train
     out = {}
     y = np.asarray(labels)
     lang_arr = np.asarray(langs)
@@ -242,6 +242,18 @@ def throughput(model: SentimentModel, tests: dict) -> tuple[float, float]:
     return len(batch) / seconds, routed
 
 
+def trained(directory: Path, train) -> SentimentModel:  # type: ignore[no-untyped-def]
+    """A model trained once and kept under bench/.data (delete it to train again)."""
+    from cxm.text.sentiment import FILES, load_model
+
+    if all((directory / name).exists() for name in FILES.values()):
+        say(f"using the model trained earlier in {directory}")
+        return load_model(directory)
+    model: SentimentModel = train()
+    model.save(directory)
+    return model
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threshold", type=float, default=0.8)
@@ -267,8 +279,11 @@ def main() -> None:
     say("training on", ", ".join(f"{c.name} ({len(c.texts)})" for c in corpora))
     train = training_set(corpora)
     texts, labels, langs, u, e5, _ = train
-    model = train_sentiment(texts, labels, languages=langs, use_vectors=u, e5_vectors=e5,
-                            version="bench", on_stage=say)  # fmt: skip
+    model = trained(
+        text_data.CACHE / "model-all-sets",
+        lambda: train_sentiment(texts, labels, languages=langs, use_vectors=u, e5_vectors=e5,
+                                version="bench", on_stage=say),
+    )  # fmt: skip
     model.threshold = args.threshold
     figures = evaluate(model, tests, args.threshold, "all training sets")
     base = e5_baseline(train, tests)
@@ -284,8 +299,11 @@ def main() -> None:
     if args.write_shipped:
         open_corpora = [c for c in en_train + [pl_train] if c is not None]
         t2, l2, g2, u2, e2, _ = training_set(open_corpora)
-        ship = train_sentiment(t2, l2, languages=g2, use_vectors=u2, e5_vectors=e2,
-                               version="shipped-1", on_stage=say)  # fmt: skip
+        ship = trained(
+            text_data.CACHE / "model-open-sets",
+            lambda: train_sentiment(t2, l2, languages=g2, use_vectors=u2, e5_vectors=e2,
+                                    version="shipped-1", on_stage=say),
+        )  # fmt: skip
         result = evaluate(ship, tests, args.threshold, "shipped model")
         ship.full.metrics["bench"] = {k: round(v, 4) for k, v in result.items()}
         ship.full.metrics["trained_on_sets"] = [c.name for c in open_corpora]

@@ -190,12 +190,12 @@ class Settings(BaseSettings):
         ),
     )
     text_cascade_threshold: float = Field(
-        default=0.8,
+        default=0.6,
         gt=0,
         le=1,
         description=(
-            "The cascade sends a text to e5 when the fast head's top probability is below "
-            "this; higher is more accurate and slower."
+            "The cascade sends a text to e5 when the fast stage's top probability does not "
+            "exceed this; higher is more accurate and slower (docs/text.md has both)."
         ),
     )
     text_enrich_interval_s: float = Field(

@@ -37,7 +37,7 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_a_trained_model_loads_and_reads_sentiment(model_dir: Path) -> None:
     model = load_model(model_dir)
-    assert model.version == "cascade@0.8:test-1"
+    assert model.version == "cascade@0.6:test-1"
     out = model.predict(["Dziękuję, świetna obsługa!", "Третий день нет интернета."])
     assert [r.label for r in out] == ["positive", "negative"]
     assert out[0].score > 0 > out[1].score

@@ -68,7 +68,7 @@ class SentimentModel:
     fast: LinearHead  # combines n-grams + USE
     full: LinearHead  # combines n-grams + USE + e5
     choice: str = "cascade"
-    threshold: float = 0.8
+    threshold: float = 0.6
 
     @property
     def version(self) -> str:
@@ -142,7 +142,7 @@ def _reading(classes: tuple[str, ...], p: np.ndarray, model: str) -> Sentiment:
 
 
 def load_model(
-    directory: Path, *, choice: str = "cascade", threshold: float = 0.8
+    directory: Path, *, choice: str = "cascade", threshold: float = 0.6
 ) -> SentimentModel:
     parts: dict[str, Any] = {}
     for key, filename in FILES.items():
@@ -153,7 +153,7 @@ def load_model(
 
 @cache
 def sentiment_model(
-    choice: str = "cascade", threshold: float = 0.8, models_dir: Path | None = None
+    choice: str = "cascade", threshold: float = 0.6, models_dir: Path | None = None
 ) -> SentimentModel:
     """The sentiment model: one trained in the workspace (``models_dir``, written by
     ``cxm text train``) wins over the one shipped with cxm."""

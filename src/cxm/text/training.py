@@ -185,7 +185,7 @@ def evaluate_heads(
     labels: list[str],
     *,
     languages: list[str] | None = None,
-    threshold: float = 0.8,
+    threshold: float = 0.6,
     holdout: float = 0.2,
     seed: int = 11,
 ) -> dict[str, float]:
