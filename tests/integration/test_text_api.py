@@ -235,3 +235,15 @@ async def test_the_timeline_masks_personal_data_without_the_pii_scope(
     assert "j***@example.pl" in body  # partial: the agent can still match it with the customer
     full = await api.get(f"/api/profiles/{ref}/timeline", headers=bearer(admin_token))
     assert "jan.kowalski@example.pl" in str(full.json()["items"])
+
+
+def test_topics_are_discovered_once_when_enough_texts_exist(
+    workspace: Workspace, enriched: dict[str, Any]
+) -> None:
+    analysed = enriched["report"].texts
+    assert workspace.text.discover_topics_if_none(actor="test", min_texts=analysed + 1) is None
+    found = workspace.text.discover_topics_if_none(actor="test", min_texts=10)
+    assert found is not None and found.topics >= 2
+    assert len(workspace.text.topics()) == found.topics
+    # Once topics exist, nothing is rediscovered behind people's backs.
+    assert workspace.text.discover_topics_if_none(actor="test", min_texts=10) is None

@@ -136,6 +136,13 @@ def _enrich_texts(ws: Workspace) -> None:
         return
     if report.texts:
         log.info("text: %d texts analysed (%d flagged)", report.texts, sum(report.flagged.values()))
+    try:
+        found = ws.text.discover_topics_if_none(actor="system:worker")
+    except Exception:
+        log.exception("topic discovery failed; trying again later")
+        return
+    if found is not None:
+        log.info("text: %d topics discovered from %d texts", found.topics, found.texts)
 
 
 def _sync_lake(ws: Workspace) -> None:

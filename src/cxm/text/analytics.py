@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cxm.config import Settings
@@ -34,6 +35,7 @@ from cxm.text.queries import (
 )
 from cxm.text.search import search_texts
 from cxm.text.sentiment import SentimentModel, sentiment_model
+from cxm.text.tables import text_items, text_topics
 from cxm.text.topic_store import (
     DiscoveryReport,
     do_discover_topics,
@@ -93,6 +95,21 @@ class TextAnalytics:
     def discover_topics(self, *, actor: str, k: int | None = None) -> DiscoveryReport:
         with self._session() as s:
             return do_discover_topics(s, actor=actor, k=k)
+
+    def discover_topics_if_none(
+        self, *, actor: str, min_texts: int = 200
+    ) -> DiscoveryReport | None:
+        """Discover topics once a workspace has ``min_texts`` analysed texts and no topics yet
+        (the worker does this, so topics appear without anyone asking); None otherwise."""
+        with self._session() as s:
+            if s.execute(select(func.count()).select_from(text_topics)).scalar():
+                return None
+            texts = s.execute(
+                select(func.count()).where(text_items.c.sentiment.is_not(None))
+            ).scalar()
+            if int(texts or 0) < min_texts:
+                return None
+            return do_discover_topics(s, actor=actor)
 
     def rename_topic(self, topic_id: int, label: str, *, actor: str) -> None:
         with self._session() as s:
