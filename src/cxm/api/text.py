@@ -55,19 +55,7 @@ def can_see_pii(principal: ApiPrincipal) -> bool:
 
 
 def analysis_body(a: TextAnalysis) -> dict[str, Any]:
-    return {
-        "ok": True,
-        "chars": a.chars,
-        "language": a.language,
-        "language_confidence": a.language_confidence,
-        "sentiment": a.sentiment.label if a.sentiment else None,
-        "sentiment_score": a.sentiment.score if a.sentiment else None,
-        "sentiment_confidence": a.sentiment.confidence if a.sentiment else None,
-        "sentiment_model": a.sentiment.model if a.sentiment else None,
-        "emotion": a.emotion.label if a.emotion else None,
-        "personal_data": list(a.pii),
-        "flag": a.flag,
-    }
+    return {"ok": True, **a.readings(), "personal_data": list(a.pii)}
 
 
 def interval_body(i: Interval) -> dict[str, Any]:

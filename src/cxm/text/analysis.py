@@ -16,6 +16,7 @@ import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -44,6 +45,22 @@ class TextAnalysis:
     emotion: Emotion | None
     vector: np.ndarray | None  # the USE vector (topics and search read it)
     e5_vector: np.ndarray | None = None  # only for texts the cascade sent to e5
+
+    def readings(self) -> dict[str, Any]:
+        """The analysis as flat fields (the columns of ``text_items``, the API's body)."""
+        s, e = self.sentiment, self.emotion
+        return {
+            "chars": self.chars,
+            "language": self.language,
+            "language_confidence": self.language_confidence,
+            "sentiment": s.label if s else None,
+            "sentiment_score": s.score if s else None,
+            "sentiment_confidence": s.confidence if s else None,
+            "sentiment_model": s.model if s else None,
+            "emotion": e.label if e else None,
+            "emotion_score": e.score if e else None,
+            "flag": self.flag,
+        }
 
 
 def text_hash(text: str) -> str:
