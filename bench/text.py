@@ -45,7 +45,7 @@ from cxm.text.encoders import encode_batched, encoder  # noqa: E402
 from cxm.text.heads import fit_head  # noqa: E402
 from cxm.text.sentiment import SHIPPED, SentimentModel  # noqa: E402
 from cxm.text.topics import cluster, fit_space  # noqa: E402
-from cxm.text.training import train_sentiment  # noqa: E402
+from cxm.text.training import macro_f1, train_sentiment  # noqa: E402
 
 
 def say(*parts: object) -> None:
@@ -58,16 +58,6 @@ def use_vectors(c: text_data.Corpus) -> np.ndarray:
 
 def e5_vectors(c: text_data.Corpus) -> np.ndarray:
     return text_data.cached("e5", c.name, c.texts, lambda t: encode_batched(encoder("e5"), t, 32))
-
-
-def macro_f1(truth: list[str], pred: list[str], labels: tuple[str, ...]) -> float:
-    scores = []
-    for label in labels:
-        tp = sum(1 for t, p in zip(truth, pred, strict=True) if t == label and p == label)
-        fp = sum(1 for t, p in zip(truth, pred, strict=True) if t != label and p == label)
-        fn = sum(1 for t, p in zip(truth, pred, strict=True) if t == label and p != label)
-        scores.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
-    return float(np.mean(scores))
 
 
 class Probs:

@@ -217,6 +217,9 @@ async def test_analyse_flags_bad_texts_and_keeps_the_rest(
     assert results[4]["flag"] == "no_letters"
     assert results[5]["flag"] == "truncated" and results[5]["chars"] > 1_000_000
     assert results[6]["sentiment"] == "negative" and results[6]["language"] == "ru"
+    too_long = await api.post("/api/text/analyse", json={"texts": [BAD_TEXTS["huge"]] * 6},
+                              headers=bearer(admin_token))  # fmt: skip
+    assert too_long.status_code == 400 and "at most 5,000,000" in too_long.json()["message"]
     too_many = await api.post("/api/text/analyse", json={"texts": ["a"] * 201},
                               headers=bearer(admin_token))  # fmt: skip
     assert too_many.status_code == 400 and too_many.json()["code"] == "invalid_input"

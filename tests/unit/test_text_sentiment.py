@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from cxm.text.sentiment import FILES, load_model
-from cxm.text.training import evaluate_heads, train_sentiment
+from cxm.text.training import evaluate_sentiment, train_sentiment
 from text_corpus import THEMES
 
 
@@ -58,6 +58,6 @@ def test_the_threshold_decides_who_needs_e5(model_dir: Path) -> None:
 
 def test_held_out_measurement_reports_both_stages() -> None:
     texts, labels, langs = labelled()
-    metrics = evaluate_heads(texts, labels, languages=langs, holdout=0.3)
+    metrics = evaluate_sentiment(texts, labels, languages=langs, holdout=0.3)
     assert metrics["held_out"] >= 30
     assert metrics["cascade_accuracy"] >= 0.8 and 0 <= metrics["routed_to_e5"] <= 1

@@ -29,6 +29,8 @@ router = APIRouter(prefix="/api/text", tags=["text"])
 require_read = require("read")
 require_write = require("write")
 MAX_ANALYSE = 200
+# All texts of one request together; a single text may be a 1 MB paste.
+MAX_ANALYSE_CHARS = 5_000_000
 
 
 class AnalyseRequest(BaseModel):
@@ -84,6 +86,12 @@ def analyse(
     _: ApiPrincipal = Depends(require_read),
 ) -> JsonResponse:
     strings = [(i, t) for i, t in enumerate(body.texts) if isinstance(t, str)]
+    total = sum(len(t) for _, t in strings)
+    if total > MAX_ANALYSE_CHARS:
+        raise InvalidInput(
+            f"the texts hold {total:,} characters together; send at most "
+            f"{MAX_ANALYSE_CHARS:,} per request (split them over several)"
+        )
     results: list[dict[str, Any]] = [
         {"ok": False, "error": f"texts[{i}] is {type(t).__name__}, not a string"}
         for i, t in enumerate(body.texts)

@@ -39,14 +39,7 @@ def enrich(
 
     ws = open_workspace()
     with ws.session() as s:
-        total = pending_texts(s, fields=ws.settings.text_fields)
-    if full:
-        from sqlalchemy import func, select
-
-        from cxm.ingest.tables import events
-
-        with ws.session() as s:
-            total = int(s.execute(select(func.count()).select_from(events)).scalar() or 0)
+        total = pending_texts(s, full=full)
     with progress_bar() as bar:
         bar.stage("Analysing texts (events)", total)
         report = ws.text.enrich(full=full, progress=bar.advance)
@@ -176,7 +169,7 @@ def train(
     ] = "label",
 ) -> None:
     """Train the sentiment model on your labelled texts; it replaces the shipped one here."""
-    from cxm.text.training import evaluate_heads, read_labelled_csv, train_sentiment
+    from cxm.text.training import evaluate_sentiment, read_labelled_csv, train_sentiment
 
     ws = open_workspace()
     data = read_labelled_csv(file.read_bytes(), text_column=text_column,
@@ -188,7 +181,7 @@ def train(
     from cxm.text.language import detect_languages
 
     languages = [lang.code for lang in detect_languages(data.texts)]
-    metrics = evaluate_heads(data.texts, data.labels, languages=languages)
+    metrics = evaluate_sentiment(data.texts, data.labels, languages=languages)
     model = train_sentiment(data.texts, data.labels, languages=languages)
     model.full.metrics["held_out"] = metrics
     paths = model.save(ws.path / "models" / "text")

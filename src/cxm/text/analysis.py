@@ -44,7 +44,6 @@ class TextAnalysis:
     sentiment: Sentiment | None
     emotion: Emotion | None
     vector: np.ndarray | None  # the USE vector (topics and search read it)
-    e5_vector: np.ndarray | None = None  # only for texts the cascade sent to e5
 
     def readings(self) -> dict[str, Any]:
         """The analysis as flat fields (the columns of ``text_items``, the API's body)."""

@@ -59,9 +59,8 @@ class TextAnalytics:
 
     @property
     def model(self) -> SentimentModel:
-        local = self.models_dir if (self.models_dir / "sentiment-fast.npz").exists() else None
         return sentiment_model(
-            self.settings.text_model, self.settings.text_cascade_threshold, local
+            self.settings.text_model, self.settings.text_cascade_threshold, self.models_dir
         )
 
     def analyse(self, texts: list[str]) -> list[TextAnalysis]:

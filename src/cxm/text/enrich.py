@@ -71,9 +71,9 @@ def model_version(model: SentimentModel) -> str:
     return f"sentiment={model.version};emotion={EMOTION_VERSION};language=lingua"
 
 
-def pending_texts(session: Session, *, fields: tuple[str, ...]) -> int:
-    """Events after the mark (an upper bound of the texts waiting)."""
-    mark = _mark(session, EVENT_MARK)
+def pending_texts(session: Session, *, full: bool = False) -> int:
+    """Events a run will read: after the mark, or all of them with ``full``."""
+    mark = 0 if full else _mark(session, EVENT_MARK)
     return int(session.execute(select(func.count()).where(events.c.seq > mark)).scalar() or 0)
 
 

@@ -47,26 +47,10 @@ class LinearHead:
         return softmax(self.logits(x))
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        buf = io.BytesIO()
-        np.savez_compressed(
-            buf,
-            weights=self.weights.astype(np.float32),
-            bias=self.bias.astype(np.float32),
-            meta=np.array(
-                json.dumps(
-                    {
-                        "classes": list(self.classes),
-                        "temperature": self.temperature,
-                        "encoders": list(self.encoders),
-                        "metrics": self.metrics,
-                    }
-                )
-            ),
-        )
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(buf.getvalue())
-        tmp.replace(path)
+        meta = {"classes": list(self.classes), "temperature": self.temperature,
+                "encoders": list(self.encoders), "metrics": self.metrics}  # fmt: skip
+        save_npz(path, meta, weights=self.weights.astype(np.float32),
+                 bias=self.bias.astype(np.float32))  # fmt: skip
 
     @classmethod
     def load(cls, path: Path) -> LinearHead:
@@ -80,6 +64,17 @@ class LinearHead:
                 encoders=tuple(meta["encoders"]),
                 metrics=meta.get("metrics", {}),
             )
+
+
+def save_npz(path: Path, meta: dict[str, Any], **arrays: np.ndarray) -> None:
+    """Arrays and JSON metadata in one compressed ``.npz``, written atomically (a reader never
+    sees half a model)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buf = io.BytesIO()
+    np.savez_compressed(buf, meta=np.array(json.dumps(meta)), **arrays)  # type: ignore[arg-type]
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(buf.getvalue())
+    tmp.replace(path)
 
 
 def softmax(z: np.ndarray) -> np.ndarray:

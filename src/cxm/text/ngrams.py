@@ -8,7 +8,6 @@ n-grams. A linear head (``cxm.text.heads``) reads them; the idf weights are fitt
 
 from __future__ import annotations
 
-import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from cxm.text.heads import LinearHead, fit_head, softmax
+from cxm.text.heads import LinearHead, fit_head, save_npz, softmax
 
 N_FEATURES = 2**18
 NGRAMS = (2, 5)
@@ -61,18 +60,11 @@ class NgramHead:
 
     def save(self, path: Path) -> None:
         # Most n-gram weights are tiny: float16 keeps the file small at no cost in accuracy.
-        buf = io.BytesIO()
-        np.savez_compressed(
-            buf, idf=self.idf.astype(np.float16), weights=self.head.weights.astype(np.float16),
-            bias=self.head.bias.astype(np.float32),
-            meta=np.array(json.dumps({"classes": list(self.classes),
-                                      "temperature": self.head.temperature,
-                                      "metrics": self.metrics})),
-        )  # fmt: skip
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(buf.getvalue())
-        tmp.replace(path)
+        meta = {"classes": list(self.classes), "temperature": self.head.temperature,
+                "metrics": self.metrics}  # fmt: skip
+        save_npz(path, meta, idf=self.idf.astype(np.float16),
+                 weights=self.head.weights.astype(np.float16),
+                 bias=self.head.bias.astype(np.float32))  # fmt: skip
 
     @classmethod
     def load(cls, path: Path) -> NgramHead:

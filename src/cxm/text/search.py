@@ -15,6 +15,7 @@ import threading
 from dataclasses import dataclass
 
 import numpy as np
+import orjson
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -61,8 +62,6 @@ def _index_for(s: Session) -> _Index:
     key = (url, int(count or 0), int(last or 0), hash(raw_space))
     with index.lock:
         if index.key != key:
-            import orjson
-
             space = TopicSpace.from_json(orjson.loads(raw_space)) if raw_space else None
             rows = s.execute(
                 select(func.min(c.id), func.count(), text_vectors.c.vector, c.language)

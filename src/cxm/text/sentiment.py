@@ -151,16 +151,22 @@ def load_model(
     return SentimentModel(**parts, choice=choice, threshold=threshold)
 
 
-@cache
 def sentiment_model(
     choice: str = "cascade", threshold: float = 0.6, models_dir: Path | None = None
 ) -> SentimentModel:
     """The sentiment model: one trained in the workspace (``models_dir``, written by
-    ``cxm text train``) wins over the one shipped with cxm."""
+    ``cxm text train``) wins over the one shipped with cxm. Loaded once per process, and again
+    when the workspace's model is retrained."""
     if choice not in MODEL_CHOICES:
         raise InvalidInput(
             f"unknown sentiment model {choice!r}; choose from {', '.join(MODEL_CHOICES)}"
         )
-    local = models_dir is not None and (models_dir / FILES["full"]).exists()
-    directory = models_dir if local and models_dir is not None else SHIPPED
+    local = models_dir / FILES["full"] if models_dir is not None else None
+    if local is not None and local.exists():
+        return _loaded(local.parent, local.stat().st_mtime_ns, choice, threshold)
+    return _loaded(SHIPPED, 0, choice, threshold)
+
+
+@cache
+def _loaded(directory: Path, version: int, choice: str, threshold: float) -> SentimentModel:
     return load_model(directory, choice=choice, threshold=threshold)

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import orjson
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from cxm.audit import record_action
@@ -202,8 +202,8 @@ def reassign_all(s: Session, batch: int = 5000) -> int:
         ids, sims = assigner.assign(vectors, [r.language for r in rows])
         s.connection().execute(
             update(text_items)
-            .where(text_items.c.id == _bind("item"))
-            .values(topic_id=_bind("topic"), topic_similarity=_bind("sim")),
+            .where(text_items.c.id == bindparam("item"))
+            .values(topic_id=bindparam("topic"), topic_similarity=bindparam("sim")),
             [
                 {"item": r.id, "topic": t, "sim": sim}
                 for r, t, sim in zip(rows, ids, sims, strict=True)
@@ -211,12 +211,6 @@ def reassign_all(s: Session, batch: int = 5000) -> int:
         )
         last = int(rows[-1].id)
         done += len(rows)
-
-
-def _bind(name: str) -> Any:
-    from sqlalchemy import bindparam
-
-    return bindparam(name)
 
 
 def _topic(s: Session, topic_id: int) -> dict[str, Any]:

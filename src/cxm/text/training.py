@@ -39,7 +39,6 @@ MIN_PER_LABEL = 20
 class LabelledTexts:
     texts: list[str]
     labels: list[str]
-    languages: list[str] = field(default_factory=list)
     rejected: list[ErrorDetail] = field(default_factory=list)
 
 
@@ -180,7 +179,7 @@ def _balance(langs: np.ndarray, y: np.ndarray) -> np.ndarray:
     return w * len(y) / w.sum()
 
 
-def evaluate_heads(
+def evaluate_sentiment(
     texts: list[str],
     labels: list[str],
     *,
