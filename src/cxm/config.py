@@ -203,6 +203,43 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds between the worker's runs of text enrichment (new texts only).",
     )
+    case_window_days: int = Field(
+        default=7,
+        ge=1,
+        le=90,
+        description=(
+            "A contact within this many days of a case's last activity joins that case (the "
+            "customer is back about the same matter); a case the company answered and the "
+            "customer left quiet this long counts as resolved."
+        ),
+    )
+    case_sla_hours: dict[str, tuple[float, float]] = Field(
+        default_factory=lambda: {
+            "urgent": (1.0, 24.0),
+            "high": (4.0, 48.0),
+            "normal": (24.0, 120.0),
+            "low": (72.0, 240.0),
+        },
+        description=(
+            "Service levels per case priority as JSON: hours to the first response and to the "
+            'resolution, e.g. `{"urgent": [1, 24], "normal": [24, 120]}` (priorities left out '
+            "keep their defaults: urgent 1/24, high 4/48, normal 24/120, low 72/240)."
+        ),
+    )
+    case_known_fields: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description=(
+            "Where the profile holds each field a customer can be asked for, as JSON over the "
+            'defaults in docs/cases.md, e.g. `{"contract_number": ["trait:contract"]}`; '
+            "`identifier:KIND` or `trait:KEY`. A request for a field the profile held counts "
+            "as asking again."
+        ),
+    )
+    cases_interval_s: float = Field(
+        default=15.0,
+        gt=0,
+        description="Seconds between the worker's runs of the case builder (new events only).",
+    )
 
     @property
     def identity_policy(self) -> IdentityPolicy:

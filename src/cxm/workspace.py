@@ -43,6 +43,7 @@ from cxm.store.tables import workspace_meta
 
 if TYPE_CHECKING:
     from cxm.analytics import Engine as QueryEngine
+    from cxm.cases import BuildReport, Case, CasePolicy
     from cxm.identity.resolve import ResolveReport
     from cxm.journeys.analytics import JourneyAnalytics
     from cxm.journeys.map import JourneyMap
@@ -224,6 +225,34 @@ class Workspace:
         return TextAnalytics(
             session=self.session, settings=self.settings, models_dir=self.path / "models" / "text"
         )
+
+    # Cases ---------------------------------------------------------------------------------
+    @property
+    def case_policy(self) -> CasePolicy:
+        """Case windows, service levels and known fields, from the settings."""
+        from cxm.cases import CasePolicy
+
+        return CasePolicy.from_settings(self.settings)
+
+    def build_cases(self, **kwargs: Any) -> BuildReport:
+        """Place events that arrived since the last run into cases (the worker does this too)."""
+        from cxm.cases import do_build_cases
+
+        return do_build_cases(session=self.session, policy=self.case_policy, **kwargs)
+
+    def case(self, ref: str) -> Case:
+        """One case with its activity: ``ws.case("CASE-2026-00042").handoffs``."""
+        from cxm.cases import get_case
+
+        with self.session() as session:
+            return get_case(session, ref)
+
+    def cases(self, **filters: Any) -> list[Case]:
+        """The inbox as a list: ``ws.cases(department="call-centre", status=["open"])``."""
+        from cxm.cases import CaseFilter, list_cases
+
+        with self.session() as session:
+            return list_cases(session, CaseFilter(**filters)).cases
 
     def segment_members(self, name: str) -> list[str]:
         """The profile ids in the saved segment ``name`` now (``NotFound`` if there is none)."""

@@ -79,7 +79,7 @@ def worker(
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     backoff = ws.settings.projector_interval_s
-    matched_at = synced_at = surveyed_at = enriched_at = time.monotonic()
+    matched_at = synced_at = surveyed_at = enriched_at = cased_at = time.monotonic()
     while not stop:
         if parent_pid is not None and os.getppid() != parent_pid:
             return  # the server was killed without stopping us: do not run on orphaned
@@ -110,6 +110,9 @@ def worker(
             if time.monotonic() - enriched_at >= ws.settings.text_enrich_interval_s:
                 _enrich_texts(ws)
                 enriched_at = time.monotonic()
+            if time.monotonic() - cased_at >= ws.settings.cases_interval_s:
+                _build_cases(ws)
+                cased_at = time.monotonic()
             time.sleep(ws.settings.projector_interval_s)
 
 
@@ -143,6 +146,17 @@ def _enrich_texts(ws: Workspace) -> None:
         return
     if found is not None:
         log.info("text: %d topics discovered from %d texts", found.topics, found.texts)
+
+
+def _build_cases(ws: Workspace) -> None:
+    """Place new events into cases, a few batches at a time."""
+    try:
+        report = ws.build_cases(max_batches=5)
+    except Exception:
+        log.exception("the case builder failed; trying again later")
+        return
+    if report.opened or report.placed:
+        log.info("cases: %d events placed, %d cases opened", report.placed, report.opened)
 
 
 def _sync_lake(ws: Workspace) -> None:

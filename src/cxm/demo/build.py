@@ -136,6 +136,8 @@ def build_demo(
     ws.text.enrich(progress=bar.advance)
     bar.stage("Finding topics", None)
     ws.text.discover_topics(actor=DEMO_ACTOR)
+    bar.stage("Opening cases", total)
+    ws.build_cases(progress=bar.advance)
     bar.stage("Copying to the lake", None)
     ws.lake.rebuild(ws.engine)
     with ws.session() as session:

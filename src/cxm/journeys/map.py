@@ -41,6 +41,7 @@ class Department(_Frozen):
     name: str
     lead: str
     description: str | None = None
+    aliases: tuple[str, ...] = ()
 
 
 class Stage(_Frozen):
@@ -133,6 +134,19 @@ class JourneyMap(_Frozen):
         known = ", ".join(d.id for d in self.departments)
         raise NotFound(f"the journey map has no department '{department_id}'; known: {known}")
 
+    def department_named(self, name: str) -> Department | None:
+        """The department whose id, name or alias is ``name`` (case and spaces ignored).
+
+        >>> default_journey_map().department_named("Serwis terenowy").id
+        'field-service'
+        """
+        wanted = " ".join(name.split()).casefold()
+        for department in self.departments:
+            names = (department.id, department.name, *department.aliases)
+            if any(" ".join(n.split()).casefold() == wanted for n in names):
+                return department
+        return None
+
     def touchpoint(self, touchpoint_id: str) -> Touchpoint:
         for touchpoint in self.touchpoints:
             if touchpoint.id == touchpoint_id:
@@ -211,6 +225,7 @@ class JourneyMap(_Frozen):
         document["departments"] = {
             d.id: {"name": d.name, "lead": d.lead}
             | ({"description": d.description} if d.description else {})
+            | ({"aliases": list(d.aliases)} if d.aliases else {})
             for d in self.departments
         }
         document["stages"] = stages
@@ -239,7 +254,13 @@ def journey_map_from_data(data: Any, *, filename: str = "request body") -> Journ
 
 def _build(document: MapDocument) -> JourneyMap:
     departments = tuple(
-        Department(id=key, name=spec.name, lead=spec.lead, description=spec.description)
+        Department(
+            id=key,
+            name=spec.name,
+            lead=spec.lead,
+            description=spec.description,
+            aliases=tuple(spec.aliases),
+        )
         for key, spec in document.departments.items()
     )
     stages = tuple(

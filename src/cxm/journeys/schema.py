@@ -38,6 +38,9 @@ class DepartmentSpec(_Spec):
     name: str = Text
     lead: str = Text
     description: str | None = Field(default=None, max_length=5000)
+    # Other names the department goes by in source systems ("Serwis terenowy" in a call
+    # centre's transfer log), so cases can tell which department a free-text name means.
+    aliases: list[str] = Field(default_factory=list, max_length=50)
 
 
 class IdentifiedSpec(_Spec):

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 import orjson
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -31,7 +31,8 @@ from cxm.ingest.tables import events
 from cxm.journeys.map import JourneyMap
 from cxm.journeys.service import current_journey_map
 from cxm.store.metadata import utcnow
-from cxm.store.tables import cursors
+from cxm.store.marks import read_mark as _mark
+from cxm.store.marks import write_mark as _set_mark
 from cxm.surveys.tables import survey_responses
 from cxm.text.analysis import TextAnalysis, analyse_texts
 from cxm.text.sentiment import SentimentModel
@@ -301,26 +302,3 @@ def _store(
 def _vector(a: TextAnalysis) -> np.ndarray:
     assert a.vector is not None  # only texts that were encoded reach here
     return a.vector
-
-
-def _mark(s: Session, name: str, *, lock: bool = False) -> int:
-    conn = s.connection()
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    if lock:
-        # Writing first takes SQLite's write lock before the mark is read.
-        conn.execute(
-            dialect.insert(cursors)
-            .values(name=name, position=0, updated_at=utcnow())
-            .on_conflict_do_nothing(index_elements=["name"])
-        )
-        query = select(cursors.c.position).where(cursors.c.name == name).with_for_update()
-    else:
-        query = select(cursors.c.position).where(cursors.c.name == name)
-    return int(conn.execute(query).scalar() or 0)
-
-
-def _set_mark(s: Session, name: str, position: int) -> None:
-    _mark(s, name, lock=True)
-    s.execute(
-        update(cursors).where(cursors.c.name == name).values(position=position, updated_at=utcnow())
-    )
