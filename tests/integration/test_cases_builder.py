@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import func, select
+from tests.helpers import journeys_for
 
 from cxm.cases import asked_again_report, get_case, list_cases
 from cxm.cases.queries import CaseFilter
@@ -16,7 +17,6 @@ from cxm.cases.tables import case_activity, cases, data_requests
 from cxm.journeys.map import telecom_yaml
 from cxm.journeys.service import do_save_journey_map
 from cxm.workspace import Workspace
-from tests.helpers import journeys_for
 
 KNOWN = {"address": "ul. Długa 5", "birthday": "1980-02-01", "name": "Anna Nowak"}
 

@@ -30,9 +30,9 @@ from sqlalchemy.orm import Session
 from cxm.ingest.tables import events
 from cxm.journeys.map import JourneyMap
 from cxm.journeys.service import current_journey_map
-from cxm.store.metadata import utcnow
 from cxm.store.marks import read_mark as _mark
 from cxm.store.marks import write_mark as _set_mark
+from cxm.store.metadata import utcnow
 from cxm.surveys.tables import survey_responses
 from cxm.text.analysis import TextAnalysis, analyse_texts
 from cxm.text.sentiment import SentimentModel
