@@ -9,7 +9,6 @@ from typing import Any
 
 import orjson
 from sqlalchemy import func, select
-from tests.helpers import journeys_for
 
 from cxm.cases import asked_again_report, get_case, list_cases
 from cxm.cases.queries import CaseFilter
@@ -17,6 +16,7 @@ from cxm.cases.tables import case_activity, cases, data_requests
 from cxm.journeys.map import telecom_yaml
 from cxm.journeys.service import do_save_journey_map
 from cxm.workspace import Workspace
+from helpers import journeys_for
 
 KNOWN = {"address": "ul. Długa 5", "birthday": "1980-02-01", "name": "Anna Nowak"}
 

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from cxm import __version__
 from cxm.api import (
     audit,
+    cases,
     events,
     identity,
     ingest,
@@ -78,6 +79,7 @@ def create_app(workspace: Workspace, *, web: bool = True) -> FastAPI:
     app.include_router(segments.router)
     app.include_router(metrics.router)
     app.include_router(text.router)
+    app.include_router(cases.router)
     if web:
         from cxm.web import mount_web
 

@@ -49,6 +49,7 @@ from cxm.cases.tables import case_activity, cases, data_requests
 from cxm.domain_events import publish
 from cxm.identity.tables import identifiers, profiles
 from cxm.ingest.tables import events
+from cxm.ingest.validation import parse_timestamp
 from cxm.journeys.map import JourneyMap, Touchpoint
 from cxm.journeys.service import current_journey_map
 from cxm.profiles.tables import profile_changes, profile_events, trait_observations
@@ -276,6 +277,9 @@ def _detail(kind: str, event: str | None, props: dict[str, Any], channel: str) -
         priority = priority_of(props.get("priority"))
         if priority:
             detail["priority"] = priority
+        solved = _declared_time(props.get("solved_at"))
+        if solved is not None and status in ("resolved", "closed"):
+            detail["resolved_at"] = solved.isoformat()
     if kind == "transfer":
         for key in ("from_department", "to_department"):
             if isinstance(props.get(key), str):
@@ -432,13 +436,13 @@ def _open_case(
 
 
 def _declared_time(value: Any) -> datetime | None:
+    """A time a source system states (a ticket's creation), or None when it is not one."""
     if not isinstance(value, str) or not value.strip():
         return None
     try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        return parse_timestamp(value)
     except ValueError:
         return None
-    return parsed if parsed.tzinfo is not None else None
 
 
 def _title(event: str | None, props: dict[str, Any], touchpoint: Touchpoint | None) -> str:

@@ -131,10 +131,11 @@ def replay_case(
                     _reopen(state)
                 state.status = new
                 if new in ("resolved", "closed"):
-                    state.resolved_at = state.resolved_at or step.at
+                    declared = detail.get("resolved_at")
+                    stated = datetime.fromisoformat(declared) if declared else None
+                    state.resolved_at = state.resolved_at or stated or step.at
                     state.resolution = detail.get("resolution") or new
-            if detail.get("department"):
-                _hand_to(state, detail["department"])
+            _hand_to(state, detail.get("department") or step.department)
             state.priority = detail.get("priority") or state.priority
             state.title = detail.get("title") or state.title
     state.channels = len(families)

@@ -103,7 +103,9 @@ def do_open_case(
         detail["department"] = department
     _activity(session, case_id, "update", now, actor, detail, channel=channel)
     if note:
-        _activity(session, case_id, "note", now, actor, {"note": _text(note, "note", MAX_NOTE)})
+        # A note is someone of the company working on it: the first response.
+        _activity(session, case_id, "note", now, actor,
+                  {"note": _text(note, "note", MAX_NOTE), "response": True})  # fmt: skip
     refresh_case(session, case_id, policy=policy, now=now)
     record_action(session, actor=actor, action="case.open", subject=ref,
                   details={"profile_id": root, "title": title, "priority": priority})  # fmt: skip
