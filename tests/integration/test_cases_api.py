@@ -157,12 +157,17 @@ async def test_agents_open_and_update_cases(
     assert missing.status_code == 404
 
 
-ZENDESK = """Id,Subject,Status,Priority,Group,Assignee,Requester email,Created at,Updated at,Solved at
-101,Brak internetu,Open,High,Field service,Jan,ania@example.pl,2026-03-02 09:00:00,2026-03-02 11:00:00,
-102,Faktura,Solved,Normal,Rozliczenia,Ola,bob@example.pl,2026-03-01 08:00:00,2026-03-04 10:00:00,2026-03-04 09:30:00
-103,Bez adresu,Open,Low,,,not-an-email,2026-03-01 08:00:00,2026-03-01 09:00:00,
-104,Zła data,Open,Low,,,ania@example.pl,2026-03-01 08:00:00,yesterday,
-"""
+ZENDESK = "\n".join(
+    [
+        "Id,Subject,Status,Priority,Group,Assignee,Requester email,Created at,Updated at,Solved at",
+        "101,Brak internetu,Open,High,Field service,Jan,ania@example.pl,2026-03-02 09:00:00,"
+        "2026-03-02 11:00:00,",
+        "102,Faktura,Solved,Normal,Rozliczenia,Ola,bob@example.pl,2026-03-01 08:00:00,"
+        "2026-03-04 10:00:00,2026-03-04 09:30:00",
+        "103,Bez adresu,Open,Low,,,not-an-email,2026-03-01 08:00:00,2026-03-01 09:00:00,",
+        "104,Zła data,Open,Low,,,ania@example.pl,2026-03-01 08:00:00,yesterday,",
+    ]
+)
 
 
 async def test_a_helpdesk_export_becomes_cases(
