@@ -234,11 +234,13 @@ class Workspace:
 
         return CasePolicy.from_settings(self.settings)
 
-    def build_cases(self, **kwargs: Any) -> BuildReport:
-        """Place events that arrived since the last run into cases (the worker does this too)."""
-        from cxm.cases import do_build_cases
+    def build_cases(self, *, full: bool = False, **kwargs: Any) -> BuildReport:
+        """Place events that arrived since the last run into cases (the worker does this too);
+        ``full`` places every event again, keeping what people did in cxm."""
+        from cxm.cases import do_build_cases, do_rebuild_cases
 
-        return do_build_cases(session=self.session, policy=self.case_policy, **kwargs)
+        build = do_rebuild_cases if full else do_build_cases
+        return build(session=self.session, policy=self.case_policy, **kwargs)
 
     def case(self, ref: str) -> Case:
         """One case with its activity: ``ws.case("CASE-2026-00042").handoffs``."""

@@ -9,7 +9,7 @@ already knew. See ``docs/cases.md``.
 
 from __future__ import annotations
 
-from cxm.cases.builder import BuildReport, do_build_cases, pending_events
+from cxm.cases.builder import BuildReport, do_build_cases, do_rebuild_cases, pending_events
 from cxm.cases.models import (
     OPEN_STATUSES,
     PRIORITIES,
@@ -50,6 +50,7 @@ __all__ = [
     "case_overview",
     "do_build_cases",
     "do_open_case",
+    "do_rebuild_cases",
     "do_update_case",
     "get_case",
     "list_cases",

@@ -2,8 +2,10 @@
 did into cases, in the background (the worker) and in batch (``cxm cases build``).
 
 Which events count: those named in :data:`cxm.cases.policy.CASE_EVENTS` (``Complaint
-Submitted``, ``Ticket Updated``, ``Call Transferred`` …) and those whose touchpoint on the
-journey map has the role ``contact``, ``data_request``, ``resolution`` or ``reopen``.
+Submitted``, ``Ticket Updated``, ``Call Transferred`` …), those whose touchpoint on the
+journey map has the role ``contact``, ``data_request``, ``resolution`` or ``reopen``, and
+any other event naming someone of the company (``agent``, ``technician``, ``assignee``: an
+e-mail answered), which joins a case as its response but never opens one.
 
 Where an event goes:
 
@@ -31,7 +33,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from cxm.cases.models import CaseOpened
@@ -81,6 +83,7 @@ class _Open:
 
     id: int
     ref: str
+    profile_id: str
     status: str
     opened_at: datetime
     last_at: datetime
@@ -160,6 +163,24 @@ def do_build_cases(
     return report
 
 
+def do_rebuild_cases(*, session: SessionFactory, policy: CasePolicy, **kwargs: Any) -> BuildReport:
+    """Forget what the builder derived from the log and place every event again (after a change
+    of the journey map or the policy). What people did in cxm stays: cases opened by hand, and
+    the notes and changes on any case."""
+    now = kwargs.get("now") or utcnow()
+    with session() as s:
+        read_mark(s, MARK, lock=True)
+        s.execute(delete(data_requests))
+        s.execute(delete(case_activity).where(case_activity.c.seq.is_not(None)))
+        kept = select(case_activity.c.case_id).distinct().scalar_subquery()
+        s.execute(delete(cases).where(cases.c.id.not_in(kept)))
+        write_mark(s, MARK, 0)
+        write_mark(s, PROFILE_MARK, 0)
+        remaining = {int(i) for (i,) in s.execute(select(cases.c.id))}
+        refresh_cases(s, remaining, policy=policy, now=now)
+    return do_build_cases(session=session, policy=policy, **kwargs)
+
+
 def _last_seq(s: Session, mark: int, limit: int, batch: int, rows: Sequence[Any]) -> int:
     """The seq this batch reads up to (events without a profile, such as alias events, are
     skipped over, never waited for)."""
@@ -176,6 +197,8 @@ def _place_rows(s: Session, rows: Sequence[Any], work: _Batch) -> None:
             work.journey.match(r.type, r.event, r.channel) if work.journey is not None else None
         )
         kind = _kind(r.type, r.event, touchpoint)
+        if kind is None and _responder(props):
+            kind = "response"  # the company answering (an e-mail reply): joins, never opens
         if kind is None:
             continue
         relevant.append((r, props, touchpoint, kind))
@@ -185,6 +208,10 @@ def _place_rows(s: Session, rows: Sequence[Any], work: _Batch) -> None:
     relevant.sort(key=lambda item: (item[0].profile_id, item[0].timestamp, item[0].seq))
     for r, props, touchpoint, kind in relevant:
         _place(s, r, props, touchpoint, kind, topics.get(int(r.seq)), work)
+
+
+def _responder(props: dict[str, Any]) -> bool:
+    return any(isinstance(props.get(k), str) and props[k].strip() for k in RESPONDER_PROPERTIES)
 
 
 def _kind(type_: str, name: str | None, touchpoint: Touchpoint | None) -> str | None:
@@ -206,15 +233,18 @@ def _place(
 ) -> None:
     profile_id = str(r.profile_id)
     at: datetime = r.timestamp
-    department = _department(kind, props, touchpoint, work.journey)
+    department = None if kind == "response" else _department(kind, props, touchpoint, work.journey)
     ref = _ref(props)
     case = _case_by_ref(s, ref, work) if ref else _candidate(s, profile_id, at, topic_id, work)
-    if case is None and (kind in ("contact", "status") or ref):
+    if case is None and (kind in ("contact", "status") or (ref and kind != "response")):
         case = _open_case(s, r, props, touchpoint, kind, ref, topic_id, work)
     detail = _detail(kind, r.event, props, r.channel)
     if kind == "data_request":
         fields = detail["fields"]
-        known = _known_fields(s, profile_id, at, fields, work.policy)
+        # What the company knew is what the case's customer's profile held (a call that quotes
+        # the case may come from a number not linked to them yet).
+        holder = case.profile_id if case is not None else profile_id
+        known = _known_fields(s, holder, at, fields, work.policy)
         detail["known"] = known
         s.execute(
             insert(data_requests).values(
@@ -343,6 +373,7 @@ def _case_by_ref(s: Session, ref: str | None, work: _Batch) -> _Open | None:
 _OPEN_COLUMNS = (
     cases.c.id,
     cases.c.ref,
+    cases.c.profile_id,
     cases.c.status,
     cases.c.opened_at,
     cases.c.last_activity_at,
@@ -352,7 +383,13 @@ _OPEN_COLUMNS = (
 
 def _open_from(row: Any) -> _Open:
     return _Open(
-        int(row.id), row.ref, row.status, row.opened_at, row.last_activity_at, row.topic_id
+        int(row.id),
+        row.ref,
+        row.profile_id,
+        row.status,
+        row.opened_at,
+        row.last_activity_at,
+        row.topic_id,
     )
 
 
@@ -427,7 +464,7 @@ def _open_case(
     if ref is None:
         ref = f"C-{case_id:06d}"
         s.execute(update(cases).where(cases.c.id == case_id).values(ref=ref))
-    case = _Open(int(case_id), ref, "open", opened, at, topic_id)
+    case = _Open(int(case_id), ref, str(r.profile_id), "open", opened, at, topic_id)
     work.by_profile.setdefault(str(r.profile_id), []).append(case)
     work.report.opened += 1
     publish(s, CaseOpened(case_id=int(case_id), ref=ref, profile_id=str(r.profile_id),
@@ -485,11 +522,28 @@ def _known_fields(
     kinds = [p.split(":", 1)[1] for p in wanted if p.startswith("identifier:")]
     keys = [p.split(":", 1)[1] for p in wanted if p.startswith("trait:")]
     held: set[str] = set()
-    if kinds:
+    if "user_id" in kinds:
+        # Known when any of the customer's events before the ask carried their id: the
+        # identifier's first_seen is when the projector first met it, which for a late import
+        # can be later than events it places afterwards.
+        identified = s.execute(
+            select(profile_events.c.seq)
+            .join(events, events.c.seq == profile_events.c.seq)
+            .where(
+                profile_events.c.profile_id == profile_id,
+                profile_events.c.at < at,
+                events.c.user_id.is_not(None),
+            )
+            .limit(1)
+        ).first()
+        if identified is not None:
+            held.add("identifier:user_id")
+    others = [k for k in kinds if k != "user_id"]
+    if others:
         rows = s.execute(
             select(identifiers.c.kind).where(
                 identifiers.c.profile_id == profile_id,
-                identifiers.c.kind.in_(kinds),
+                identifiers.c.kind.in_(others),
                 identifiers.c.first_seen < at,
             )
         )

@@ -14,6 +14,7 @@ PRIORITIES = ("urgent", "high", "normal", "low")
 ACTIVITY_KINDS = (
     "contact",  # the customer reached out (a call, an e-mail, a visit, a complaint)
     "data_request",  # the customer was asked for details
+    "response",  # the company answered (an e-mail reply)
     "transfer",  # handed to another department
     "resolution",  # the matter was solved
     "reopen",  # the customer said it was not

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from cxm.cli import (
+    cases,
     data,
     identity,
     journey,
@@ -61,6 +62,7 @@ metrics.register(app)
 surveys.register(app)
 segments.register(app)
 text.register(app)
+cases.register(app)
 
 
 def main() -> None:

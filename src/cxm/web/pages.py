@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
+from cxm.cases import Case
 from cxm.identity import ReviewItem
 from cxm.ingest import RecentEvent, SourceActivity
 from cxm.profiles.models import Profile, ProfileCard, TimelineItem, WhatWeKnow
@@ -112,9 +113,11 @@ def customer_context(
     pairs: Sequence[ReviewItem] = (),
     journey: JourneyMap | None = None,
     effort: dict[str, Any] | None = None,
+    cases: Sequence[Case] = (),
 ) -> dict[str, Any]:
     """The customer page; ``pairs`` are the review questions and decisions about the profile,
-    ``effort`` the customer's row of the effort ranking (None: no support matter yet).
+    ``effort`` the customer's row of the effort ranking (None: no support matter yet),
+    ``cases`` the open cases every channel should see.
 
     With a journey map, each timeline event shows its touchpoint and stage, and the newest one
     on the map (first page, all channels) gives the customer's current stage.
@@ -134,6 +137,8 @@ def customer_context(
         "channel_chart": channel_use_option(used, _labeller(t)) if used else None,
         "current_place": current,
         "effort": effort,
+        "open_cases": list(cases),
+        "department_names": {d.id: d.name for d in journey.departments} if journey else {},
         **timeline,
     }
 

@@ -41,7 +41,7 @@ _NAV: tuple[tuple[str, str, str | None], ...] = (
     ("journey", "route", "/journey"),
     ("surveys", "star", "/surveys"),
     ("text", "text", "/text"),
-    ("cases", "inbox", None),
+    ("cases", "inbox", "/cases"),
     ("insights", "bulb", None),
     ("automation", "bolt", None),
     ("privacy", "shield", None),

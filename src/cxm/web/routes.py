@@ -20,6 +20,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cxm.api.errors import http_error_response
 from cxm.auth import authenticate_token, get_token
+from cxm.cases import open_cases_of
+from cxm.cases.masking import masked_case
 from cxm.config import CHANNELS
 from cxm.errors import NotFound
 from cxm.journeys.map import JourneyMap
@@ -36,6 +38,7 @@ from cxm.profiles import (
 )
 from cxm.profiles.masking import masked_timeline
 from cxm.web import (
+    cases,
     identity,
     journey,
     metrics,
@@ -228,6 +231,8 @@ def customer(
         pairs = identity.pairs_about(db, profile)
         journey_map = current_journey_map(db)
         fetched = _timeline(db, profile.id, viewer, channel, before_seq)
+        pii = viewer.principal.can("pii")
+        cases = [masked_case(c, can_see_pii=pii) for c in open_cases_of(db, profile.id)]
     page = pages.TimelinePage.from_fetch(fetched, pages.TIMELINE_PAGE_SIZE)
     effort = customer_effort_of(workspace_of(request), journey_map, profile.id)
     context = pages.customer_context(
@@ -239,6 +244,7 @@ def customer(
         pairs=pairs,
         journey=journey_map,
         effort=effort,
+        cases=cases,
     )
     return render_page(request, "customer.html", context, viewer=viewer, active="customers")
 
@@ -297,6 +303,7 @@ def mount_web(app: FastAPI) -> None:
     app.include_router(survey_builder.router)
     app.include_router(surveys.router)
     app.include_router(text.router)
+    app.include_router(cases.router)
     app.add_exception_handler(LoginRequired, on_login_required)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
 

@@ -1,0 +1,166 @@
+"""The Cases pages: the inbox (filters by status, department, channel, late ones; the counts;
+where customers are asked again), and a page per case with its whole story across channels,
+where an agent with the write scope changes its status, priority or department, or adds a note.
+
+Titles and notes are masked (e-mails, phones, account and identity numbers) unless the
+signed-in token has the ``pii`` scope.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from cxm.cases import (
+    PRIORITIES,
+    STATUSES,
+    CaseFilter,
+    asked_again_report,
+    case_overview,
+    do_update_case,
+    get_case,
+    list_cases,
+)
+from cxm.cases.masking import masked_case
+from cxm.config import CHANNELS
+from cxm.errors import CxmError
+from cxm.journeys.service import current_journey_map
+from cxm.store.metadata import utcnow
+from cxm.web.i18n import translator
+from cxm.web.session import CSRF_FIELD, CSRF_HEADER, csrf_matches
+from cxm.web.viewer import SignedIn, Viewer, error_page, render_page, workspace_of
+
+router = APIRouter(include_in_schema=False)
+PAGE = 50
+
+
+@router.get("/cases", response_class=HTMLResponse)
+def inbox(
+    request: Request,
+    viewer: SignedIn,
+    status: str = "active",
+    department: str = "",
+    channel: str = "",
+    late: bool = False,
+    q: str = "",
+    page: int = 1,
+) -> Response:
+    t = translator(viewer.lang)
+    statuses = {"active": ["open", "pending"], "all": list(STATUSES)}.get(status, [status])
+    if any(s not in STATUSES for s in statuses):
+        return error_page(request, 400, t("cases.bad_status", status=status), viewer, "cases")
+    if channel and channel not in CHANNELS:
+        return error_page(request, 400, t("error.bad_channel", channel=channel), viewer, "cases")
+    page = max(1, min(page, 10_000))
+    ws = workspace_of(request)
+    pii = viewer.principal.can("pii")
+    now = utcnow()
+    try:
+        query = CaseFilter(status=statuses, department=department or None,
+                           channel=channel or None, breached=late, q=q or None, limit=PAGE,
+                           offset=(page - 1) * PAGE)  # fmt: skip
+    except (CxmError, ValueError) as exc:
+        return error_page(request, 400, str(exc), viewer, "cases")
+    with ws.session() as s:
+        found = list_cases(s, query, now=now)
+        overview = case_overview(s, now=now)
+        asked = asked_again_report(s, by="touchpoint")[:8]
+        journey = current_journey_map(s)
+    departments = [(d.id, d.name) for d in journey.departments] if journey else []
+    names = dict(departments)
+    touchpoints = {tp.id: tp.name for tp in journey.touchpoints} if journey else {}
+    filters = {"status": status, "department": department, "channel": channel,
+               "late": "true" if late else "", "q": q}  # fmt: skip
+
+    def link(**changes: Any) -> str:
+        merged = {k: v for k, v in {**filters, **changes}.items() if v not in ("", None)}
+        return "/cases?" + urlencode(merged)
+
+    context = {
+        "cases": [
+            {"c": masked_case(c, can_see_pii=pii), "late": c.breaches(now)} for c in found.cases
+        ],
+        "total": found.total,
+        "counts": found.counts,
+        "overview": overview,
+        "asked": asked,
+        "departments": departments,
+        "department_names": names,
+        "touchpoint_names": touchpoints,
+        "channels": CHANNELS,
+        "filters": filters,
+        "page": page,
+        "pages": max(1, -(-found.total // PAGE)),
+        "link": link,
+        "pii": pii,
+    }
+    return render_page(request, "cases.html", context, viewer=viewer, active="cases")
+
+
+@router.get("/cases/{ref}", response_class=HTMLResponse)
+def case_page(request: Request, viewer: SignedIn, ref: str) -> Response:
+    ws = workspace_of(request)
+    now = utcnow()
+    try:
+        with ws.session() as s:
+            case = get_case(s, ref)
+            journey = current_journey_map(s)
+    except CxmError as exc:
+        return error_page(request, exc.http_status, exc.message, viewer, "cases")
+    departments = [(d.id, d.name) for d in journey.departments] if journey else []
+    context = {
+        "c": masked_case(case, can_see_pii=viewer.principal.can("pii")),
+        "late": case.breaches(now),
+        "departments": departments,
+        "department_names": dict(departments),
+        "touchpoint_names": {tp.id: tp.name for tp in journey.touchpoints} if journey else {},
+        "statuses": STATUSES,
+        "priorities": PRIORITIES,
+        "can_write": viewer.principal.can("write"),
+        "pii": viewer.principal.can("pii"),
+    }
+    return render_page(request, "case.html", context, viewer=viewer, active="cases")
+
+
+def _refuse(request: Request, viewer: Viewer, token: str) -> Response | None:
+    if not csrf_matches(viewer.session, token or request.headers.get(CSRF_HEADER)):
+        return error_page(request, 403, translator(viewer.lang)("error.csrf"), viewer, "cases")
+    if not viewer.principal.can("write"):
+        message = translator(viewer.lang)("cases.need_write")
+        return error_page(request, 403, message, viewer, "cases")
+    return None
+
+
+@router.post("/cases/{ref}/change", response_class=HTMLResponse)
+def change_case(
+    request: Request,
+    viewer: SignedIn,
+    ref: str,
+    status: Annotated[str, Form(max_length=16)] = "",
+    priority: Annotated[str, Form(max_length=16)] = "",
+    department: Annotated[str, Form(max_length=100)] = "",
+    note: Annotated[str, Form(max_length=10_000)] = "",
+    csrf_token: Annotated[str, Form(alias=CSRF_FIELD)] = "",
+) -> Response:
+    refused = _refuse(request, viewer, csrf_token)
+    if refused is not None:
+        return refused
+    ws = workspace_of(request)
+    try:
+        with ws.session() as s:
+            case = do_update_case(
+                session=s,
+                actor=viewer.principal.actor,
+                policy=ws.case_policy,
+                ref=ref,
+                status=status or None,
+                priority=priority or None,
+                department=department or None,
+                note=note.strip() or None,
+            )
+    except CxmError as exc:
+        return error_page(request, exc.http_status, exc.message, viewer, "cases")
+    return RedirectResponse(f"/cases/{case.ref}", status_code=303)
