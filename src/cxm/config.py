@@ -235,6 +235,49 @@ class Settings(BaseSettings):
             "as asking again."
         ),
     )
+    smtp_host: str | None = Field(
+        default=None,
+        description="SMTP server for automation e-mails; without it, e-mail actions fail.",
+    )
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="The SMTP server's port.")
+    smtp_user: str | None = Field(default=None, description="SMTP user name, if it needs one.")
+    smtp_password: str | None = Field(default=None, description="SMTP password, if it needs one.")
+    smtp_starttls: bool = Field(
+        default=False, description="Upgrade the SMTP connection with STARTTLS before sending."
+    )
+    smtp_from: str = Field(
+        default="cxm <cxm@localhost>", description="The From address of automation e-mails."
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description=(
+            "Redis for the automation queue (`redis://host:6379/0`), shared by several workers; "
+            "without it the queue is a SQLite file in the workspace."
+        ),
+    )
+    automation_interval_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="Seconds between the worker's automation runs: rules over new events, "
+        "due schedules and segment entries, and due actions.",
+    )
+    automation_max_attempts: int = Field(
+        default=5,
+        ge=1,
+        le=50,
+        description="Tries of an action (a webhook, an e-mail) before it goes to the dead letters.",
+    )
+    automation_retry_base_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="Wait before the first retry of a failed action; doubled each time (≤ 1 h).",
+    )
+    automation_max_age_h: float = Field(
+        default=24.0,
+        gt=0,
+        description="Events older than this (by the customer's clock) when the rules first see "
+        "them trigger nothing: importing history must not e-mail customers about last year.",
+    )
     cases_interval_s: float = Field(
         default=15.0,
         gt=0,

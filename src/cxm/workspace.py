@@ -43,6 +43,7 @@ from cxm.store.tables import workspace_meta
 
 if TYPE_CHECKING:
     from cxm.analytics import Engine as QueryEngine
+    from cxm.automation.runtime import Automation
     from cxm.cases import BuildReport, Case, CasePolicy
     from cxm.identity.resolve import ResolveReport
     from cxm.journeys.analytics import JourneyAnalytics
@@ -225,6 +226,13 @@ class Workspace:
         return TextAnalytics(
             session=self.session, settings=self.settings, models_dir=self.path / "models" / "text"
         )
+
+    @cached_property
+    def automation(self) -> Automation:
+        """Rules and their actions: ``ws.automation.run_once()`` (the worker does it too)."""
+        from cxm.automation.runtime import Automation
+
+        return Automation(self)
 
     # Cases ---------------------------------------------------------------------------------
     @property

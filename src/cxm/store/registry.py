@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import cxm.audit.tables
 import cxm.auth.tables
+import cxm.automation.tables
 import cxm.cases.tables
 import cxm.identity.tables
 import cxm.ingest.tables

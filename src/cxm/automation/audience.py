@@ -1,0 +1,141 @@
+"""What automation knows about a customer when it decides: their current traits, whether they
+are in a segment, and whether they may be contacted for a purpose.
+
+Consent, until the privacy capability keeps a ledger of its own, is read from what the
+customer told the company, newest first:
+
+- a ``Consent Given`` / ``Consent Withdrawn`` event with ``purpose`` (and ``Do Not Contact``);
+- the traits ``do_not_contact`` (true: never contact), ``consent_<purpose>`` (true/false) and
+  ``consents`` (an object of purpose → true/false).
+
+``marketing`` needs a yes (opt-in, as the GDPR and the ePrivacy rules want for marketing);
+any other purpose (``service``: messages about the customer's own matters) is allowed unless
+the customer said no.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cxm.identity.tables import profiles
+from cxm.ingest.tables import events
+from cxm.profiles.tables import profile_events, trait_observations
+from cxm.segments.queries import get_segment
+
+OPT_IN_PURPOSES = frozenset({"marketing"})
+CONSENT_EVENTS = ("Consent Given", "Consent Withdrawn", "Do Not Contact")
+
+
+@dataclass(frozen=True)
+class Customer:
+    profile_id: str
+    traits: dict[str, Any]
+    last_seen: datetime | None
+    display_name: str | None
+    # Consent events by purpose, newest last: (at, given)
+    consent_events: dict[str, list[tuple[datetime, bool]]]
+
+    @property
+    def first_name(self) -> str | None:
+        for key in ("firstName", "first_name"):
+            value = self.traits.get(key)
+            if isinstance(value, str) and value.strip():
+                return value.strip()
+        name = self.traits.get("name") or self.display_name
+        return name.split()[0] if isinstance(name, str) and name.strip() else None
+
+    @property
+    def language(self) -> str:
+        for key in ("language", "locale"):
+            value = self.traits.get(key)
+            if isinstance(value, str) and value[:2].lower() in ("pl", "en", "ru"):
+                return value[:2].lower()
+        return "pl"
+
+    def may_contact(self, purpose: str) -> tuple[bool, str | None]:
+        """Whether the customer may be contacted for ``purpose``, and if not, why."""
+        if self.consent_events.get("*"):
+            return False, "the customer asked not to be contacted"
+        if self.traits.get("do_not_contact") is True:
+            return False, "the customer asked not to be contacted (trait do_not_contact)"
+        events = self.consent_events.get(purpose, [])
+        said: bool | None = events[-1][1] if events else None
+        if said is None:
+            trait = self.traits.get(f"consent_{purpose}")
+            consents = self.traits.get("consents")
+            if isinstance(trait, bool):
+                said = trait
+            elif isinstance(consents, dict) and isinstance(consents.get(purpose), bool):
+                said = consents[purpose]
+        if said is False:
+            return False, f"the customer withdrew consent for {purpose}"
+        if said is None and purpose in OPT_IN_PURPOSES:
+            return False, f"no consent for {purpose} (it needs a yes)"
+        return True, None
+
+    def context(self) -> dict[str, Any]:
+        """What templates may use: ``{{ first_name }}``, ``{{ name }}``, ``{{ traits.plan }}``."""
+        return {
+            "profile_id": self.profile_id,
+            "name": self.display_name or self.traits.get("name") or "",
+            "first_name": self.first_name or "",
+            "traits": self.traits,
+            "language": self.language,
+        }
+
+
+def load_customer(session: Session, profile_id: str) -> Customer | None:
+    """The live profile ``profile_id`` is (or was merged into), with what automation needs."""
+    row = session.execute(
+        select(
+            func.coalesce(profiles.c.merged_into, profiles.c.id).label("root"),
+        ).where(profiles.c.id == profile_id)
+    ).first()
+    if row is None:
+        return None
+    root = row.root
+    live = session.execute(
+        select(profiles.c.last_seen, profiles.c.display_name).where(profiles.c.id == root)
+    ).first()
+    traits: dict[str, Any] = {}
+    obs = trait_observations.c
+    for key, value in session.execute(
+        select(obs.key, obs.value)
+        .where(obs.profile_id == root)
+        .order_by(obs.observed_at, obs.seq)  # newest last wins
+    ):
+        traits[key] = orjson.loads(value)
+    consent: dict[str, list[tuple[datetime, bool]]] = defaultdict(list)
+    rows = session.execute(
+        select(events.c.event, events.c.timestamp, events.c.payload)
+        .join(profile_events, profile_events.c.seq == events.c.seq)
+        .where(profile_events.c.profile_id == root, events.c.event.in_(CONSENT_EVENTS))
+        .order_by(events.c.timestamp, events.c.seq)
+    )
+    for name, at, payload in rows:
+        if name == "Do Not Contact":
+            consent["*"].append((at, False))
+            continue
+        props = (orjson.loads(payload) or {}).get("properties") or {}
+        purpose = props.get("purpose")
+        if isinstance(purpose, str) and purpose:
+            consent[purpose].append((at, name == "Consent Given"))
+    return Customer(
+        profile_id=root,
+        traits=traits,
+        last_seen=live.last_seen if live else None,
+        display_name=live.display_name if live else None,
+        consent_events=dict(consent),
+    )
+
+
+def in_segment(session: Session, name: str, customer: Customer, now: datetime) -> bool:
+    segment = get_segment(session, name)
+    return segment.definition.includes(customer.traits, last_seen=customer.last_seen, now=now)

@@ -1,0 +1,383 @@
+"""Automation rules as people write them (YAML, or JSON through the API), checked with every
+problem listed at once.
+
+A rule is a trigger, conditions, actions and limits::
+
+    name: outage-apology
+    description: Apologise to customers whose repair took a second visit
+    trigger:
+      event: Repair Completed          # or: score: {kind: nps, below: 7}
+                                       # or: segment_entry: at-risk
+                                       # or: schedule: "0 9 * * MON"  (cron, UTC)
+      where: {visit: 2}                # the event's properties (equality)
+    conditions:
+      traits: {plan: fibre}            # the segment syntax: value, {one_of}, {exists}
+      segment: krakow-fibre            # a saved segment the customer is in now
+      not_segment: vip
+    consent: service                   # the purpose contact actions need (default service)
+    actions:
+      - email:
+          subject: {pl: "Przepraszamy, {{ first_name }}", en: "Sorry, {{ first_name }}"}
+          body: {pl: "…", en: "…", ru: "…"}
+      - webhook: {url: "https://crm.example/hooks/cxm"}
+      - case: {title: "Call back {{ name }}", department: customer-success, priority: high}
+      - nudge: {channel: app, message: {pl: "…", en: "…"}}
+    limits:
+      per_customer: {count: 1, days: 30}   # frequency cap (default 1 in 7 days)
+      quiet_hours: {start: "21:00", end: "08:00", timezone: Europe/Warsaw}
+
+>>> rule = parse_rule_yaml("name: r\\ntrigger: {event: X}\\nactions: [{nudge: {message: Hi}}]")
+>>> (rule.name, rule.trigger.kind, rule.actions[0].kind)
+('r', 'event', 'nudge')
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import time
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from croniter import croniter
+from jinja2 import TemplateSyntaxError
+from jinja2.sandbox import SandboxedEnvironment
+
+from cxm.cases.policy import check_priority
+from cxm.errors import ErrorDetail, InvalidInput
+from cxm.segments.definitions import segment_from_data
+from cxm.segments.models import SegmentDefinition, SegmentDefinitionInvalid
+
+RULE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
+LANGUAGES = ("pl", "en", "ru")
+SCORE_KINDS = ("nps", "csat", "ces")
+ACTION_KINDS = ("webhook", "email", "case", "nudge")
+# Actions that reach the customer: they need consent and respect do-not-contact.
+CONTACTING = frozenset({"email", "nudge"})
+MAX_ACTIONS = 10
+MAX_TEMPLATE = 20_000
+TEMPLATES = SandboxedEnvironment(autoescape=False)
+Loc = tuple[str | int, ...]
+
+
+class RuleInvalid(InvalidInput):
+    """A rule broke one or more rules of its own; ``errors`` lists every problem."""
+
+    code = "invalid_rule"
+
+
+@dataclass(frozen=True)
+class Trigger:
+    kind: str  # event, score, segment_entry, schedule
+    event: str | None = None
+    where: dict[str, Any] = field(default_factory=dict)
+    score_kind: str | None = None
+    below: float | None = None
+    above: float | None = None
+    segment: str | None = None
+    cron: str | None = None
+
+    def to_data(self) -> dict[str, Any]:
+        if self.kind == "event":
+            return {"event": self.event, **({"where": self.where} if self.where else {})}
+        if self.kind == "score":
+            bound = {"below": self.below} if self.below is not None else {"above": self.above}
+            return {"score": {"kind": self.score_kind, **bound}}
+        if self.kind == "segment_entry":
+            return {"segment_entry": self.segment}
+        return {"schedule": self.cron}
+
+
+@dataclass(frozen=True)
+class Action:
+    kind: str
+    options: dict[str, Any]
+
+    @property
+    def contacting(self) -> bool:
+        return self.kind in CONTACTING
+
+
+@dataclass(frozen=True)
+class Limits:
+    count: int = 1
+    days: int = 7
+    quiet_start: time | None = None
+    quiet_end: time | None = None
+    timezone: str = "Europe/Warsaw"
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    description: str | None
+    trigger: Trigger
+    traits: SegmentDefinition | None
+    segment: str | None
+    not_segment: str | None
+    consent: str
+    actions: tuple[Action, ...]
+    limits: Limits
+    source: dict[str, Any]  # the definition as written (normalised), stored and shown
+
+    @property
+    def contacts_customer(self) -> bool:
+        return any(a.contacting for a in self.actions)
+
+
+def parse_rule_yaml(text: str) -> Rule:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise RuleInvalid(f"the rule is not valid YAML: {exc}") from exc
+    return rule_from_data(data)
+
+
+def rule_from_data(data: Any) -> Rule:
+    """Check a rule (parsed YAML or JSON) and build it; raises RuleInvalid listing problems."""
+    if not isinstance(data, dict):
+        raise RuleInvalid(
+            f"a rule is an object with name, trigger and actions, not {type(data).__name__}"
+        )
+    problems: list[ErrorDetail] = []
+
+    def add(loc: Loc, message: str) -> None:
+        where = ".".join(str(part) for part in loc)
+        problems.append(ErrorDetail(loc, f"{where}: {message}" if where else message))
+
+    known = {"name", "description", "trigger", "conditions", "consent", "actions", "limits",
+             "enabled"}  # fmt: skip
+    for key in data:
+        if key not in known:
+            add((str(key),), f"unknown key; a rule has {', '.join(sorted(known))}")
+    name = data.get("name")
+    if not isinstance(name, str) or not RULE_NAME.fullmatch(name):
+        add(("name",), "a rule's name is lower-case letters, digits, '-' or '_' (at most 100)")
+    description = data.get("description")
+    if description is not None and (not isinstance(description, str) or len(description) > 2000):
+        add(("description",), "text of at most 2000 characters")
+    trigger = _trigger(data.get("trigger"), add)
+    traits, segment, not_segment = _conditions(data.get("conditions"), add)
+    consent = data.get("consent", "service")
+    if not isinstance(consent, str) or not re.fullmatch(r"[a-z][a-z0-9_-]{0,49}", consent):
+        add(("consent",), "a purpose name such as service or marketing")
+    actions = _actions(data.get("actions"), add)
+    limits = _limits(data.get("limits"), add)
+    if problems:
+        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        raise RuleInvalid(f"the rule is not valid: {problems[0].message}{more}", errors=problems)
+    assert isinstance(name, str) and trigger is not None and limits is not None
+    source = {k: v for k, v in data.items() if k != "enabled"}
+    return Rule(name, description, trigger, traits, segment, not_segment, str(consent),
+                tuple(actions), limits, source)  # fmt: skip
+
+
+def _trigger(raw: Any, add: Any) -> Trigger | None:
+    if not isinstance(raw, dict):
+        add(("trigger",), "one of event, score, segment_entry or schedule")
+        return None
+    kinds = [k for k in ("event", "score", "segment_entry", "schedule") if k in raw]
+    if len(kinds) != 1:
+        add(("trigger",), "exactly one of event, score, segment_entry or schedule")
+        return None
+    kind = kinds[0]
+    allowed = {kind, "where"} if kind == "event" else {kind}
+    extra = sorted(set(raw) - allowed)
+    if extra:
+        add(("trigger",), f"unknown key(s) {extra} beside {kind}")
+    value = raw[kind]
+    if kind == "event":
+        where = raw.get("where", {})
+        if not isinstance(value, str) or not value.strip() or len(value) > 200:
+            add(("trigger", "event"), "the event's name (text, at most 200 characters)")
+        if not isinstance(where, dict) or any(isinstance(v, dict | list) for v in where.values()):
+            add(("trigger", "where"), "property: value pairs (equality on plain values)")
+            where = {}
+        return Trigger("event", event=value if isinstance(value, str) else None, where=where)
+    if kind == "score":
+        if not isinstance(value, dict) or value.get("kind") not in SCORE_KINDS:
+            add(("trigger", "score", "kind"), f"one of {', '.join(SCORE_KINDS)}")
+            return None
+        bounds = [b for b in ("below", "above") if b in value]
+        if (
+            len(bounds) != 1
+            or isinstance(value[bounds[0]], bool)
+            or not isinstance(value[bounds[0]], int | float)
+        ):
+            add(("trigger", "score"), "one number, below or above")
+            return None
+        bound = float(value[bounds[0]])
+        if bounds[0] == "below":
+            return Trigger("score", score_kind=value["kind"], below=bound)
+        return Trigger("score", score_kind=value["kind"], above=bound)
+    if kind == "segment_entry":
+        if not isinstance(value, str) or not value:
+            add(("trigger", "segment_entry"), "the name of a saved segment")
+        return Trigger("segment_entry", segment=value if isinstance(value, str) else None)
+    if not isinstance(value, str) or not croniter.is_valid(value):
+        add(("trigger", "schedule"), f"a cron expression such as '0 9 * * MON', got {value!r}")
+        return None
+    return Trigger("schedule", cron=value)
+
+
+def _conditions(raw: Any, add: Any) -> tuple[SegmentDefinition | None, str | None, str | None]:
+    if raw is None:
+        return None, None, None
+    if not isinstance(raw, dict):
+        add(("conditions",), "an object with traits, segment or not_segment")
+        return None, None, None
+    for key in raw:
+        if key not in ("traits", "segment", "not_segment"):
+            add(("conditions", str(key)), "unknown; use traits, segment or not_segment")
+    traits = None
+    if "traits" in raw:
+        try:
+            traits = segment_from_data({"name": "rule-conditions", "traits": raw["traits"]})
+        except SegmentDefinitionInvalid as exc:
+            for problem in exc.errors:
+                add(("conditions", *problem.loc), problem.message.split(": ", 1)[-1])
+    names = []
+    for key in ("segment", "not_segment"):
+        value = raw.get(key)
+        if value is not None and (not isinstance(value, str) or not value):
+            add(("conditions", key), "the name of a saved segment")
+            value = None
+        names.append(value)
+    return traits, names[0], names[1]
+
+
+def _text(value: Any, loc: Loc, add: Any, *, required: bool = True) -> None:
+    """A template: text, or text per language (pl, en, ru); each must compile."""
+    if value is None and not required:
+        return
+    variants = value if isinstance(value, dict) else {"": value}
+    if not variants or not all(isinstance(v, str) and v.strip() for v in variants.values()):
+        add(loc, "text, or text per language: {pl: …, en: …, ru: …}")
+        return
+    for lang, text in variants.items():
+        if lang and lang not in LANGUAGES:
+            add((*loc, lang), f"unknown language; use {', '.join(LANGUAGES)}")
+        if len(text) > MAX_TEMPLATE:
+            add((*loc, lang) if lang else loc, f"at most {MAX_TEMPLATE} characters")
+        try:
+            TEMPLATES.parse(text)
+        except TemplateSyntaxError as exc:
+            add(
+                (*loc, lang) if lang else loc, f"template error on line {exc.lineno}: {exc.message}"
+            )
+
+
+def _actions(raw: Any, add: Any) -> list[Action]:
+    if not isinstance(raw, list) or not raw or len(raw) > MAX_ACTIONS:
+        add(("actions",), f"a list of 1 to {MAX_ACTIONS} actions")
+        return []
+    out = []
+    for i, item in enumerate(raw):
+        loc: Loc = ("actions", i)
+        if not isinstance(item, dict) or len(item) != 1:
+            add(loc, f"one of {', '.join(ACTION_KINDS)} with its options")
+            continue
+        kind, options = next(iter(item.items()))
+        if kind not in ACTION_KINDS:
+            add(loc, f"unknown action {kind!r}; use {', '.join(ACTION_KINDS)}")
+            continue
+        if not isinstance(options, dict):
+            add((*loc, kind), "the action's options (an object)")
+            continue
+        _check_action(kind, options, (*loc, kind), add)
+        out.append(Action(kind, options))
+    return out
+
+
+_ACTION_KEYS = {
+    "webhook": {"url", "secret_env"},
+    "email": {"subject", "body", "to"},
+    "case": {"title", "department", "priority", "note"},
+    "nudge": {"channel", "message"},
+}
+
+
+def _check_action(kind: str, options: dict[str, Any], loc: Loc, add: Any) -> None:
+    for key in options:
+        if key not in _ACTION_KEYS[kind]:
+            add(
+                (*loc, key), f"unknown option; {kind} takes {', '.join(sorted(_ACTION_KEYS[kind]))}"
+            )
+    if kind == "webhook":
+        url = options.get("url")
+        if not isinstance(url, str) or not re.match(r"^https?://[^\s]+$", url):
+            add((*loc, "url"), "an http:// or https:// address")
+        secret = options.get("secret_env")
+        if secret is not None and (
+            not isinstance(secret, str) or not re.fullmatch(r"[A-Z_][A-Z0-9_]*", secret)
+        ):
+            add((*loc, "secret_env"), "the name of an environment variable holding the secret")
+    elif kind == "email":
+        _text(options.get("subject"), (*loc, "subject"), add)
+        _text(options.get("body"), (*loc, "body"), add)
+        to = options.get("to", "trait:email")
+        if not isinstance(to, str) or not to.startswith("trait:"):
+            add((*loc, "to"), "trait:KEY, the trait holding the address (default trait:email)")
+    elif kind == "case":
+        _text(options.get("title"), (*loc, "title"), add)
+        _text(options.get("note"), (*loc, "note"), add, required=False)
+        try:
+            check_priority(options.get("priority", "normal"))
+        except InvalidInput as exc:
+            add((*loc, "priority"), exc.message)
+    elif kind == "nudge":
+        _text(options.get("message"), (*loc, "message"), add)
+        if options.get("channel", "app") not in ("app", "web"):
+            add((*loc, "channel"), "app or web")
+
+
+def _limits(raw: Any, add: Any) -> Limits | None:
+    if raw is None:
+        return Limits()
+    if not isinstance(raw, dict):
+        add(("limits",), "an object with per_customer and quiet_hours")
+        return None
+    count, days = 1, 7
+    per = raw.get("per_customer")
+    if per is not None:
+        if (
+            not isinstance(per, dict)
+            or not isinstance(per.get("count"), int)
+            or not isinstance(per.get("days"), int)
+            or isinstance(per.get("count"), bool)
+            or not 1 <= per["count"] <= 1000
+            or not 1 <= per["days"] <= 3650
+        ):
+            add(("limits", "per_customer"), "{count: 1..1000, days: 1..3650}")
+        else:
+            count, days = per["count"], per["days"]
+    quiet = raw.get("quiet_hours")
+    start = end = None
+    zone = "Europe/Warsaw"
+    if quiet is not None:
+        if not isinstance(quiet, dict):
+            add(("limits", "quiet_hours"), "{start: 'HH:MM', end: 'HH:MM', timezone: Area/City}")
+        else:
+            start = _clock(quiet.get("start"), ("limits", "quiet_hours", "start"), add)
+            end = _clock(quiet.get("end"), ("limits", "quiet_hours", "end"), add)
+            zone = quiet.get("timezone", zone)
+            try:
+                ZoneInfo(str(zone))
+            except (ZoneInfoNotFoundError, ValueError):
+                add(("limits", "quiet_hours", "timezone"), f"unknown time zone {zone!r}")
+    for key in raw:
+        if key not in ("per_customer", "quiet_hours"):
+            add(("limits", str(key)), "unknown; use per_customer or quiet_hours")
+    return Limits(count, days, start, end, str(zone))
+
+
+def _clock(value: Any, loc: Loc, add: Any) -> time | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        # YAML reads 21:00 as sexagesimal 1260 (minutes); accept it as the clock it meant.
+        value = f"{value // 60:02d}:{value % 60:02d}"
+    if not isinstance(value, str) or not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+        add(loc, "a time of day 'HH:MM'")
+        return None
+    hours, minutes = value.split(":")
+    return time(int(hours), int(minutes))

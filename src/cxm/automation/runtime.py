@@ -1,0 +1,109 @@
+"""Automation bound to a workspace: its rules, its queue and its delivery settings, run once
+(``run_once``: what the worker does every ``CXM_AUTOMATION_INTERVAL_S``) or piece by piece.
+
+>>> report = ws.automation.run_once()                                     # doctest: +SKIP
+>>> report["fired"], report["done"]                                         # doctest: +SKIP
+(3, 6)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from huey import Huey
+
+from cxm.automation.actions import Delivery
+from cxm.automation.dispatch import DispatchReport, do_dispatch, run_job
+from cxm.automation.engine import RunReport, do_evaluate_rules, do_run_scheduled
+from cxm.automation.queue import announce, drain, make_queue
+
+if TYPE_CHECKING:
+    from cxm.workspace import Workspace
+
+
+class Automation:
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self.settings = ws.settings
+        # What the queue's deliveries add to, and the clock they use, during dispatch().
+        self._report: DispatchReport | None = None
+        self._now: datetime | None = None
+
+    @cached_property
+    def webhook_secret(self) -> bytes:
+        """The key webhooks are signed with (``cxm automation secret`` shows it)."""
+        return hmac.new(self.ws.secret_key, b"cxm-automation-webhooks", hashlib.sha256).digest()
+
+    @property
+    def delivery(self) -> Delivery:
+        s = self.settings
+        return Delivery(
+            smtp_host=s.smtp_host,
+            smtp_port=s.smtp_port,
+            smtp_user=s.smtp_user,
+            smtp_password=s.smtp_password,
+            smtp_starttls=s.smtp_starttls,
+            smtp_from=s.smtp_from,
+            webhook_secret=self.webhook_secret,
+            case_policy=self.ws.case_policy,
+        )
+
+    @cached_property
+    def queue(self) -> Huey:
+        return make_queue(workspace=self.ws.path, redis_url=self.settings.redis_url,
+                          deliver=self.deliver)  # fmt: skip
+
+    def deliver(self, job_id: int) -> str | None:
+        return run_job(session=self.ws.session, job_id=job_id, delivery=self.delivery,
+                       max_attempts=self.settings.automation_max_attempts,
+                       retry_base_s=self.settings.automation_retry_base_s, now=self._now,
+                       report=self._report)  # fmt: skip
+
+    def evaluate(self, *, now: datetime | None = None, max_batches: int | None = None) -> RunReport:
+        """Fire rules for new events, and for due schedules and segment entries; the new
+        jobs are announced on the queue."""
+        report = do_evaluate_rules(
+            session=self.ws.session,
+            max_age=timedelta(hours=self.settings.automation_max_age_h),
+            now=now,
+            max_batches=max_batches,
+        )
+        scheduled = do_run_scheduled(session=self.ws.session, now=now)
+        report.fired += scheduled.fired
+        report.suppressed += scheduled.suppressed
+        report.jobs += scheduled.jobs
+        announce(self.queue, report.jobs)
+        return report
+
+    def dispatch(self, *, now: datetime | None = None) -> DispatchReport:
+        """Deliver what the queue announced, then every other due job in the store (retries,
+        quiet hours that ended, jobs whose worker died)."""
+        report = DispatchReport()
+        self._report, self._now = report, now
+        try:
+            drain(self.queue)
+        finally:
+            self._report = self._now = None
+        swept = do_dispatch(
+            session=self.ws.session,
+            delivery=self.delivery,
+            max_attempts=self.settings.automation_max_attempts,
+            retry_base_s=self.settings.automation_retry_base_s,
+            now=now,
+        )
+        report.done += swept.done
+        report.retrying += swept.retrying
+        report.dead += swept.dead
+        report.cancelled += swept.cancelled
+        report.errors += swept.errors
+        return report
+
+    def run_once(self, *, now: datetime | None = None) -> dict[str, Any]:
+        fired = self.evaluate(now=now, max_batches=10)
+        sent = self.dispatch(now=now)
+        return {**asdict(fired), **asdict(sent)}
