@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from cxm import __version__
 from cxm.api import (
     audit,
+    automation,
     cases,
     events,
     identity,
@@ -80,6 +81,7 @@ def create_app(workspace: Workspace, *, web: bool = True) -> FastAPI:
     app.include_router(metrics.router)
     app.include_router(text.router)
     app.include_router(cases.router)
+    app.include_router(automation.router)
     if web:
         from cxm.web import mount_web
 

@@ -162,13 +162,13 @@ def _run_schedule(s: Session, stored: StoredRule, now: datetime, report: RunRepo
     # The first tick a rule sees is where it starts: it does not fire for ticks before it
     # existed (and a tick older than a day is not caught up on after a long stop).
     if tick >= stored.updated_at and now - tick <= timedelta(days=1):
-        for profile_id in _audience(s, rule, now):
+        for profile_id in audience_of(s, rule, now):
             trigger = Trigger(profile_id, f"tick:{tick.isoformat()}:{profile_id}", tick)
             _fire(s, stored, trigger, now, report)
     write_mark(s, name, stamp)
 
 
-def _audience(s: Session, rule: Rule, now: datetime) -> list[str]:
+def audience_of(s: Session, rule: Rule, now: datetime) -> list[str]:
     """Who a scheduled rule considers: its segment's members, or every live profile that
     meets its trait conditions (decide() checks each one again)."""
     if rule.segment:

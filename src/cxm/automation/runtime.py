@@ -36,8 +36,10 @@ class Automation:
 
     @cached_property
     def webhook_secret(self) -> bytes:
-        """The key webhooks are signed with (``cxm automation secret`` shows it)."""
-        return hmac.new(self.ws.secret_key, b"cxm-automation-webhooks", hashlib.sha256).digest()
+        """The key webhooks are signed with, as the text ``cxm automation secret`` shows (the
+        receiver uses that text, as ASCII bytes, as its HMAC key)."""
+        key = hmac.new(self.ws.secret_key, b"cxm-automation-webhooks", hashlib.sha256)
+        return key.hexdigest().encode()
 
     @property
     def delivery(self) -> Delivery:

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from cxm.cli import (
+    automation,
     cases,
     data,
     identity,
@@ -63,6 +64,7 @@ surveys.register(app)
 segments.register(app)
 text.register(app)
 cases.register(app)
+automation.register(app)
 
 
 def main() -> None:

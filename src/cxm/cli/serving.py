@@ -79,7 +79,7 @@ def worker(
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     backoff = ws.settings.projector_interval_s
-    matched_at = synced_at = surveyed_at = enriched_at = cased_at = time.monotonic()
+    matched_at = synced_at = surveyed_at = enriched_at = cased_at = automated_at = time.monotonic()
     while not stop:
         if parent_pid is not None and os.getppid() != parent_pid:
             return  # the server was killed without stopping us: do not run on orphaned
@@ -113,6 +113,9 @@ def worker(
             if time.monotonic() - cased_at >= ws.settings.cases_interval_s:
                 _build_cases(ws)
                 cased_at = time.monotonic()
+            if time.monotonic() - automated_at >= ws.settings.automation_interval_s:
+                _run_automation(ws)
+                automated_at = time.monotonic()
             time.sleep(ws.settings.projector_interval_s)
 
 
@@ -157,6 +160,18 @@ def _build_cases(ws: Workspace) -> None:
         return
     if report.opened or report.placed:
         log.info("cases: %d events placed, %d cases opened", report.placed, report.opened)
+
+
+def _run_automation(ws: Workspace) -> None:
+    """Fire rules for new events, due schedules and segment entries; deliver due actions."""
+    try:
+        report = ws.automation.run_once()
+    except Exception:
+        log.exception("automation failed; trying again later")
+        return
+    if report["fired"] or report["done"] or report["dead"]:
+        log.info("automation: %d fired, %d actions done, %d dead", report["fired"],
+                 report["done"], report["dead"])  # fmt: skip
 
 
 def _sync_lake(ws: Workspace) -> None:
