@@ -44,6 +44,7 @@ class RunReport:
     events: int = 0
     too_old: int = 0
     fired: int = 0
+    held_out: int = 0  # campaign customers drawn into the holdout
     suppressed: int = 0
     jobs: list[int] = field(default_factory=list)
     position: int = 0
@@ -228,6 +229,8 @@ def _fire(
     if decision.status == "fire":
         report.fired += 1
         report.jobs.extend(jobs)
+    elif decision.status == "hold_out":
+        report.held_out += 1
     elif decision.status == "suppress":
         report.suppressed += 1
 

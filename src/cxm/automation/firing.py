@@ -8,6 +8,7 @@ once.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,6 +25,8 @@ from cxm.automation.rules import Limits, Rule
 from cxm.automation.tables import automation_firings, automation_jobs
 from cxm.errors import NotFound
 
+STATUS = {"fire": "fired", "hold_out": "held_out", "suppress": "suppressed"}
+
 
 @dataclass(frozen=True)
 class Trigger:
@@ -36,9 +39,21 @@ class Trigger:
     event: dict[str, Any] | None = None  # name and properties, for templates
 
 
+def draws_holdout(rule: str, profile_id: str, share: float) -> bool:
+    """Whether the customer is in the campaign's holdout: a uniform draw from a hash of the
+    rule and the customer, so the draw is random across customers, the same every time for
+    one customer (a customer never switches groups), and can be checked afterwards.
+
+    >>> draws_holdout("wifi-offer", "p_1", 0.2) == draws_holdout("wifi-offer", "p_1", 0.2)
+    True
+    """
+    digest = hashlib.sha256(f"{rule}\x00{profile_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < share
+
+
 @dataclass(frozen=True)
 class Decision:
-    status: str  # fire, suppress, skip (conditions not met: no firing at all)
+    status: str  # fire, hold_out, suppress, skip (conditions not met: no firing at all)
     reason: str | None = None
     deferred_to: datetime | None = None
 
@@ -72,6 +87,10 @@ def decide(
             "suppress",
             f"frequency cap: {rule.limits.count} in {rule.limits.days} days reached",
         )
+    if rule.campaign is not None and draws_holdout(
+        rule.name, customer.profile_id, rule.campaign.holdout
+    ):
+        return Decision("hold_out", "in the campaign's holdout")
     deferred = quiet_until(rule.limits, now) if rule.contacts_customer else None
     return Decision("fire", None, deferred)
 
@@ -104,7 +123,7 @@ def recent_firings(session: Session, rule: str, profile_id: str, now: datetime, 
             select(func.count()).where(
                 f.rule == rule,
                 f.profile_id == profile_id,
-                f.status == "fired",
+                f.status.in_(("fired", "held_out")),
                 f.at > now - timedelta(days=days),
             )
         ).scalar()
@@ -138,7 +157,7 @@ def do_fire(
             profile_id=customer.profile_id,
             seq=trigger.seq,
             at=now,
-            status="fired" if decision.status == "fire" else "suppressed",
+            status=STATUS[decision.status],
             reason=(decision.reason or "")[:200] or None,
             deferred_to=decision.deferred_to,
         )
@@ -151,7 +170,7 @@ def do_fire(
     record_action(
         session,
         actor=f"automation:{rule.name}",
-        action="automation.fire" if decision.status == "fire" else "automation.suppress",
+        action=f"automation.{decision.status.replace('_', '-')}",
         subject=customer.profile_id,
         details={"firing": firing_id, "trigger": trigger.key, "reason": decision.reason,
                  "deferred_to": decision.deferred_to},

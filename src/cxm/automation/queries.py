@@ -42,6 +42,7 @@ class Simulation:
     triggers: int = 0
     customers: int = 0  # distinct customers with a trigger
     would_fire: int = 0
+    held_out: int = 0  # a campaign's holdout draws
     customers_hit: int = 0
     skipped: int = 0  # conditions not met
     suppressed: dict[str, int] = field(default_factory=dict)
@@ -56,6 +57,7 @@ class Simulation:
             "triggers": self.triggers,
             "customers": self.customers,
             "would_fire": self.would_fire,
+            "held_out": self.held_out,
             "customers_hit": self.customers_hit,
             "skipped": self.skipped,
             "suppressed": self.suppressed,
@@ -125,6 +127,9 @@ def simulate_rule(
         elif decision.status == "suppress":
             reason = (decision.reason or "suppressed").split(":")[0]
             sim.suppressed[reason] = sim.suppressed.get(reason, 0) + 1
+        elif decision.status == "hold_out":
+            sim.held_out += 1
+            fired_at[pid].append(at)
         else:
             sim.would_fire += 1
             fired_at[pid].append(at)

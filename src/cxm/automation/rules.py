@@ -25,6 +25,9 @@ A rule is a trigger, conditions, actions and limits::
     limits:
       per_customer: {count: 1, days: 30}   # frequency cap (default 1 in 7 days)
       quiet_hours: {start: "21:00", end: "08:00", timezone: Europe/Warsaw}
+    campaign:                          # a measured campaign: a random holdout gets nothing
+      holdout: 0.2
+      goal: {event: Add-on Purchased, where: {addon: Wi-Fi Booster}, days: 30}
 
 >>> rule = parse_rule_yaml("name: r\\ntrigger: {event: X}\\nactions: [{nudge: {message: Hi}}]")
 >>> (rule.name, rule.trigger.kind, rule.actions[0].kind)
@@ -109,6 +112,24 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class Goal:
+    """What a campaign wants the customer to do, within ``days`` of the firing."""
+
+    event: str
+    where: dict[str, Any]
+    days: int
+
+    def met_by(self, name: str | None, props: dict[str, Any]) -> bool:
+        return name == self.event and all(props.get(k) == v for k, v in self.where.items())
+
+
+@dataclass(frozen=True)
+class Campaign:
+    holdout: float  # share of the eligible customers kept out, drawn at random
+    goal: Goal
+
+
+@dataclass(frozen=True)
 class Rule:
     name: str
     description: str | None
@@ -120,6 +141,7 @@ class Rule:
     actions: tuple[Action, ...]
     limits: Limits
     source: dict[str, Any]  # the definition as written (normalised), stored and shown
+    campaign: Campaign | None = None
 
     @property
     def contacts_customer(self) -> bool:
@@ -147,7 +169,7 @@ def rule_from_data(data: Any) -> Rule:
         problems.append(ErrorDetail(loc, f"{where}: {message}" if where else message))
 
     known = {"name", "description", "trigger", "conditions", "consent", "actions", "limits",
-             "enabled"}  # fmt: skip
+             "campaign", "enabled"}  # fmt: skip
     for key in data:
         if key not in known:
             add((str(key),), f"unknown key; a rule has {', '.join(sorted(known))}")
@@ -164,13 +186,14 @@ def rule_from_data(data: Any) -> Rule:
         add(("consent",), "a purpose name such as service or marketing")
     actions = _actions(data.get("actions"), add)
     limits = _limits(data.get("limits"), add)
+    campaign = _campaign(data.get("campaign"), add)
     if problems:
         more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
         raise RuleInvalid(f"the rule is not valid: {problems[0].message}{more}", errors=problems)
     assert isinstance(name, str) and trigger is not None and limits is not None
     source = {k: v for k, v in data.items() if k != "enabled"}
     return Rule(name, description, trigger, traits, segment, not_segment, str(consent),
-                tuple(actions), limits, source)  # fmt: skip
+                tuple(actions), limits, source, campaign)  # fmt: skip
 
 
 def _trigger(raw: Any, add: Any) -> Trigger | None:
@@ -370,6 +393,40 @@ def _limits(raw: Any, add: Any) -> Limits | None:
         if key not in ("per_customer", "quiet_hours"):
             add(("limits", str(key)), "unknown; use per_customer or quiet_hours")
     return Limits(count, days, start, end, str(zone))
+
+
+def _campaign(raw: Any, add: Any) -> Campaign | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        add(("campaign",), "{holdout: 0.2, goal: {event: NAME, where: {…}, days: 30}}")
+        return None
+    for key in raw:
+        if key not in ("holdout", "goal"):
+            add(("campaign", str(key)), "unknown; a campaign has holdout and goal")
+    holdout = raw.get("holdout")
+    if isinstance(holdout, bool) or not isinstance(holdout, int | float) or not 0 < holdout <= 0.5:
+        add(("campaign", "holdout"), "the share kept out, above 0 and at most 0.5 (e.g. 0.2)")
+        holdout = None
+    goal = raw.get("goal")
+    if not isinstance(goal, dict):
+        add(("campaign", "goal"), "{event: NAME, where: {property: value}, days: 1..365}")
+        return None
+    event, where, days = goal.get("event"), goal.get("where", {}), goal.get("days", 30)
+    if not isinstance(event, str) or not event.strip():
+        add(("campaign", "goal", "event"), "the name of the event that counts as success")
+    if not isinstance(where, dict) or any(isinstance(v, dict | list) for v in where.values()):
+        add(("campaign", "goal", "where"), "property: value pairs (equality on plain values)")
+        where = {}
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 365:
+        add(("campaign", "goal", "days"), "whole days from 1 to 365")
+        days = 30
+    for key in goal:
+        if key not in ("event", "where", "days"):
+            add(("campaign", "goal", str(key)), "unknown; a goal has event, where and days")
+    if holdout is None or not isinstance(event, str):
+        return None
+    return Campaign(float(holdout), Goal(event, dict(where), days))
 
 
 def _clock(value: Any, loc: Loc, add: Any) -> time | None:

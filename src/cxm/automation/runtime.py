@@ -77,6 +77,7 @@ class Automation:
         )
         scheduled = do_run_scheduled(session=self.ws.session, now=now)
         report.fired += scheduled.fired
+        report.held_out += scheduled.held_out
         report.suppressed += scheduled.suppressed
         report.jobs += scheduled.jobs
         announce(self.queue, report.jobs)
