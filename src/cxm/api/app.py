@@ -15,6 +15,7 @@ from cxm.api import (
     events,
     identity,
     ingest,
+    insights,
     journey_map,
     journeys,
     metrics,
@@ -82,6 +83,7 @@ def create_app(workspace: Workspace, *, web: bool = True) -> FastAPI:
     app.include_router(text.router)
     app.include_router(cases.router)
     app.include_router(automation.router)
+    app.include_router(insights.router)
     if web:
         from cxm.web import mount_web
 

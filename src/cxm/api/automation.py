@@ -17,6 +17,7 @@ from cxm.api.deps import get_workspace, require
 from cxm.api.responses import JsonResponse
 from cxm.auth import ApiPrincipal
 from cxm.automation import do_retry_job, do_save_rule, do_set_rule_enabled, get_rule, list_rules
+from cxm.automation.campaigns import event_campaign_uplift, rule_uplift
 from cxm.automation.queries import (
     dry_run,
     list_firings,
@@ -25,7 +26,9 @@ from cxm.automation.queries import (
     rule_stats,
     simulate_rule,
 )
+from cxm.automation.rules import Goal
 from cxm.errors import InvalidInput
+from cxm.journeys.service import current_journey_map
 from cxm.profiles import resolve_profile_id
 from cxm.store.metadata import utcnow
 from cxm.workspace import Workspace
@@ -156,6 +159,46 @@ def try_rule(
         result = dry_run(s, get_rule(s, name).rule, profile_id=profile_id, now=utcnow(),
                          event=body.event)  # fmt: skip
     return JsonResponse({"ok": True, "dry_run": result})
+
+
+@router.get(
+    "/automation/rules/{name}/uplift",
+    summary="A campaign rule against its holdout: conversion, churn, NPS",
+)
+def rule_uplift_report(
+    name: str = _NAME,
+    ws: Workspace = Depends(get_workspace),
+    _: ApiPrincipal = Depends(require_read),
+) -> JsonResponse:
+    with ws.session() as s:
+        report = rule_uplift(s, get_rule(s, name).rule, journey=current_journey_map(s),
+                             now=utcnow())  # fmt: skip
+    return JsonResponse({"ok": True, "uplift": report.to_dict()})
+
+
+@router.get(
+    "/automation/campaigns/{campaign}/uplift",
+    summary="A campaign run elsewhere (Campaign Assigned events) against its holdout",
+)
+def campaign_uplift_report(
+    campaign: str = Path(min_length=1, max_length=200),
+    goal_event: str = Query(..., min_length=1, max_length=200, description="Success event"),
+    where: list[str] = Query([], description="property:value the goal event must have"),
+    days: int = Query(30, ge=1, le=365, description="Window after the assignment"),
+    ws: Workspace = Depends(get_workspace),
+    _: ApiPrincipal = Depends(require_read),
+) -> JsonResponse:
+    conditions = {}
+    for item in where:
+        key, sep, value = item.partition(":")
+        if not sep or not key:
+            raise InvalidInput(f"where takes property:value, got {item!r}")
+        conditions[key] = value
+    goal = Goal(goal_event, conditions, days)
+    with ws.session() as s:
+        report = event_campaign_uplift(s, campaign, goal, journey=current_journey_map(s),
+                                       now=utcnow())  # fmt: skip
+    return JsonResponse({"ok": True, "uplift": report.to_dict()})
 
 
 @router.get("/automation/firings", summary="Firings and suppressions, newest first")

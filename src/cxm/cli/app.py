@@ -16,6 +16,7 @@ from cxm.cli import (
     cases,
     data,
     identity,
+    insights,
     journey,
     journeys,
     metrics,
@@ -65,6 +66,7 @@ segments.register(app)
 text.register(app)
 cases.register(app)
 automation.register(app)
+insights.register(app)
 
 
 def main() -> None:

@@ -225,6 +225,69 @@ def retry(job: Annotated[int, typer.Argument(help="The dead job's id.")]) -> Non
     out.print(f"job {job} queued again")
 
 
+@automation_app.command("uplift")
+def uplift_(
+    rule: Annotated[str | None, typer.Argument(help="A campaign rule's name.")] = None,
+    campaign: Annotated[
+        str | None, typer.Option(help="A campaign run elsewhere (Campaign Assigned events).")
+    ] = None,
+    goal_event: Annotated[str | None, typer.Option(help="Its success event.")] = None,
+    where: Annotated[
+        list[str] | None, typer.Option(help="property=value of the goal (repeatable).")
+    ] = None,
+    days: Annotated[int, typer.Option(help="Window after the assignment.")] = 30,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """A campaign against its holdout: conversion, churn and NPS, with 95 % intervals."""
+    from cxm.automation import get_rule
+    from cxm.automation.campaigns import event_campaign_uplift, rule_uplift
+    from cxm.automation.rules import Goal
+    from cxm.journeys.service import current_journey_map
+    from cxm.store.metadata import utcnow
+
+    if (rule is None) == (campaign is None):
+        raise InvalidInput("name a campaign rule, or --campaign NAME --goal-event EVENT")
+    ws = open_workspace()
+    ws.catch_up()
+    with ws.session() as s:
+        journey = current_journey_map(s)
+        if rule is not None:
+            report = rule_uplift(s, get_rule(s, rule).rule, journey=journey, now=utcnow())
+        else:
+            if not goal_event:
+                raise InvalidInput("--campaign needs --goal-event (and --where, --days)")
+            conditions = {}
+            for item in where or []:
+                key, sep, value = item.partition("=")
+                if not sep:
+                    raise InvalidInput(f"--where takes property=value, got {item!r}")
+                conditions[key] = value
+            goal = Goal(goal_event, conditions, days)
+            assert campaign is not None
+            report = event_campaign_uplift(s, campaign, goal, journey=journey, now=utcnow())
+    body = report.to_dict()
+    if as_json:
+        _echo(body)
+        return
+    t, h = body["treatment"], body["holdout"]
+    out.print(
+        f"{body['campaign']}: treatment {t['measured']} measured of {t['assigned']}, "
+        f"holdout {h['measured']} of {h['assigned']} (window {body['goal']['days']} days)"
+    )
+    for key in ("conversion", "churn", "nps"):
+        c = body[key]
+        if c is None or c["uplift"] is None:
+            out.print(f"  {key}: not enough data")
+            continue
+        scale = 1 if key == "nps" else 100
+        unit = "" if key == "nps" else " pp"
+        out.print(
+            f"  {key}: treatment {c['treatment'] * scale:.1f} vs holdout "
+            f"{c['holdout'] * scale:.1f}: uplift {c['uplift'] * scale:+.1f}{unit} "
+            f"(95% {c['low'] * scale:+.1f} … {c['high'] * scale:+.1f}; p = {c['p_value']:.3g})"
+        )
+
+
 @automation_app.command("secret")
 def secret() -> None:
     """The key webhooks are signed with (X-Cxm-Signature: sha256=HMAC(key, timestamp.body))."""

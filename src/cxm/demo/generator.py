@@ -18,7 +18,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cxm.demo.effort import Effort, customer_effort, effort_model
-from cxm.demo.lifecycle import ADDON_AFFINITY, CustomerYear
+from cxm.demo.lifecycle import (
+    ADDON_AFFINITY,
+    CAMPAIGN,
+    CAMPAIGN_ADDON,
+    CAMPAIGN_EXTRA_RATE,
+    CAMPAIGN_HOLDOUT,
+    CustomerYear,
+)
 from cxm.demo.population import draw_population
 from cxm.demo.recorder import DAY, EventRecorder
 from cxm.demo.touchpoints import Touchpoints
@@ -71,6 +78,7 @@ SOURCES = (
     DemoSource("surveys", "survey", "Surveys (NPS, CSAT, CES)"),
     DemoSource("billing", "other", "Billing system"),
     DemoSource("sms", "sms", "SMS gateway"),
+    DemoSource("marketing", "email", "E-mail marketing (campaigns)"),
 )
 
 NOTES = (
@@ -169,6 +177,12 @@ def generate_company(
         "linkable_by_rules": linkable,
         "shared_phones": [list(pair) for pair in shared_phones],
         "addon_affinity": dict(ADDON_AFFINITY),
+        "campaign": {
+            "name": CAMPAIGN,
+            "goal": {"event": "Add-on Purchased", "where": {"addon": CAMPAIGN_ADDON}, "days": 30},
+            "holdout": CAMPAIGN_HOLDOUT,
+            "extra_rate": CAMPAIGN_EXTRA_RATE,
+        },
         "incidents": [
             _incident_truth(key, effort) for key, efforts in incidents.items() for effort in efforts
         ],

@@ -27,6 +27,13 @@ ADDON_AFFINITY = {
     "outage": "Extra Data 10 GB",
 }
 AFFINITY_PURCHASE_RATE = 0.45
+# The marketing team acted on it: a Wi-Fi Booster offer to customers who reported slow
+# internet, with a random holdout, logged by its e-mail tool (the uplift demo).
+CAMPAIGN = "wifi-booster-offer"
+CAMPAIGN_ADDON = "Wi-Fi Booster"
+CAMPAIGN_HOLDOUT = 0.25
+CAMPAIGN_EXTRA_RATE = 0.4  # of treated customers who had not bought: buy after the offer
+CAMPAIGN_FIRST_DAY, CAMPAIGN_LAST_DAY = 160, 40  # days before the end the offers went out
 BASELINE_ADDONS_PER_YEAR = 0.25
 GENERIC_TOPICS = ("billing_error", "price_mismatch", "question", "praise")
 
@@ -54,8 +61,12 @@ class CustomerYear(CustomerSupport):
             topic = self.rng.choice(issues)
             at = self.incident(at, topic)
             addon = ADDON_AFFINITY.get(topic)
+            bought = False
             if addon and self.rng.random() < AFFINITY_PURCHASE_RATE:
                 self.buy_addon(self._later(at, 1, 20), addon)
+                bought = True
+            if topic == "slow_speed":
+                self.campaign_offer(at, bought)
         for at in self._poisson_times(BASELINE_ADDONS_PER_YEAR):
             self.buy_addon(at, self.rng.choice(self._addons()))
         for at in self._poisson_times(0.5):
@@ -69,6 +80,34 @@ class CustomerYear(CustomerSupport):
             self.nps(at)
         self.upgrade()
         self.quirk()
+
+    def campaign_offer(self, at: int, bought: bool) -> None:
+        """The Wi-Fi Booster offer, three days after a slow-internet report in the campaign's
+        months, once per customer: a quarter are held out at random; of the others who had
+        not bought the booster, some buy it within two weeks of the offer. Its own random
+        stream, so the rest of the company stays as it was."""
+        rng = self.campaign_rng
+        send = at + 3 * DAY
+        if self.campaigned or not (
+            self.end_ms - CAMPAIGN_FIRST_DAY * DAY <= send <= self.end_ms - CAMPAIGN_LAST_DAY * DAY
+        ):
+            return
+        self.campaigned = True
+        group = "holdout" if rng.random() < CAMPAIGN_HOLDOUT else "treatment"
+        self.tp.marketing(self.p, send, "Campaign Assigned", {"campaign": CAMPAIGN, "group": group})
+        if group == "holdout":
+            return
+        offer = {
+            "campaign": CAMPAIGN,
+            "offer": f"{CAMPAIGN_ADDON} -50%",
+            "subject": "Szybsze Wi-Fi",
+        }
+        self.tp.marketing(self.p, send + 60_000, "Offer Sent", offer)
+        if not bought and rng.random() < CAMPAIGN_EXTRA_RATE:
+            when = send + int(rng.uniform(1, 14) * DAY)
+            bought_it = {"addon": CAMPAIGN_ADDON, "price": ADDONS[CAMPAIGN_ADDON],
+                         "currency": "PLN", "campaign": CAMPAIGN}  # fmt: skip
+            self.tp.marketing(self.p, when, "Add-on Purchased", bought_it, source="website")
 
     def loyalty(self) -> None:
         """A long-standing customer renews the contract and redeems the loyalty reward."""

@@ -12,6 +12,8 @@ customer's calendar and their support history; the lifecycle adds everything els
 
 from __future__ import annotations
 
+import random
+
 from cxm.demo import notes
 from cxm.demo.effort import Effort, ces_score, csat_score
 from cxm.demo.people import Persona
@@ -62,6 +64,9 @@ class CustomerSupport:
         self.active: list[tuple[int, int]] = [(p.join_ms or start_ms, p.churn_ms or end_ms)]
         self.social_linked = False
         self.incidents: list[Effort] = []
+        # The marketing campaign draws apart too (cxm.demo.lifecycle.CustomerYear.campaign_offer).
+        self.campaign_rng = random.Random(f"demo-campaign:{p.key}")
+        self.campaigned = False
 
     # time ----------------------------------------------------------------------------------
     def _poisson_times(self, per_year: float) -> list[int]:

@@ -229,6 +229,14 @@ class Touchpoints(StaffedTouchpoints):
             shared = self.rec.add(p, "social", at, identify)
         return at, shared
 
+    def marketing(
+        self, p: Persona, at: int, name: str, props: dict[str, Any], *, source: str = "marketing"
+    ) -> int:
+        """An event the e-mail marketing tool (or, for a purchase, the website) logs, drawing
+        nothing from the shared random stream."""
+        self._add(p, source, at, self._track(name, props, user=p.user_id))
+        return at
+
     def sms(self, p: Persona, at: int, campaign: str, *, reply_topic: str | None = None) -> int:
         # The SMS gateway writes numbers in E.164 and knows each message by its own id.
         context = {"traits": {"phone": self.rec.phone_as_is(p.phone)}}
