@@ -17,7 +17,8 @@ import pytest
 from sqlalchemy import func, select, update
 
 from cxm.audit import list_actions
-from cxm.automation import do_retry_job, do_save_rule
+from cxm.automation import do_retry_job, do_save_rule, get_rule
+from cxm.automation.campaigns import rule_uplift
 from cxm.automation.dispatch import claim
 from cxm.automation.tables import automation_firings, automation_jobs, automation_messages
 from cxm.cases import get_case
@@ -302,3 +303,43 @@ def test_scores_segments_and_history(ws: Workspace, smtp: SmtpSink, hook: HttpSi
     assert len(hook.received) == 1
     with ws.session() as s:
         assert s.execute(select(func.count()).select_from(automation_messages)).scalar() == 1
+
+
+def test_a_campaign_rule_holds_out_a_random_share_and_measures_uplift(
+    ws: Workspace, hook: HttpSink
+) -> None:
+    data = rule(
+        hook.url,
+        campaign={
+            "holdout": 0.3,
+            "goal": {"event": "Add-on Purchased", "where": {"addon": "Wi-Fi Booster"}, "days": 14},
+        },
+    )
+    data["conditions"] = {}
+    data["actions"] = [data["actions"][1]]  # the webhook stands for the offer
+    with ws.session() as s:
+        do_save_rule(session=s, actor="test", data=data)
+    crowd = {f"c{i}": [{"event": "Complaint Submitted", "channel": "web", "at": at(-1)}]
+             for i in range(60)}  # fmt: skip
+    ids = journeys_for(ws, crowd)
+    report = ws.automation.run_once(now=NOW)
+    assert report["fired"] + report["held_out"] == 60
+    assert 8 <= report["held_out"] <= 30
+    assert len(hook.received) == report["fired"]  # the holdout gets nothing
+    with ws.session() as s:
+        groups = dict(s.execute(select(automation_firings.c.profile_id,
+                                       automation_firings.c.status)).all())  # fmt: skip
+    # Later, some of each group buy the booster; the rule's report compares them.
+    treated = [k for k in crowd if groups[ids[k]] == "fired"]
+    held = [k for k in crowd if groups[ids[k]] == "held_out"]
+    buy = {"event": "Add-on Purchased", "channel": "web", "at": at(60 * 24 * 3),
+           "properties": {"addon": "Wi-Fi Booster"}}  # fmt: skip
+    journeys_for(ws, {k: [buy] for k in treated[:20] + held[:2]}, source="shop")
+    with ws.session() as s:
+        stored = s.execute(select(func.count()).select_from(automation_jobs)).scalar()
+        assert stored == len(treated)
+        uplift = rule_uplift(s, get_rule(s, "complaint-follow-up").rule, journey=None,
+                             now=NOW + timedelta(days=20))  # fmt: skip
+    assert uplift.treatment.measured == len(treated) and uplift.holdout.measured == len(held)
+    assert uplift.conversion.b.estimate == pytest.approx(20 / len(treated))
+    assert uplift.conversion.a.estimate == pytest.approx(2 / len(held))
