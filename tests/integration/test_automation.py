@@ -22,12 +22,15 @@ from cxm.automation.campaigns import rule_uplift
 from cxm.automation.dispatch import claim
 from cxm.automation.tables import automation_firings, automation_jobs, automation_messages
 from cxm.cases import get_case
+from cxm.ingest.tables import events
 from cxm.journeys.map import telecom_yaml
 from cxm.journeys.service import do_save_journey_map
 from cxm.segments import do_save_segment
+from cxm.text.tables import text_items
 from cxm.workspace import Workspace
 from helpers import journeys_for
 from receivers import HttpSink, SmtpSink
+from text_corpus import THEMES
 
 # A Monday 10:00 in Warsaw (09:00 UTC): inside business hours.
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -343,3 +346,54 @@ def test_a_campaign_rule_holds_out_a_random_share_and_measures_uplift(
     assert uplift.treatment.measured == len(treated) and uplift.holdout.measured == len(held)
     assert uplift.conversion.b.estimate == pytest.approx(20 / len(treated))
     assert uplift.conversion.a.estimate == pytest.approx(2 / len(held))
+
+
+def test_a_text_topic_rule_fires_for_what_customers_now_write(ws: Workspace) -> None:
+    # Last week's texts, analysed and clustered into topics: history, so nothing fires.
+    week_ago = (datetime.now(UTC) - timedelta(days=7)).isoformat()
+    people: dict[str, list[dict[str, Any]]] = {}
+    for theme, by_lang in THEMES.items():
+        for lang, texts in by_lang.items():
+            for i, text in enumerate(texts):
+                people[f"{theme}-{lang}-{i}"] = [
+                    {
+                        "event": "Message Sent",
+                        "channel": "chat",
+                        "at": week_ago,
+                        "properties": {"text": text},
+                    }
+                ]
+    journeys_for(ws, people)  # fmt: skip
+    ws.text.enrich()
+    ws.text.discover_topics(actor="test", k=3)
+    with ws.session() as s:
+        outage = (
+            s.execute(
+                select(text_items.c.topic_id)
+                .join(events, events.c.seq == text_items.c.ref)
+                .where(events.c.message_id.like("outage-en-%"))
+            )
+            .scalars()
+            .all()
+        )
+    topic = max(set(outage), key=outage.count)
+    with ws.session() as s:
+        do_save_rule(session=s, actor="test", data={
+            "name": "outage-sorry", "trigger": {"text_topic": topic},
+            "actions": [{"nudge": {"message": "Przepraszamy za awarię"}}]})  # fmt: skip
+    first = ws.automation.run_once()
+    assert first["fired"] == 0 and first["too_old"] >= len(THEMES["outage"]["en"])
+    # Now a customer writes about an outage, another about a bill.
+    now = datetime.now(UTC).isoformat()
+    journeys_for(ws, {
+        "nowy": [{"event": "Message Sent", "channel": "chat", "at": now,
+                  "properties": {"text": "Od rana nie mam internetu, router miga na czerwono."}}],
+        "inny": [{"event": "Message Sent", "channel": "chat", "at": now,
+                  "properties": {"text": THEMES["billing"]["pl"][0]}}],
+    }, source="live")  # fmt: skip
+    ws.text.enrich()
+    report = ws.automation.run_once()
+    assert report["fired"] == 1
+    with ws.session() as s:
+        (message,) = s.execute(select(automation_messages.c.profile_id)).scalars().all()
+    assert message == ws.profile("nowy").id

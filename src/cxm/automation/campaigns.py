@@ -249,7 +249,8 @@ def rule_uplift(
         raise InvalidInput(
             f"the rule {rule.name!r} is not a campaign: give it campaign: {{holdout, goal}}"
         )
-    cohort = rule_cohort(session, rule.name)
+    # Customers a tool outside cxm assigned under the same name belong to it too.
+    cohort = rule_cohort(session, rule.name) + event_cohort(session, rule.name)
     return _measure(session, rule.name, cohort, rule.campaign.goal, journey, now)
 
 

@@ -32,8 +32,10 @@ from cxm.profiles.tables import profile_events
 from cxm.segments.queries import get_segment, segment_members
 from cxm.store.marks import read_mark, write_mark
 from cxm.store.metadata import utcnow
+from cxm.text.tables import text_items, text_topics
 
 MARK = "automation"
+TEXT_MARK = "automation-texts"
 PROFILES_MARK = "profiles"
 SURVEY_EVENT = "Survey Answered"
 SessionFactory = Callable[[], AbstractContextManager[Session]]
@@ -131,6 +133,71 @@ def do_evaluate_rules(
                     _fire(s, stored, trigger, at_now, report)
             write_mark(s, MARK, last)
             report.position = last
+    return report
+
+
+def do_evaluate_texts(
+    *,
+    session: SessionFactory,
+    max_age: timedelta = timedelta(hours=24),
+    now: datetime | None = None,
+    batch: int = 2000,
+    max_batches: int | None = None,
+) -> RunReport:
+    """Fire ``text_topic`` rules for texts analysed since the last run (``cxm.text`` enriches
+    them in the background; a text counts when it has been given its topic)."""
+    report = RunReport()
+    batches = 0
+    at_now = now or utcnow()
+    topic = func.coalesce(text_topics.c.merged_into, text_items.c.topic_id)
+    while max_batches is None or batches < max_batches:
+        with session() as s:
+            mark = read_mark(s, TEXT_MARK, lock=True)
+            rules = [
+                r for r in list_rules(s, enabled_only=True) if r.rule.trigger.kind == "text_topic"
+            ]
+            rows = s.execute(
+                select(
+                    text_items.c.id,
+                    text_items.c.ref,
+                    text_items.c.occurred_at,
+                    text_items.c.event,
+                    text_items.c.sentiment,
+                    topic.label("topic"),
+                    func.coalesce(profiles.c.merged_into, profile_events.c.profile_id).label(
+                        "profile_id"
+                    ),
+                )
+                .join(profile_events, profile_events.c.seq == text_items.c.ref)
+                .join(profiles, profiles.c.id == profile_events.c.profile_id)
+                .outerjoin(text_topics, text_topics.c.id == text_items.c.topic_id)
+                .where(text_items.c.id > mark, text_items.c.source == "event")
+                .order_by(text_items.c.id)
+                .limit(batch)
+            ).all()
+            if not rows:
+                break
+            batches += 1
+            for r in rows:
+                report.events += 1
+                hit = [
+                    sr for sr in rules
+                    if r.topic is not None and sr.rule.trigger.topic == int(r.topic)
+                    and sr.rule.trigger.sentiment in (None, r.sentiment)
+                ]  # fmt: skip
+                if not hit:
+                    continue
+                if r.occurred_at < at_now - max_age:
+                    report.too_old += 1
+                    continue
+                context = {"name": r.event, "properties": {}, "topic": int(r.topic),
+                           "sentiment": r.sentiment}  # fmt: skip
+                trigger = Trigger(str(r.profile_id), f"text:{r.id}", r.occurred_at, int(r.ref),
+                                  context)  # fmt: skip
+                for stored in hit:
+                    _fire(s, stored, trigger, at_now, report)
+            write_mark(s, TEXT_MARK, int(rows[-1].id))
+            report.position = int(rows[-1].id)
     return report
 
 

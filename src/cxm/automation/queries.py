@@ -30,6 +30,7 @@ from cxm.errors import InvalidInput, NotFound
 from cxm.identity.tables import profiles
 from cxm.ingest.tables import events
 from cxm.profiles.tables import profile_events
+from cxm.text.tables import text_items, text_topics
 
 MAX_SIMULATED_EVENTS = 500_000
 
@@ -86,6 +87,28 @@ def simulate_rule(
         audience = audience_of(session, rule, now)
         while (tick := ticks.get_next(datetime)) < end and len(occasions) < MAX_SIMULATED_EVENTS:
             occasions.extend((pid, tick) for pid in audience)
+    elif kind == "text_topic":
+        topic = func.coalesce(text_topics.c.merged_into, text_items.c.topic_id)
+        query = (
+            select(
+                func.coalesce(profiles.c.merged_into, profile_events.c.profile_id),
+                text_items.c.occurred_at,
+            )
+            .join(profile_events, profile_events.c.seq == text_items.c.ref)
+            .join(profiles, profiles.c.id == profile_events.c.profile_id)
+            .join(text_topics, text_topics.c.id == text_items.c.topic_id)
+            .where(
+                text_items.c.source == "event",
+                topic == rule.trigger.topic,
+                text_items.c.occurred_at >= start,
+                text_items.c.occurred_at < end,
+            )
+            .order_by(text_items.c.occurred_at, text_items.c.id)
+            .limit(MAX_SIMULATED_EVENTS)
+        )
+        if rule.trigger.sentiment:
+            query = query.where(text_items.c.sentiment == rule.trigger.sentiment)
+        occasions.extend((str(pid), at) for pid, at in session.execute(query))
     else:
         name = rule.trigger.event if kind == "event" else SURVEY_EVENT
         rows = session.execute(

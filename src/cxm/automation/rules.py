@@ -7,6 +7,7 @@ A rule is a trigger, conditions, actions and limits::
     description: Apologise to customers whose repair took a second visit
     trigger:
       event: Repair Completed          # or: score: {kind: nps, below: 7}
+                                       # or: text_topic: 12  (what a customer wrote, by topic)
                                        # or: segment_entry: at-risk
                                        # or: schedule: "0 9 * * MON"  (cron, UTC)
       where: {visit: 2}                # the event's properties (equality)
@@ -55,6 +56,8 @@ from cxm.segments.models import SegmentDefinition, SegmentDefinitionInvalid
 RULE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
 LANGUAGES = ("pl", "en", "ru")
 SCORE_KINDS = ("nps", "csat", "ces")
+TRIGGER_KINDS = ("event", "score", "text_topic", "segment_entry", "schedule")
+SENTIMENTS = ("negative", "neutral", "positive", "mixed")
 ACTION_KINDS = ("webhook", "email", "case", "nudge")
 # Actions that reach the customer: they need consent and respect do-not-contact.
 CONTACTING = frozenset({"email", "nudge"})
@@ -80,6 +83,8 @@ class Trigger:
     above: float | None = None
     segment: str | None = None
     cron: str | None = None
+    topic: int | None = None
+    sentiment: str | None = None
 
     def to_data(self) -> dict[str, Any]:
         if self.kind == "event":
@@ -89,6 +94,10 @@ class Trigger:
             return {"score": {"kind": self.score_kind, **bound}}
         if self.kind == "segment_entry":
             return {"segment_entry": self.segment}
+        if self.kind == "text_topic":
+            if self.sentiment:
+                return {"text_topic": {"topic": self.topic, "sentiment": self.sentiment}}
+            return {"text_topic": self.topic}
         return {"schedule": self.cron}
 
 
@@ -198,11 +207,11 @@ def rule_from_data(data: Any) -> Rule:
 
 def _trigger(raw: Any, add: Any) -> Trigger | None:
     if not isinstance(raw, dict):
-        add(("trigger",), "one of event, score, segment_entry or schedule")
+        add(("trigger",), f"one of {', '.join(TRIGGER_KINDS)}")
         return None
-    kinds = [k for k in ("event", "score", "segment_entry", "schedule") if k in raw]
+    kinds = [k for k in TRIGGER_KINDS if k in raw]
     if len(kinds) != 1:
-        add(("trigger",), "exactly one of event, score, segment_entry or schedule")
+        add(("trigger",), f"exactly one of {', '.join(TRIGGER_KINDS)}")
         return None
     kind = kinds[0]
     allowed = {kind, "where"} if kind == "event" else {kind}
@@ -234,6 +243,19 @@ def _trigger(raw: Any, add: Any) -> Trigger | None:
         if bounds[0] == "below":
             return Trigger("score", score_kind=value["kind"], below=bound)
         return Trigger("score", score_kind=value["kind"], above=bound)
+    if kind == "text_topic":
+        topic, sentiment = (
+            (value.get("topic"), value.get("sentiment"))
+            if isinstance(value, dict)
+            else (value, None)
+        )
+        if isinstance(topic, bool) or not isinstance(topic, int) or topic < 1:
+            add(("trigger", "text_topic"), "a topic's id (GET /api/text/topics lists them)")
+            return None
+        if sentiment is not None and sentiment not in SENTIMENTS:
+            add(("trigger", "text_topic", "sentiment"), f"one of {', '.join(SENTIMENTS)}")
+            return None
+        return Trigger("text_topic", topic=topic, sentiment=sentiment)
     if kind == "segment_entry":
         if not isinstance(value, str) or not value:
             add(("trigger", "segment_entry"), "the name of a saved segment")

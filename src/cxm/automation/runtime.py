@@ -19,7 +19,12 @@ from huey import Huey
 
 from cxm.automation.actions import Delivery
 from cxm.automation.dispatch import DispatchReport, do_dispatch, run_job
-from cxm.automation.engine import RunReport, do_evaluate_rules, do_run_scheduled
+from cxm.automation.engine import (
+    RunReport,
+    do_evaluate_rules,
+    do_evaluate_texts,
+    do_run_scheduled,
+)
 from cxm.automation.queue import announce, drain, make_queue
 
 if TYPE_CHECKING:
@@ -75,11 +80,19 @@ class Automation:
             now=now,
             max_batches=max_batches,
         )
+        texts = do_evaluate_texts(
+            session=self.ws.session,
+            max_age=timedelta(hours=self.settings.automation_max_age_h),
+            now=now,
+            max_batches=max_batches,
+        )
         scheduled = do_run_scheduled(session=self.ws.session, now=now)
-        report.fired += scheduled.fired
-        report.held_out += scheduled.held_out
-        report.suppressed += scheduled.suppressed
-        report.jobs += scheduled.jobs
+        for more in (texts, scheduled):
+            report.fired += more.fired
+            report.held_out += more.held_out
+            report.suppressed += more.suppressed
+            report.too_old += more.too_old
+            report.jobs += more.jobs
         announce(self.queue, report.jobs)
         return report
 
