@@ -17,7 +17,8 @@ import orjson
 import pytest
 from sqlalchemy import select
 
-from cxm.automation.campaigns import event_campaign_uplift
+from cxm.automation import get_rule
+from cxm.automation.campaigns import event_campaign_uplift, rule_uplift
 from cxm.automation.rules import Goal
 from cxm.config import Settings
 from cxm.demo import build_demo
@@ -105,6 +106,21 @@ def test_the_planted_links_are_found_and_nothing_when_they_are_broken(
     assert [r for r in control.rules if r.significant] == []
 
 
+def test_the_demo_acts_on_the_insight_with_a_measured_campaign(
+    demo: tuple[Workspace, dict[str, Any]],
+) -> None:
+    ws, truth = demo
+    with ws.session() as s:
+        rule = get_rule(s, truth["campaign"]["name"]).rule
+        report = rule_uplift(s, rule, journey=current_journey_map(s), now=datetime.now(UTC))
+    # The rule reacts to what customers write about slow Wi-Fi, and its report holds the
+    # campaign the marketing team ran under its name.
+    assert rule.trigger.kind == "text_topic" and rule.campaign is not None
+    labels = topic_labels(ws, truth)[rule.trigger.topic or 0]
+    assert labels.most_common(1)[0][0] == "slow_speed"
+    assert report.treatment.measured >= 25 and report.conversion.low > 0
+
+
 def test_the_campaign_beats_its_holdout(demo: tuple[Workspace, dict[str, Any]]) -> None:
     ws, truth = demo
     planted = truth["campaign"]
@@ -113,7 +129,7 @@ def test_the_campaign_beats_its_holdout(demo: tuple[Workspace, dict[str, Any]]) 
         report = event_campaign_uplift(s, planted["name"], goal, journey=current_journey_map(s),
                                        now=datetime.now(UTC))  # fmt: skip
     t, h = report.treatment, report.holdout
-    assert t.measured >= 30 and h.measured >= 10
+    assert t.measured >= 25 and h.measured >= 8
     # A quarter held out at random.
     share = h.assigned / (h.assigned + t.assigned)
     assert 0.12 < share < 0.4

@@ -72,7 +72,7 @@ DEMO_EVENTS = [
     ("screen", "Support", "app"), ("screen", "Usage", "app"),
     ("track", "Add-on Purchased", "app"), ("track", "Add-on Purchased", "branch"),
     ("track", "Add-on Purchased", "web"), ("track", "Branch Visit", "branch"),
-    ("track", "Offer Sent", "email"),
+    ("track", "Offer Sent", "email"), ("track", "Consent Given", "web"),
     ("track", "Call Handled", "phone"), ("track", "Call Started", "phone"),
     ("track", "Call Transferred", "phone"), ("track", "Case Resolved", "field_service"),
     ("track", "Chat Started", "chat"), ("track", "Chat Transcript", "chat"),

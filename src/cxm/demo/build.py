@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from cxm.auth import do_create_token, do_revoke_tokens_named
 from cxm.config import Settings
+from cxm.demo.lifecycle import CAMPAIGN, CAMPAIGN_ADDON, CAMPAIGN_HOLDOUT
 from cxm.errors import NotFound, WorkspaceError
 from cxm.identity.tables import profiles
 from cxm.ingest import Source, do_create_source, do_ingest_events, get_source
@@ -140,6 +141,8 @@ def build_demo(
     ws.build_cases(progress=bar.advance)
     bar.stage("Copying to the lake", None)
     ws.lake.rebuild(ws.engine)
+    bar.stage("Setting up automation", None)
+    _save_rules(ws)
     with ws.session() as session:
         live = session.execute(
             select(func.count()).select_from(profiles).where(profiles.c.merged_into.is_(None))
@@ -155,6 +158,70 @@ def build_demo(
         merges=result.merges + matched.merged,
         seconds=time.perf_counter() - started,
     )
+
+
+def _save_rules(ws: Workspace) -> None:
+    """The demo's automation: a call back for detractors, and the Wi-Fi Booster campaign aimed
+    at the topic the association report links with the booster (the one the marketing team
+    ran with a holdout, whose past assignments the campaign's report measures)."""
+    from cxm.automation import do_save_rule
+    from cxm.insights import association_report
+    from cxm.store.metadata import utcnow
+
+    end = utcnow() + timedelta(days=1)
+    with ws.session() as s:
+        report = association_report(s, ws.query_engine(), start=end - timedelta(days=400),
+                                    end=end)  # fmt: skip
+        rules = [callback_rule()]
+        booster = [r for r in report.rules if r.significant and r.product == CAMPAIGN_ADDON]
+        if booster:
+            rules.append(campaign_rule(booster[0].problem_id))
+        for rule in rules:
+            do_save_rule(session=s, actor=DEMO_ACTOR, data=rule, replace=True)
+
+
+def callback_rule() -> dict[str, Any]:
+    return {
+        "name": "detractor-callback",
+        "description": "A detractor gets a call back from customer success, and a word in the app",
+        "trigger": {"score": {"kind": "nps", "below": 7}},
+        "actions": [
+            {"case": {"title": "Call back {{ name }} (NPS {{ event.properties.score }})",
+                      "department": "customer-success", "priority": "high"}},
+            {"nudge": {"message": {
+                "pl": "Dziękujemy za ocenę, {{ first_name }}. Zadzwonimy, by porozmawiać.",
+                "en": "Thank you for your rating, {{ first_name }}. We will call you.",
+                "ru": "Спасибо за оценку, {{ first_name }}. Мы вам позвоним."}}},
+        ],
+        "limits": {"per_customer": {"count": 1, "days": 30},
+                   "quiet_hours": {"start": "21:00", "end": "08:00",
+                                   "timezone": "Europe/Warsaw"}},
+    }  # fmt: skip
+
+
+def campaign_rule(topic: int) -> dict[str, Any]:
+    return {
+        "name": CAMPAIGN,
+        "description": "Customers who report slow Wi-Fi often buy the booster: offer it, and "
+        "measure the offer against a random quarter held out",
+        "trigger": {"text_topic": topic},
+        "consent": "marketing",
+        "actions": [
+            {"email": {
+                "subject": {"pl": "{{ first_name }}, szybsze Wi-Fi w całym domu",
+                            "en": "{{ first_name }}, faster Wi-Fi in every room",
+                            "ru": "{{ first_name }}, быстрый Wi-Fi во всём доме"},
+                "body": {"pl": "Wi-Fi Booster o połowę taniej przez 14 dni.",
+                         "en": "The Wi-Fi Booster at half price for 14 days.",
+                         "ru": "Wi-Fi Booster за полцены 14 дней."}}},
+            {"nudge": {"message": {"pl": "Wi-Fi Booster -50% w aplikacji",
+                                   "en": "Wi-Fi Booster -50% in the app"}}},
+        ],
+        "limits": {"per_customer": {"count": 1, "days": 365}},
+        "campaign": {"holdout": CAMPAIGN_HOLDOUT,
+                     "goal": {"event": "Add-on Purchased", "where": {"addon": CAMPAIGN_ADDON},
+                              "days": 30}},
+    }  # fmt: skip
 
 
 def _save_journey_map(ws: Workspace) -> None:

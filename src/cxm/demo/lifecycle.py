@@ -33,7 +33,8 @@ CAMPAIGN = "wifi-booster-offer"
 CAMPAIGN_ADDON = "Wi-Fi Booster"
 CAMPAIGN_HOLDOUT = 0.25
 CAMPAIGN_EXTRA_RATE = 0.4  # of treated customers who had not bought: buy after the offer
-CAMPAIGN_FIRST_DAY, CAMPAIGN_LAST_DAY = 160, 40  # days before the end the offers went out
+CAMPAIGN_FIRST_DAY, CAMPAIGN_LAST_DAY = 240, 40  # days before the end the offers went out
+MARKETING_CONSENT_RATE = 0.6  # customers who agreed to receive offers
 BASELINE_ADDONS_PER_YEAR = 0.25
 GENERIC_TOPICS = ("billing_error", "price_mismatch", "question", "praise")
 
@@ -44,6 +45,7 @@ class CustomerYear(CustomerSupport):
     # the year ------------------------------------------------------------------------------
     def live(self) -> None:
         p = self.p
+        self.marketing_consent()
         if p.join_ms is not None:
             self.acquire(p.join_ms)
         elif self.rng.random() < 0.15:
@@ -81,6 +83,14 @@ class CustomerYear(CustomerSupport):
         self.upgrade()
         self.quirk()
 
+    def marketing_consent(self) -> None:
+        """Most customers agreed to offers when they signed up (the campaign needs it)."""
+        if self.campaign_rng.random() < MARKETING_CONSENT_RATE:
+            self.consented = True
+            at = self.active[0][0] + HOUR
+            self.tp.marketing(self.p, at, "Consent Given", {"purpose": "marketing"},
+                              source="website")  # fmt: skip
+
     def campaign_offer(self, at: int, bought: bool) -> None:
         """The Wi-Fi Booster offer, three days after a slow-internet report in the campaign's
         months, once per customer: a quarter are held out at random; of the others who had
@@ -88,8 +98,14 @@ class CustomerYear(CustomerSupport):
         stream, so the rest of the company stays as it was."""
         rng = self.campaign_rng
         send = at + 3 * DAY
-        if self.campaigned or not (
-            self.end_ms - CAMPAIGN_FIRST_DAY * DAY <= send <= self.end_ms - CAMPAIGN_LAST_DAY * DAY
+        if (
+            self.campaigned
+            or not self.consented
+            or not (
+                self.end_ms - CAMPAIGN_FIRST_DAY * DAY
+                <= send
+                <= self.end_ms - CAMPAIGN_LAST_DAY * DAY
+            )
         ):
             return
         self.campaigned = True

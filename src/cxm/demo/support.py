@@ -67,6 +67,7 @@ class CustomerSupport:
         # The marketing campaign draws apart too (cxm.demo.lifecycle.CustomerYear.campaign_offer).
         self.campaign_rng = random.Random(f"demo-campaign:{p.key}")
         self.campaigned = False
+        self.consented = False
 
     # time ----------------------------------------------------------------------------------
     def _poisson_times(self, per_year: float) -> list[int]:
