@@ -26,6 +26,8 @@ from cxm.ingest.tables import events
 from cxm.journeys.map import telecom_yaml
 from cxm.journeys.service import do_save_journey_map
 from cxm.segments import do_save_segment
+from cxm.surveys import do_save_survey
+from cxm.surveys.tables import survey_invitations
 from cxm.text.tables import text_items
 from cxm.workspace import Workspace
 from helpers import journeys_for
@@ -397,3 +399,31 @@ def test_a_text_topic_rule_fires_for_what_customers_now_write(ws: Workspace) -> 
     with ws.session() as s:
         (message,) = s.execute(select(automation_messages.c.profile_id)).scalars().all()
     assert message == ws.profile("nowy").id
+
+
+def test_a_survey_action_invites_once_within_the_fatigue_window(ws: Workspace) -> None:
+    with ws.session() as s:
+        do_save_survey(
+            session=s,
+            actor="test",
+            data={
+                "id": "after-complaint",
+                "kind": "csat",
+                "languages": ["en", "pl"],
+                "trigger": {"manual": True},
+            },
+        )
+        do_save_rule(session=s, actor="test", data={
+            "name": "ask-after-complaint", "trigger": {"event": "Complaint Submitted"},
+            "actions": [{"survey": {"survey": "after-complaint"}}],
+            "limits": {"per_customer": {"count": 5, "days": 7}}})  # fmt: skip
+    journeys_for(ws, {"ania": people()["ania"] + [
+        {"event": "Complaint Submitted", "channel": "web", "at": at(-1)}]})  # fmt: skip
+    report = ws.automation.run_once(now=NOW)
+    assert report["fired"] == 2 and report["done"] == 2
+    results = [orjson.loads(j.result) for j in jobs(ws)]
+    # The second invitation in the fatigue window is refused by the surveys capability.
+    assert sorted(r["status"] for r in results) == ["sent", "suppressed"]
+    with ws.session() as s:
+        sent = s.execute(select(survey_invitations.c.language)).scalars().all()
+    assert "pl" in sent  # Ania's language

@@ -33,8 +33,9 @@ from cxm.automation.audience import Customer
 from cxm.automation.rules import TEMPLATES, Action
 from cxm.automation.tables import automation_messages
 from cxm.cases import CasePolicy, do_open_case
-from cxm.errors import Conflict
+from cxm.errors import Conflict, NotFound
 from cxm.store.metadata import utcnow
+from cxm.surveys import do_invite, get_survey
 
 WEBHOOK_TIMEOUT_S = 10.0
 
@@ -97,6 +98,8 @@ def run_action(
         return _case(session, action.options, job_id, rule, customer, context, delivery)
     if action.kind == "nudge":
         return _nudge(session, action.options, job_id, rule, customer, context)
+    if action.kind == "survey":
+        return _survey(session, action.options, rule, customer)
     raise ActionFailed(f"unknown action {action.kind!r}", permanent=True)
 
 
@@ -215,6 +218,33 @@ def _case(
     except Conflict:
         return {"case": ref, "existed": True}  # a repeated run: the case is there already
     return {"case": case.ref}
+
+
+def _survey(
+    session: Session, options: dict[str, Any], rule: str, customer: Customer
+) -> dict[str, Any]:
+    """A survey invitation through the surveys capability: its fatigue rule applies (a customer
+    invited lately is not invited again), which also makes a repeated run harmless."""
+    try:
+        survey = get_survey(session, options["survey"])
+    except NotFound as exc:
+        raise ActionFailed(str(exc), permanent=True) from exc
+    languages = survey.definition.languages
+    language = customer.language if customer.language in languages else languages[0]
+    outcome = do_invite(
+        session=session,
+        actor=f"automation:{rule}",
+        survey=options["survey"],
+        profile_id=customer.profile_id,
+        touchpoint=options.get("touchpoint"),
+        case_ref=None,
+        language=language,
+        now=utcnow(),
+    )
+    if outcome.status == "rejected":
+        raise ActionFailed(f"the invitation was rejected: {outcome.reason}", permanent=True)
+    return {"survey": options["survey"], "status": outcome.status, "reason": outcome.reason,
+            "invitation": outcome.invitation_id}  # fmt: skip
 
 
 def _nudge(

@@ -204,6 +204,9 @@ def dry_run(
                     "department": action.options.get("department"),
                     "priority": action.options.get("priority", "normal"),
                 }
+            elif action.kind == "survey":
+                preview |= {"survey": action.options["survey"],
+                            "touchpoint": action.options.get("touchpoint")}  # fmt: skip
             elif action.kind == "nudge":
                 preview |= {
                     "channel": action.options.get("channel", "app"),

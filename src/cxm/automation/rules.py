@@ -23,6 +23,7 @@ A rule is a trigger, conditions, actions and limits::
       - webhook: {url: "https://crm.example/hooks/cxm"}
       - case: {title: "Call back {{ name }}", department: customer-success, priority: high}
       - nudge: {channel: app, message: {pl: "…", en: "…"}}
+      - survey: {survey: contact_csat, touchpoint: calls}
     limits:
       per_customer: {count: 1, days: 30}   # frequency cap (default 1 in 7 days)
       quiet_hours: {start: "21:00", end: "08:00", timezone: Europe/Warsaw}
@@ -58,9 +59,9 @@ LANGUAGES = ("pl", "en", "ru")
 SCORE_KINDS = ("nps", "csat", "ces")
 TRIGGER_KINDS = ("event", "score", "text_topic", "segment_entry", "schedule")
 SENTIMENTS = ("negative", "neutral", "positive", "mixed")
-ACTION_KINDS = ("webhook", "email", "case", "nudge")
+ACTION_KINDS = ("webhook", "email", "case", "nudge", "survey")
 # Actions that reach the customer: they need consent and respect do-not-contact.
-CONTACTING = frozenset({"email", "nudge"})
+CONTACTING = frozenset({"email", "nudge", "survey"})
 MAX_ACTIONS = 10
 MAX_TEMPLATE = 20_000
 TEMPLATES = SandboxedEnvironment(autoescape=False)
@@ -340,6 +341,7 @@ _ACTION_KEYS = {
     "email": {"subject", "body", "to"},
     "case": {"title", "department", "priority", "note"},
     "nudge": {"channel", "message"},
+    "survey": {"survey", "touchpoint"},
 }
 
 
@@ -371,6 +373,13 @@ def _check_action(kind: str, options: dict[str, Any], loc: Loc, add: Any) -> Non
             check_priority(options.get("priority", "normal"))
         except InvalidInput as exc:
             add((*loc, "priority"), exc.message)
+    elif kind == "survey":
+        name = options.get("survey")
+        if not isinstance(name, str) or not name.strip():
+            add((*loc, "survey"), "the name of a saved survey (GET /api/surveys lists them)")
+        touchpoint = options.get("touchpoint")
+        if touchpoint is not None and (not isinstance(touchpoint, str) or not touchpoint):
+            add((*loc, "touchpoint"), "the journey map touchpoint the answers are about")
     elif kind == "nudge":
         _text(options.get("message"), (*loc, "message"), add)
         if options.get("channel", "app") not in ("app", "web"):
