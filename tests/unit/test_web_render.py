@@ -302,7 +302,7 @@ def test_customer_rows_show_at_most_four_channels() -> None:
 
 def test_base_layout_navigation_session_and_language_switch() -> None:
     page = render("customers.html", "pl", **pages.customers_context([], ""))
-    assert page.count("wkrótce</span>") == 4  # insights, automation, privacy, settings
+    assert page.count("wkrótce</span>") == 2  # privacy, settings
     assert 'aria-current="page"' in page and ">Klienci</span>" in page
     assert '<input type="hidden" name="csrf_token" value="csrf-abc_123">' in page
     headers = re.search(r"hx-headers:inherited='([^']*)'", page)

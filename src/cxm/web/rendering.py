@@ -42,8 +42,8 @@ _NAV: tuple[tuple[str, str, str | None], ...] = (
     ("surveys", "star", "/surveys"),
     ("text", "text", "/text"),
     ("cases", "inbox", "/cases"),
-    ("insights", "bulb", None),
-    ("automation", "bolt", None),
+    ("insights", "bulb", "/insights"),
+    ("automation", "bolt", "/automation"),
     ("privacy", "shield", None),
     ("settings", "sliders", None),
 )

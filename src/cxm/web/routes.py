@@ -38,6 +38,7 @@ from cxm.profiles import (
 )
 from cxm.profiles.masking import masked_timeline
 from cxm.web import (
+    automation,
     cases,
     identity,
     journey,
@@ -304,6 +305,7 @@ def mount_web(app: FastAPI) -> None:
     app.include_router(surveys.router)
     app.include_router(text.router)
     app.include_router(cases.router)
+    app.include_router(automation.router)
     app.add_exception_handler(LoginRequired, on_login_required)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
 
