@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import email
 import threading
+import time
 from dataclasses import dataclass, field
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -48,6 +49,7 @@ class HttpSink:
         self.received: list[Received] = []
         self.answers: list[int] = []
         self.default = 200
+        self.delays: list[float] = []  # seconds to wait before answering, consumed in order
         self.port = free_port()
         sink = self
 
@@ -58,6 +60,8 @@ class HttpSink:
                 sink.received.append(
                     Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
                 )
+                if sink.delays:
+                    time.sleep(sink.delays.pop(0))
                 status = sink.answers.pop(0) if sink.answers else sink.default
                 self.send_response(status)
                 self.send_header("content-type", "text/plain")

@@ -272,6 +272,12 @@ class Settings(BaseSettings):
         gt=0,
         description="Wait before the first retry of a failed action; doubled each time (≤ 1 h).",
     )
+    automation_lease_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="How long a worker holds an action it runs; if the worker dies, another "
+        "one runs the action once this has passed (make it longer than the slowest action).",
+    )
     automation_max_age_h: float = Field(
         default=24.0,
         gt=0,

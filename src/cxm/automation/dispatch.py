@@ -57,7 +57,7 @@ def _due(now: datetime) -> object:
     )
 
 
-def claim(session: Session, job_id: int, now: datetime) -> bool:
+def claim(session: Session, job_id: int, now: datetime, lease: timedelta = LEASE) -> bool:
     """Take the job if it is due and nobody holds it (one conditional update: two dispatchers
     never both win)."""
     result = session.connection().execute(
@@ -65,7 +65,7 @@ def claim(session: Session, job_id: int, now: datetime) -> bool:
         .where(automation_jobs.c.id == job_id, _due(now))  # type: ignore[arg-type]
         .values(
             status="running",
-            lease_until=now + LEASE,
+            lease_until=now + lease,
             attempts=automation_jobs.c.attempts + 1,
             updated_at=now,
         )  # fmt: skip
@@ -92,6 +92,7 @@ def do_dispatch(
     job_ids: list[int] | None = None,
     now: datetime | None = None,
     limit: int = 200,
+    lease: timedelta = LEASE,
 ) -> DispatchReport:
     """Run the due jobs (or just ``job_ids``, if they are due)."""
     report = DispatchReport()
@@ -101,7 +102,7 @@ def do_dispatch(
             job_ids = due_jobs(s, start, limit)
     for job_id in job_ids:
         run_job(session=session, job_id=job_id, delivery=delivery, max_attempts=max_attempts,
-                retry_base_s=retry_base_s, now=now, report=report)  # fmt: skip
+                retry_base_s=retry_base_s, now=now, report=report, lease=lease)  # fmt: skip
     return report
 
 
@@ -114,11 +115,12 @@ def run_job(
     retry_base_s: float,
     now: datetime | None = None,
     report: DispatchReport | None = None,
+    lease: timedelta = LEASE,
 ) -> str | None:
     """Claim, run and record one job; returns its new status (None: not due or held)."""
     report = report or DispatchReport()
     with session() as s:
-        if not claim(s, job_id, now or utcnow()):
+        if not claim(s, job_id, now or utcnow(), lease):
             return None
     with session() as s:
         job = s.execute(select(automation_jobs).where(automation_jobs.c.id == job_id)).one()

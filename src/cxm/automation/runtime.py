@@ -47,6 +47,10 @@ class Automation:
         return key.hexdigest().encode()
 
     @property
+    def lease(self) -> timedelta:
+        return timedelta(seconds=self.settings.automation_lease_s)
+
+    @property
     def delivery(self) -> Delivery:
         s = self.settings
         return Delivery(
@@ -69,7 +73,7 @@ class Automation:
         return run_job(session=self.ws.session, job_id=job_id, delivery=self.delivery,
                        max_attempts=self.settings.automation_max_attempts,
                        retry_base_s=self.settings.automation_retry_base_s, now=self._now,
-                       report=self._report)  # fmt: skip
+                       report=self._report, lease=self.lease)  # fmt: skip
 
     def evaluate(self, *, now: datetime | None = None, max_batches: int | None = None) -> RunReport:
         """Fire rules for new events, and for due schedules and segment entries; the new
@@ -111,6 +115,7 @@ class Automation:
             max_attempts=self.settings.automation_max_attempts,
             retry_base_s=self.settings.automation_retry_base_s,
             now=now,
+            lease=self.lease,
         )
         report.done += swept.done
         report.retrying += swept.retrying
