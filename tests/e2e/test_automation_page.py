@@ -63,3 +63,23 @@ def test_the_insights_page_lists_what_the_api_finds(page: Page, live_demo: LiveD
     else:
         expect(page.locator("#in-empty")).to_be_visible()
     expect(page.locator(".card-sub").first).to_contain_text(str(body["customers"]))
+
+
+def test_a_rule_written_on_the_page_is_checked_then_saved(page: Page, live_demo: LiveDemo) -> None:
+    sign_in_browser(page, live_demo.url, live_demo.token, "/automation")
+    editor = page.locator("#au-new textarea")
+    editor.fill("name: Bad Name\ntrigger: {event: X}\nactions: [{sms: {text: hi}}]\n")
+    page.locator("#au-new button").click()
+    problems = page.locator("#au-problems li")
+    expect(problems).to_have_count(2)
+    expect(page.locator("#au-problems")).to_contain_text("sms")
+    expect(editor).to_have_value(re.compile("Bad Name"))  # the draft is kept
+    editor.fill(
+        "name: written-in-the-browser\ntrigger: {score: {kind: csat, below: 3}}\n"
+        "actions:\n  - nudge: {message: 'Przykro nam, {{ first_name }}'}\n"
+    )
+    page.locator("#au-new button").click()
+    expect(page).to_have_url(re.compile(r"/automation/rules/written-in-the-browser$"))
+    rule = httpx.get(f"{live_demo.url}/api/automation/rules/written-in-the-browser",
+                     headers=bearer(live_demo.token)).json()["rule"]  # fmt: skip
+    assert rule["trigger"] == {"score": {"kind": "csat", "below": 3.0}} and rule["enabled"]

@@ -13,7 +13,13 @@ import yaml
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from cxm.automation import do_retry_job, do_set_rule_enabled, get_rule, list_rules
+from cxm.automation import (
+    do_retry_job,
+    do_save_rule,
+    do_set_rule_enabled,
+    get_rule,
+    list_rules,
+)
 from cxm.automation.campaigns import rule_uplift
 from cxm.automation.queries import list_firings, list_jobs, rule_stats, simulate_rule
 from cxm.errors import CxmError
@@ -39,6 +45,36 @@ def _refuse(request: Request, viewer: Viewer, token: str) -> Response | None:
 
 @router.get("/automation", response_class=HTMLResponse)
 def automation_page(request: Request, viewer: SignedIn) -> Response:
+    return _automation(request, viewer)
+
+
+@router.post("/automation/rules", response_class=HTMLResponse)
+def save_rule(
+    request: Request,
+    viewer: SignedIn,
+    definition: Annotated[str, Form(max_length=100_000)] = "",
+    csrf_token: Annotated[str, Form(alias=CSRF_FIELD)] = "",
+) -> Response:
+    """Save a rule written in YAML on the page (a rule of the same name is replaced)."""
+    refused = _refuse(request, viewer, csrf_token)
+    if refused is not None:
+        return refused
+    try:
+        data = yaml.safe_load(definition)
+        with workspace_of(request).session() as s:
+            stored = do_save_rule(session=s, actor=viewer.principal.actor, data=data,
+                                  replace=True)  # fmt: skip
+    except yaml.YAMLError as exc:
+        return _automation(request, viewer, draft=definition, problems=[f"YAML: {exc}"])
+    except CxmError as exc:
+        problems = [e.message for e in exc.errors] or [exc.message]
+        return _automation(request, viewer, draft=definition, problems=problems)
+    return RedirectResponse(f"/automation/rules/{stored.rule.name}", status_code=303)
+
+
+def _automation(
+    request: Request, viewer: Viewer, *, draft: str = "", problems: list[str] | None = None
+) -> Response:
     ws = workspace_of(request)
     now = utcnow()
     since = now - timedelta(days=30)
@@ -63,8 +99,26 @@ def automation_page(request: Request, viewer: SignedIn) -> Response:
         "totals": totals,
         "enabled": sum(1 for r in rows if r["r"].enabled),
         "can_write": viewer.principal.can("write"),
+        "draft": draft or EXAMPLE_RULE,
+        "problems": problems or [],
     }
-    return render_page(request, "automation.html", context, viewer=viewer, active="automation")
+    status = 400 if problems else 200
+    response = render_page(request, "automation.html", context, viewer=viewer,
+                           active="automation")  # fmt: skip
+    response.status_code = status
+    return response
+
+
+EXAMPLE_RULE = """name: complaint-follow-up
+trigger: {event: Complaint Submitted}
+conditions: {traits: {plan: fibre}}
+actions:
+  - case: {title: "Call back {{ first_name }}", department: customer-success, priority: high}
+  - nudge: {message: {pl: "Oddzwonimy dziś", en: "We will call you today"}}
+limits:
+  per_customer: {count: 1, days: 7}
+  quiet_hours: {start: "21:00", end: "08:00", timezone: Europe/Warsaw}
+"""
 
 
 @router.get("/automation/rules/{name}", response_class=HTMLResponse)
