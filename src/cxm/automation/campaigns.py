@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import orjson
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -34,6 +33,7 @@ from cxm.automation.rules import Goal, Rule
 from cxm.automation.tables import automation_firings
 from cxm.errors import InvalidInput, NotFound
 from cxm.identity.tables import profiles
+from cxm.ingest.queries import event_properties
 from cxm.ingest.tables import events
 from cxm.journeys.map import JourneyMap
 from cxm.metrics.changes import Change, compare_nps, compare_proportions
@@ -189,7 +189,7 @@ def event_cohort(session: Session, campaign: str) -> list[Member]:
         .where(events.c.type == "track", events.c.event == ASSIGNMENT_EVENT)
     )
     for pid, at, payload in rows:
-        props = _properties(payload)
+        props = event_properties(payload)
         group = props.get("group")
         if props.get("campaign") == campaign and group in GROUPS:
             out.append(Member(str(pid), str(group), at))
@@ -219,7 +219,7 @@ def campaign_outcomes(
                 events.c.timestamp > since,
             )
         )
-        out.extend(Outcome(str(p), at, name, _properties(body)) for p, at, name, body in rows)
+        out.extend(Outcome(str(p), at, name, event_properties(body)) for p, at, name, body in rows)
     return out
 
 
@@ -230,15 +230,6 @@ def churn_event_names(journey: JourneyMap | None) -> frozenset[str]:
         for touchpoint in journey.with_role("churn"):
             names.update(touchpoint.match.events or ())
     return frozenset(names)
-
-
-def _properties(payload: str) -> dict[str, Any]:
-    try:
-        data = orjson.loads(payload)
-    except orjson.JSONDecodeError:
-        return {}
-    props = data.get("properties") if isinstance(data, dict) else None
-    return props if isinstance(props, dict) else {}
 
 
 def rule_uplift(

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import orjson
 from croniter import croniter
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
@@ -27,7 +26,8 @@ from cxm.automation.rules import Rule
 from cxm.automation.service import StoredRule, list_rules
 from cxm.automation.tables import automation_segment_state
 from cxm.identity.tables import profiles
-from cxm.ingest.tables import events
+from cxm.ingest.queries import event_properties
+from cxm.profiles.queries import placed_events
 from cxm.profiles.tables import profile_events
 from cxm.segments.queries import get_segment, segment_members
 from cxm.store.marks import read_mark, write_mark
@@ -36,7 +36,6 @@ from cxm.text.tables import text_items, text_topics
 
 MARK = "automation"
 TEXT_MARK = "automation-texts"
-PROFILES_MARK = "profiles"
 SURVEY_EVENT = "Survey Answered"
 SessionFactory = Callable[[], AbstractContextManager[Session]]
 
@@ -89,30 +88,11 @@ def do_evaluate_rules(
         at_now = now or utcnow()
         with session() as s:
             mark = read_mark(s, MARK, lock=True)
-            limit = read_mark(s, PROFILES_MARK)
+            triggered = ("event", "score")
             rules = [
-                r
-                for r in list_rules(s, enabled_only=True)
-                if r.rule.trigger.kind in ("event", "score")
+                r for r in list_rules(s, enabled_only=True) if r.rule.trigger.kind in triggered
             ]
-            rows = s.execute(
-                select(
-                    events.c.seq,
-                    events.c.type,
-                    events.c.event,
-                    events.c.timestamp,
-                    events.c.payload,
-                    func.coalesce(profiles.c.merged_into, profile_events.c.profile_id).label(
-                        "profile_id"
-                    ),
-                )
-                .join(profile_events, profile_events.c.seq == events.c.seq)
-                .join(profiles, profiles.c.id == profile_events.c.profile_id)
-                .where(events.c.seq > mark, events.c.seq <= limit)
-                .order_by(events.c.seq)
-                .limit(batch_events)
-            ).all()
-            last = int(rows[-1].seq) if len(rows) == batch_events else max(mark, limit)
+            rows, last = placed_events(s, after=mark, limit=batch_events)
             if last == mark:
                 break
             batches += 1
@@ -120,7 +100,7 @@ def do_evaluate_rules(
                 report.events += 1
                 if not rules or r.type != "track":
                     continue
-                props = _properties(r.payload)
+                props = event_properties(r.payload)
                 hit = [sr for sr in rules if matches(sr.rule, r.event, props)]
                 if not hit:
                     continue
@@ -300,12 +280,3 @@ def _fire(
         report.held_out += 1
     elif decision.status == "suppress":
         report.suppressed += 1
-
-
-def _properties(payload: str) -> dict[str, Any]:
-    try:
-        data = orjson.loads(payload)
-    except orjson.JSONDecodeError:
-        return {}
-    props = data.get("properties") if isinstance(data, dict) else None
-    return props if isinstance(props, dict) else {}

@@ -46,14 +46,17 @@ from cxm.cases.policy import (
     priority_of,
     status_of,
 )
+from cxm.cases.records import insert_case
 from cxm.cases.refresh import refresh_cases
 from cxm.cases.tables import case_activity, cases, data_requests
 from cxm.domain_events import publish
 from cxm.identity.tables import identifiers, profiles
+from cxm.ingest.queries import event_properties
 from cxm.ingest.tables import events
 from cxm.ingest.validation import parse_timestamp
 from cxm.journeys.map import JourneyMap, Touchpoint
 from cxm.journeys.service import current_journey_map
+from cxm.profiles.queries import placed_events
 from cxm.profiles.tables import profile_changes, profile_events, trait_observations
 from cxm.store.marks import read_mark, write_mark
 from cxm.store.metadata import utcnow
@@ -61,7 +64,6 @@ from cxm.text.tables import text_items
 
 MARK = "cases"
 PROFILE_MARK = "cases-profiles"
-PROFILES_MARK = "profiles"  # the projector's: only events already on a profile are read
 ROLES = ("contact", "data_request", "resolution", "reopen")
 SessionFactory = Callable[[], AbstractContextManager[Session]]
 Progress = Callable[[int], None]
@@ -102,7 +104,7 @@ class _Batch:
 
 def pending_events(session: Session) -> int:
     mark = read_mark(session, MARK)
-    limit = read_mark(session, PROFILES_MARK)
+    limit = read_mark(session, "profiles")
     query = select(func.count()).where(events.c.seq > mark, events.c.seq <= limit)
     return int(session.execute(query).scalar() or 0)
 
@@ -126,26 +128,7 @@ def do_build_cases(
     while max_batches is None or batches < max_batches:
         with session() as s:
             mark = read_mark(s, MARK, lock=True)
-            limit = read_mark(s, PROFILES_MARK)
-            rows = s.execute(
-                select(
-                    events.c.seq,
-                    events.c.type,
-                    events.c.event,
-                    events.c.channel,
-                    events.c.timestamp,
-                    events.c.payload,
-                    func.coalesce(profiles.c.merged_into, profile_events.c.profile_id).label(
-                        "profile_id"
-                    ),
-                )
-                .join(profile_events, profile_events.c.seq == events.c.seq)
-                .join(profiles, profiles.c.id == profile_events.c.profile_id)
-                .where(events.c.seq > mark, events.c.seq <= limit)
-                .order_by(events.c.seq)
-                .limit(batch_events)
-            ).all()
-            last = _last_seq(s, mark, limit, batch_events, rows)
+            rows, last = placed_events(s, after=mark, limit=batch_events)
             if last == mark:
                 break
             batches += 1
@@ -181,18 +164,10 @@ def do_rebuild_cases(*, session: SessionFactory, policy: CasePolicy, **kwargs: A
     return do_build_cases(session=session, policy=policy, **kwargs)
 
 
-def _last_seq(s: Session, mark: int, limit: int, batch: int, rows: Sequence[Any]) -> int:
-    """The seq this batch reads up to (events without a profile, such as alias events, are
-    skipped over, never waited for)."""
-    if len(rows) == batch:
-        return int(rows[-1].seq)
-    return max(mark, limit)
-
-
 def _place_rows(s: Session, rows: Sequence[Any], work: _Batch) -> None:
     relevant = []
     for r in rows:
-        props = _properties(r.payload)
+        props = event_properties(r.payload)
         touchpoint = (
             work.journey.match(r.type, r.event, r.channel) if work.journey is not None else None
         )
@@ -433,37 +408,21 @@ def _open_case(
     opened = _declared_time(props.get("created_at")) or at
     opened = min(opened, at)
     priority = priority_of(props.get("priority")) or "normal"
-    response_due, resolve_due = work.policy.due(opened, priority)
-    case_id = s.execute(
-        insert(cases)
-        .values(
-            ref=ref or f"pending-{r.seq}",
-            profile_id=str(r.profile_id),
-            title=_title(r.event, props, touchpoint),
-            status="open",
-            priority=priority,
-            department=None,
-            channel=r.channel,
-            touchpoint=touchpoint.id if touchpoint else None,
-            topic_id=topic_id,
-            origin="import" if r.event and r.event.startswith("Ticket ") else "events",
-            opened_at=opened,
-            last_activity_at=at,
-            response_due_at=response_due,
-            resolve_due_at=resolve_due,
-            contacts=0,
-            channels=0,
-            handoffs=0,
-            asked_again=0,
-            reopened=0,
-            created_at=now,
-            updated_at=now,
-        )
-        .returning(cases.c.id)
-    ).scalar_one()
-    if ref is None:
-        ref = f"C-{case_id:06d}"
-        s.execute(update(cases).where(cases.c.id == case_id).values(ref=ref))
+    case_id, ref = insert_case(
+        s,
+        policy=work.policy,
+        ref=ref,
+        profile_id=str(r.profile_id),
+        title=_title(r.event, props, touchpoint),
+        priority=priority,
+        origin="import" if r.event and r.event.startswith("Ticket ") else "events",
+        opened_at=opened,
+        last_activity_at=at,
+        now=now,
+        channel=r.channel,
+        touchpoint=touchpoint.id if touchpoint else None,
+        topic_id=topic_id,
+    )
     case = _Open(int(case_id), ref, str(r.profile_id), "open", opened, at, topic_id)
     work.by_profile.setdefault(str(r.profile_id), []).append(case)
     work.report.opened += 1
@@ -561,15 +520,6 @@ def _known_fields(
         held.update(f"trait:{k}" for (k,) in rows)
     known = {name for place in held for name in wanted[place]}
     return [f for f in fields if f in known]
-
-
-def _properties(payload: str) -> dict[str, Any]:
-    try:
-        data = orjson.loads(payload)
-    except orjson.JSONDecodeError:
-        return {}
-    props = data.get("properties") if isinstance(data, dict) else None
-    return props if isinstance(props, dict) else {}
 
 
 def _follow_profile_changes(

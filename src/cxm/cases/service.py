@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,6 +23,7 @@ from cxm.audit import record_action
 from cxm.cases.models import Case, CaseChanged, CaseOpened
 from cxm.cases.policy import CasePolicy, check_priority, check_status
 from cxm.cases.queries import get_case
+from cxm.cases.records import insert_case
 from cxm.cases.refresh import refresh_case
 from cxm.cases.tables import case_activity, cases
 from cxm.domain_events import publish
@@ -63,41 +64,24 @@ def do_open_case(
         ref = _text(ref, "ref", 120, required=True)
         if session.execute(select(cases.c.id).where(cases.c.ref == ref)).first():
             raise Conflict(f"a case {ref!r} exists already; update it or choose another ref")
-    response_due, resolve_due = policy.due(now, priority)
     try:
         with session.begin_nested():
-            case_id = session.execute(
-                insert(cases)
-                .values(
-                    ref=ref or f"pending-api-{now.timestamp()}",
-                    profile_id=root,
-                    title=title,
-                    status="open",
-                    priority=priority,
-                    department=department,
-                    channel=channel,
-                    touchpoint=None,
-                    topic_id=None,
-                    origin="api",
-                    opened_at=now,
-                    last_activity_at=now,
-                    response_due_at=response_due,
-                    resolve_due_at=resolve_due,
-                    contacts=0,
-                    channels=0,
-                    handoffs=0,
-                    asked_again=0,
-                    reopened=0,
-                    created_at=now,
-                    updated_at=now,
-                )
-                .returning(cases.c.id)
-            ).scalar_one()
+            case_id, ref = insert_case(
+                session,
+                policy=policy,
+                ref=ref,
+                profile_id=root,
+                title=title,
+                priority=priority,
+                origin="api",
+                opened_at=now,
+                last_activity_at=now,
+                now=now,
+                department=department,
+                channel=channel,
+            )
     except IntegrityError as exc:
         raise Conflict(f"a case {ref!r} was opened at the same time; send it again") from exc
-    if ref is None:
-        ref = f"C-{case_id:06d}"
-        session.execute(update(cases).where(cases.c.id == case_id).values(ref=ref))
     detail: dict[str, Any] = {"status": "open", "title": title, "priority": priority}
     if department:
         detail["department"] = department

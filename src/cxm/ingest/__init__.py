@@ -7,6 +7,7 @@ from cxm.ingest.queries import (
     RecentEvent,
     SourceActivity,
     event_profiles,
+    event_properties,
     log_head,
     recent_events,
     source_activity,
@@ -15,6 +16,7 @@ from cxm.ingest.service import IngestReport, do_import_file, do_ingest_events
 from cxm.ingest.sources import Source, do_create_source, get_source, list_sources
 
 __all__ = [
+    "event_properties",
     "ColumnMapping",
     "IngestReport",
     "RecentEvent",

@@ -185,3 +185,17 @@ def _recent_event(m: Any) -> RecentEvent:
         payload=payload if isinstance(payload, dict) else {"payload": payload},
         profile_id=m["profile_id"],
     )
+
+
+def event_properties(payload: str | bytes) -> dict[str, Any]:
+    """The ``properties`` of a stored event's payload (an empty dict when it has none).
+
+    >>> event_properties('{"type": "track", "properties": {"plan": "fibre"}}')
+    {'plan': 'fibre'}
+    """
+    try:
+        data = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return {}
+    props = data.get("properties") if isinstance(data, dict) else None
+    return props if isinstance(props, dict) else {}

@@ -30,6 +30,7 @@ from cxm.profiles.models import (
 from cxm.profiles.projector import pending_events
 from cxm.profiles.summary import fold
 from cxm.profiles.tables import channel_activity, profile_events, trait_observations
+from cxm.store.tables import cursors
 
 REGION_KEY = "cxm.default_region"
 TEXT_KEYS = ("text", "comment", "body", "message", "notes", "description")
@@ -448,3 +449,34 @@ def _headline(profile: Profile, channels: list[ChannelUse], last: TimelineItem |
         what = last.event or last.type
         parts.append(f"last contact on {last.at:%d %b %Y %H:%M} UTC via {last.channel} ({what})")
     return "; ".join(parts)
+
+
+def placed_events(session: Session, *, after: int, limit: int) -> tuple[list[Any], int]:
+    """Events after seq ``after`` that the projector has placed on a profile, in seq order, at
+    most ``limit``: each with seq, type, event, channel, timestamp, payload and the live
+    ``profile_id``; and the seq a reader of them has now read up to (events the projector
+    has not reached yet wait; events it placed on no profile, such as alias events, are
+    passed over). Derived views that follow customers (cases, automation) read with this.
+    """
+    placed_upto = int(
+        session.execute(select(cursors.c.position).where(cursors.c.name == "profiles")).scalar()
+        or 0
+    )
+    rows = session.execute(
+        select(
+            events.c.seq,
+            events.c.type,
+            events.c.event,
+            events.c.channel,
+            events.c.timestamp,
+            events.c.payload,
+            func.coalesce(profiles.c.merged_into, profile_events.c.profile_id).label("profile_id"),
+        )
+        .join(profile_events, profile_events.c.seq == events.c.seq)
+        .join(profiles, profiles.c.id == profile_events.c.profile_id)
+        .where(events.c.seq > after, events.c.seq <= placed_upto)
+        .order_by(events.c.seq)
+        .limit(limit)
+    ).all()
+    read_upto = int(rows[-1].seq) if len(rows) == limit else max(after, placed_upto)
+    return list(rows), read_upto

@@ -19,14 +19,13 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 import numpy as np
-import orjson
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from cxm.ingest.queries import event_properties
 from cxm.ingest.tables import events
 from cxm.journeys.map import JourneyMap
 from cxm.journeys.service import current_journey_map
@@ -154,7 +153,7 @@ def _event_texts(
     ).all()
     found = []
     for r in rows:
-        props = _properties(r.payload)
+        props = event_properties(r.payload)
         for name in fields:
             value = props.get(name)
             if not isinstance(value, str):
@@ -173,15 +172,6 @@ def _event_texts(
                 )  # fmt: skip
             )
     return found, (int(rows[-1].seq) if rows else mark), len(rows)
-
-
-def _properties(payload: str) -> dict[str, Any]:
-    try:
-        data = orjson.loads(payload)
-    except orjson.JSONDecodeError:
-        return {}
-    props = data.get("properties") if isinstance(data, dict) else None
-    return props if isinstance(props, dict) else {}
 
 
 def _survey_texts(s: Session, mark: int, limit: int) -> tuple[list[_Found], int, int]:

@@ -27,20 +27,17 @@ from cxm.insights import association_report
 from cxm.journeys.service import current_journey_map
 from cxm.store.metadata import utcnow
 from cxm.web.i18n import translator
-from cxm.web.session import CSRF_FIELD, CSRF_HEADER, csrf_matches
-from cxm.web.viewer import SignedIn, Viewer, error_page, render_page, workspace_of
+from cxm.web.session import CSRF_FIELD
+from cxm.web.viewer import (
+    SignedIn,
+    Viewer,
+    error_page,
+    refuse_change,
+    render_page,
+    workspace_of,
+)
 
 router = APIRouter(include_in_schema=False)
-
-
-def _refuse(request: Request, viewer: Viewer, token: str) -> Response | None:
-    if not csrf_matches(viewer.session, token or request.headers.get(CSRF_HEADER)):
-        return error_page(request, 403, translator(viewer.lang)("error.csrf"), viewer,
-                          "automation")  # fmt: skip
-    if not viewer.principal.can("write"):
-        return error_page(request, 403, translator(viewer.lang)("automation.need_write"), viewer,
-                          "automation")  # fmt: skip
-    return None
 
 
 @router.get("/automation", response_class=HTMLResponse)
@@ -56,7 +53,8 @@ def save_rule(
     csrf_token: Annotated[str, Form(alias=CSRF_FIELD)] = "",
 ) -> Response:
     """Save a rule written in YAML on the page (a rule of the same name is replaced)."""
-    refused = _refuse(request, viewer, csrf_token)
+    refused = refuse_change(request, viewer, csrf_token, active="automation",
+                             need_write="automation.need_write")  # fmt: skip
     if refused is not None:
         return refused
     try:
@@ -170,7 +168,8 @@ def switch_rule(
     enabled: Annotated[str, Form(max_length=8)] = "",
     csrf_token: Annotated[str, Form(alias=CSRF_FIELD)] = "",
 ) -> Response:
-    refused = _refuse(request, viewer, csrf_token)
+    refused = refuse_change(request, viewer, csrf_token, active="automation",
+                             need_write="automation.need_write")  # fmt: skip
     if refused is not None:
         return refused
     try:
@@ -189,7 +188,8 @@ def retry_job(
     job_id: int,
     csrf_token: Annotated[str, Form(alias=CSRF_FIELD)] = "",
 ) -> Response:
-    refused = _refuse(request, viewer, csrf_token)
+    refused = refuse_change(request, viewer, csrf_token, active="automation",
+                             need_write="automation.need_write")  # fmt: skip
     if refused is not None:
         return refused
     try:

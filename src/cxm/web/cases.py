@@ -30,8 +30,14 @@ from cxm.errors import CxmError
 from cxm.journeys.service import current_journey_map
 from cxm.store.metadata import utcnow
 from cxm.web.i18n import translator
-from cxm.web.session import CSRF_FIELD, CSRF_HEADER, csrf_matches
-from cxm.web.viewer import SignedIn, Viewer, error_page, render_page, workspace_of
+from cxm.web.session import CSRF_FIELD
+from cxm.web.viewer import (
+    SignedIn,
+    error_page,
+    refuse_change,
+    render_page,
+    workspace_of,
+)
 
 router = APIRouter(include_in_schema=False)
 PAGE = 50
@@ -125,15 +131,6 @@ def case_page(request: Request, viewer: SignedIn, ref: str) -> Response:
     return render_page(request, "case.html", context, viewer=viewer, active="cases")
 
 
-def _refuse(request: Request, viewer: Viewer, token: str) -> Response | None:
-    if not csrf_matches(viewer.session, token or request.headers.get(CSRF_HEADER)):
-        return error_page(request, 403, translator(viewer.lang)("error.csrf"), viewer, "cases")
-    if not viewer.principal.can("write"):
-        message = translator(viewer.lang)("cases.need_write")
-        return error_page(request, 403, message, viewer, "cases")
-    return None
-
-
 @router.post("/cases/{ref}/change", response_class=HTMLResponse)
 def change_case(
     request: Request,
@@ -145,7 +142,8 @@ def change_case(
     note: Annotated[str, Form(max_length=10_000)] = "",
     csrf_token: Annotated[str, Form(alias=CSRF_FIELD)] = "",
 ) -> Response:
-    refused = _refuse(request, viewer, csrf_token)
+    refused = refuse_change(request, viewer, csrf_token, active="cases",
+                             need_write="cases.need_write")  # fmt: skip
     if refused is not None:
         return refused
     ws = workspace_of(request)

@@ -16,8 +16,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from cxm.errors import CxmError
 from cxm.store.metadata import utcnow
 from cxm.web.i18n import translator
-from cxm.web.session import CSRF_FIELD, CSRF_HEADER, csrf_matches
-from cxm.web.viewer import SignedIn, Viewer, error_page, render_page, workspace_of
+from cxm.web.session import CSRF_FIELD
+from cxm.web.viewer import (
+    SignedIn,
+    error_page,
+    refuse_change,
+    render_page,
+    workspace_of,
+)
 
 router = APIRouter(include_in_schema=False)
 SENTIMENT_ORDER = ("negative", "mixed", "neutral", "positive")
@@ -95,15 +101,6 @@ def topic_page(request: Request, viewer: SignedIn, topic_id: int) -> Response:
     return render_page(request, "text_topic.html", context, viewer=viewer, active="text")
 
 
-def _refuse(request: Request, viewer: Viewer, token: str) -> Response | None:
-    if not csrf_matches(viewer.session, token or request.headers.get(CSRF_HEADER)):
-        return error_page(request, 403, translator(viewer.lang)("error.csrf"), viewer, "text")
-    if not viewer.principal.can("write"):
-        message = translator(viewer.lang)("text.need_write")
-        return error_page(request, 403, message, viewer, "text")
-    return None
-
-
 @router.post("/text/topics/{topic_id}/change", response_class=HTMLResponse)
 def change_topic(
     request: Request,
@@ -114,7 +111,8 @@ def change_topic(
     merge: Annotated[list[int] | None, Form()] = None,
     csrf_token: Annotated[str, Form(alias=CSRF_FIELD)] = "",
 ) -> Response:
-    refused = _refuse(request, viewer, csrf_token)
+    refused = refuse_change(request, viewer, csrf_token, active="text",
+                             need_write="text.need_write")  # fmt: skip
     if refused is not None:
         return refused
     text = workspace_of(request).text

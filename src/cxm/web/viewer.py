@@ -167,3 +167,20 @@ async def on_login_required(request: Request, exc: Exception) -> Response:
         back = "/overview"
     target = "/login?next=" + quote(safe_next(back), safe="/")
     return Response(status_code=401, headers={"HX-Redirect": target})
+
+
+def refuse_change(
+    request: Request, viewer: Viewer, token: str, *, active: str, need_write: str
+) -> Response | None:
+    """The error page for a form that changes something, when its CSRF token does not match
+    the session's or the signed-in token lacks the write scope (``need_write``: the message's
+    catalogue key); None when the change may go ahead."""
+    from cxm.web.i18n import translator
+    from cxm.web.session import CSRF_HEADER, csrf_matches
+
+    t = translator(viewer.lang)
+    if not csrf_matches(viewer.session, token or request.headers.get(CSRF_HEADER)):
+        return error_page(request, 403, t("error.csrf"), viewer, active)
+    if not viewer.principal.can("write"):
+        return error_page(request, 403, t(need_write), viewer, active)
+    return None
