@@ -256,10 +256,16 @@ class Settings(BaseSettings):
         ),
     )
     automation_interval_s: float = Field(
-        default=5.0,
+        default=1.0,
         gt=0,
-        description="Seconds between the worker's automation runs: rules over new events, "
-        "due schedules and segment entries, and due actions.",
+        description="Seconds between the worker's automation runs: rules over new events and "
+        "texts, and due actions.",
+    )
+    automation_schedule_interval_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds between the worker's checks of scheduled rules and segment "
+        "entries (a segment's members are counted each time).",
     )
     automation_max_attempts: int = Field(
         default=5,

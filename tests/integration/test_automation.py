@@ -427,3 +427,26 @@ def test_a_survey_action_invites_once_within_the_fatigue_window(ws: Workspace) -
     with ws.session() as s:
         sent = s.execute(select(survey_invitations.c.language)).scalars().all()
     assert "pl" in sent  # Ania's language
+
+
+def test_a_template_missing_a_customers_trait_fails_clearly(ws: Workspace) -> None:
+    with ws.session() as s:
+        do_save_rule(
+            session=s,
+            actor="test",
+            data={
+                "name": "by-plan",
+                "trigger": {"event": "Complaint Submitted"},
+                "actions": [
+                    {"nudge": {"message": "Your {{ traits.plan }} plan"}},
+                    {"nudge": {"message": "Your {{ traits.plan | default('') }} plan"}},
+                ],
+            },
+        )
+    journeys_for(ws, {"zoe": [{"event": "Complaint Submitted", "channel": "web", "at": at(-1)}]})
+    report = ws.automation.run_once(now=NOW)
+    assert report["fired"] == 1 and report["done"] == 1 and report["dead"] == 1
+    dead = next(j for j in jobs(ws) if j.status == "dead")
+    assert "cannot be filled" in dead.last_error and "plan" in dead.last_error
+    with ws.session() as s:
+        assert s.execute(select(automation_messages.c.message)).scalars().all() == ["Your  plan"]

@@ -36,6 +36,8 @@ trigger: {event: X, score: {kind: nps, below: 7}}
 actions:
   - email: {subject: "Hi {{ name ", body: {de: Hallo}}
   - sms: {text: hi}
+  - nudge: {message: "Hi {{ frist_name }}"}
+  - webhook: {url: "http://127.0.0.1:8000/v1/batch"}
 limits: {quiet_hours: {start: "25:00", end: "08:00", timezone: Mars/Base}}
 """
 
@@ -79,8 +81,13 @@ async def test_rules_dry_run_simulation_and_firings(
     assert bad.status_code == 400
     problems = [e["message"] for e in bad.json()["errors"]]
     for needle in ("name", "exactly one of", "template error", "unknown language", "sms",
-                   "HH:MM", "Mars/Base"):  # fmt: skip
+                   "HH:MM", "Mars/Base", "unknown variable(s) frist_name"):  # fmt: skip
         assert any(needle in p for p in problems), (needle, problems)
+    # A webhook into a tracking API from an event rule would feed the rule its own trigger.
+    loop = {"name": "echo", "trigger": {"event": "Order Placed"},
+            "actions": [{"webhook": {"url": "https://cxm.example/v1/track"}}]}  # fmt: skip
+    looped = await api.post("/api/automation/rules", json=loop, headers=auth)
+    assert looped.status_code == 400 and "loop" in looped.json()["message"]
     made = await ok(
         await api.post("/api/automation/rules", content=RULE.encode(), headers={**auth, **YAML}),
         201,

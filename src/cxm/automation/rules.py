@@ -46,7 +46,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from croniter import croniter
-from jinja2 import TemplateSyntaxError
+from jinja2 import StrictUndefined, TemplateSyntaxError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
 from cxm.cases.policy import check_priority
@@ -64,7 +64,15 @@ ACTION_KINDS = ("webhook", "email", "case", "nudge", "survey")
 CONTACTING = frozenset({"email", "nudge", "survey"})
 MAX_ACTIONS = 10
 MAX_TEMPLATE = 20_000
-TEMPLATES = SandboxedEnvironment(autoescape=False)
+# A variable the template names but the customer lacks is an error (the action goes to the
+# dead letters with the message), never a silent blank; `{{ traits.plan | default("") }}`
+# says a blank is fine.
+TEMPLATES = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined)
+TEMPLATE_VARIABLES = ("first_name", "name", "traits", "language", "profile_id", "event",
+                      "trigger_at")  # fmt: skip
+# Where cxm takes events in: a webhook posting there from an event-triggered rule would feed
+# the rule its own trigger again.
+TRACKING_PATHS = re.compile(r"/v1/(batch|track|identify|page|screen|group|alias|import|b)/?$")
 Loc = tuple[str | int, ...]
 
 
@@ -195,6 +203,7 @@ def rule_from_data(data: Any) -> Rule:
     if not isinstance(consent, str) or not re.fullmatch(r"[a-z][a-z0-9_-]{0,49}", consent):
         add(("consent",), "a purpose name such as service or marketing")
     actions = _actions(data.get("actions"), add)
+    _no_loops(trigger, actions, add)
     limits = _limits(data.get("limits"), add)
     campaign = _campaign(data.get("campaign"), add)
     if problems:
@@ -306,12 +315,16 @@ def _text(value: Any, loc: Loc, add: Any, *, required: bool = True) -> None:
             add((*loc, lang), f"unknown language; use {', '.join(LANGUAGES)}")
         if len(text) > MAX_TEMPLATE:
             add((*loc, lang) if lang else loc, f"at most {MAX_TEMPLATE} characters")
+        where = (*loc, lang) if lang else loc
         try:
-            TEMPLATES.parse(text)
+            names = meta.find_undeclared_variables(TEMPLATES.parse(text))
         except TemplateSyntaxError as exc:
-            add(
-                (*loc, lang) if lang else loc, f"template error on line {exc.lineno}: {exc.message}"
-            )
+            add(where, f"template error on line {exc.lineno}: {exc.message}")
+            continue
+        unknown = sorted(names - set(TEMPLATE_VARIABLES))
+        if unknown:
+            add(where, f"unknown variable(s) {', '.join(unknown)}; templates may use "
+                       f"{', '.join(TEMPLATE_VARIABLES)}")  # fmt: skip
 
 
 def _actions(raw: Any, add: Any) -> list[Action]:
@@ -384,6 +397,21 @@ def _check_action(kind: str, options: dict[str, Any], loc: Loc, add: Any) -> Non
         _text(options.get("message"), (*loc, "message"), add)
         if options.get("channel", "app") not in ("app", "web"):
             add((*loc, "channel"), "app or web")
+
+
+def _no_loops(trigger: Trigger | None, actions: list[Action], add: Any) -> None:
+    """Refuse a rule whose action would feed it its own trigger: a webhook posting to a
+    tracking API (cxm's or a Segment-compatible one that forwards here) from a rule that
+    fires on events. cxm's own actions (cases, messages, e-mails, surveys) send no events;
+    every rule is also capped per customer, so no loop through another system can storm."""
+    if trigger is None or trigger.kind not in ("event", "score", "text_topic"):
+        return
+    for i, action in enumerate(actions):
+        url = action.options.get("url") if action.kind == "webhook" else None
+        if isinstance(url, str) and TRACKING_PATHS.search(url.split("?")[0]):
+            add(("actions", i, "webhook", "url"),
+                f"{url} is a tracking API: the event this webhook sends would trigger the rule "
+                "again (a loop); send it to a receiver of your own instead")  # fmt: skip
 
 
 def _limits(raw: Any, add: Any) -> Limits | None:

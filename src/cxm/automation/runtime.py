@@ -75,9 +75,15 @@ class Automation:
                        retry_base_s=self.settings.automation_retry_base_s, now=self._now,
                        report=self._report, lease=self.lease)  # fmt: skip
 
-    def evaluate(self, *, now: datetime | None = None, max_batches: int | None = None) -> RunReport:
-        """Fire rules for new events, and for due schedules and segment entries; the new
-        jobs are announced on the queue."""
+    def evaluate(
+        self,
+        *,
+        now: datetime | None = None,
+        max_batches: int | None = None,
+        scheduled: bool = True,
+    ) -> RunReport:
+        """Fire rules for new events and texts, and (``scheduled``) for due schedules and
+        segment entries; the new jobs are announced on the queue."""
         report = do_evaluate_rules(
             session=self.ws.session,
             max_age=timedelta(hours=self.settings.automation_max_age_h),
@@ -90,8 +96,10 @@ class Automation:
             now=now,
             max_batches=max_batches,
         )
-        scheduled = do_run_scheduled(session=self.ws.session, now=now)
-        for more in (texts, scheduled):
+        extra = [texts]
+        if scheduled:
+            extra.append(do_run_scheduled(session=self.ws.session, now=now))
+        for more in extra:
             report.fired += more.fired
             report.held_out += more.held_out
             report.suppressed += more.suppressed
@@ -124,7 +132,7 @@ class Automation:
         report.errors += swept.errors
         return report
 
-    def run_once(self, *, now: datetime | None = None) -> dict[str, Any]:
-        fired = self.evaluate(now=now, max_batches=10)
+    def run_once(self, *, now: datetime | None = None, scheduled: bool = True) -> dict[str, Any]:
+        fired = self.evaluate(now=now, max_batches=10, scheduled=scheduled)
         sent = self.dispatch(now=now)
         return {**asdict(fired), **asdict(sent)}

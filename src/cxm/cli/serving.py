@@ -79,7 +79,8 @@ def worker(
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     backoff = ws.settings.projector_interval_s
-    matched_at = synced_at = surveyed_at = enriched_at = cased_at = automated_at = time.monotonic()
+    matched_at = synced_at = surveyed_at = enriched_at = cased_at = time.monotonic()
+    automated_at = scheduled_at = 0.0  # automation runs at once, then on its intervals
     while not stop:
         if parent_pid is not None and os.getppid() != parent_pid:
             return  # the server was killed without stopping us: do not run on orphaned
@@ -97,6 +98,13 @@ def worker(
         if once:
             out.print(f"applied {result.events} events, {result.merges} merges")
             return
+        # Automation first and even while events keep coming: a trigger should reach its
+        # action in about a second, whatever else the worker has to do.
+        if time.monotonic() - automated_at >= ws.settings.automation_interval_s:
+            due = time.monotonic() - scheduled_at >= ws.settings.automation_schedule_interval_s
+            _run_automation(ws, scheduled=due)
+            automated_at = time.monotonic()
+            scheduled_at = automated_at if due else scheduled_at
         if result.events == 0:
             if time.monotonic() - matched_at >= ws.settings.match_interval_s:
                 matched_at = time.monotonic()
@@ -113,9 +121,6 @@ def worker(
             if time.monotonic() - cased_at >= ws.settings.cases_interval_s:
                 _build_cases(ws)
                 cased_at = time.monotonic()
-            if time.monotonic() - automated_at >= ws.settings.automation_interval_s:
-                _run_automation(ws)
-                automated_at = time.monotonic()
             time.sleep(ws.settings.projector_interval_s)
 
 
@@ -162,10 +167,11 @@ def _build_cases(ws: Workspace) -> None:
         log.info("cases: %d events placed, %d cases opened", report.placed, report.opened)
 
 
-def _run_automation(ws: Workspace) -> None:
-    """Fire rules for new events, due schedules and segment entries; deliver due actions."""
+def _run_automation(ws: Workspace, *, scheduled: bool) -> None:
+    """Fire rules for new events and texts (and, when ``scheduled``, due schedules and segment
+    entries); deliver due actions."""
     try:
-        report = ws.automation.run_once()
+        report = ws.automation.run_once(scheduled=scheduled)
     except Exception:
         log.exception("automation failed; trying again later")
         return
