@@ -450,3 +450,23 @@ def test_a_template_missing_a_customers_trait_fails_clearly(ws: Workspace) -> No
     assert "cannot be filled" in dead.last_error and "plan" in dead.last_error
     with ws.session() as s:
         assert s.execute(select(automation_messages.c.message)).scalars().all() == ["Your  plan"]
+
+
+def test_a_decision_reads_consent_as_it_is_now(ws: Workspace, hook: HttpSink) -> None:
+    """Events processed in one batch: the complaint came before the withdrawal, but when cxm
+    decides, the customer has already said no, so neither complaint contacts them."""
+    data = rule(hook.url, limits={"per_customer": {"count": 5, "days": 7}})
+    with ws.session() as s:
+        do_save_rule(session=s, actor="test", data=data)
+    steps = people()["ania"] + [
+        {"event": "Consent Withdrawn", "channel": "web", "at": at(-3),
+         "properties": {"purpose": "service"}},
+        {"event": "Complaint Submitted", "channel": "web", "at": at(-2)},
+    ]  # fmt: skip
+    journeys_for(ws, {"ania": steps})
+    report = ws.automation.run_once(now=NOW)
+    assert (report["fired"], report["suppressed"]) == (0, 2)
+    with ws.session() as s:
+        reasons = s.execute(select(automation_firings.c.reason)).scalars().all()
+    assert all("withdrew consent" in r for r in reasons)
+    assert not hook.received

@@ -93,17 +93,19 @@ class Customer:
 
 def load_customer(session: Session, profile_id: str) -> Customer | None:
     """The live profile ``profile_id`` is (or was merged into), with what automation needs."""
-    row = session.execute(
-        select(
-            func.coalesce(profiles.c.merged_into, profiles.c.id).label("root"),
-        ).where(profiles.c.id == profile_id)
-    ).first()
-    if row is None:
-        return None
-    root = row.root
+    live_profile = profiles.alias("live")
     live = session.execute(
-        select(profiles.c.last_seen, profiles.c.display_name).where(profiles.c.id == root)
+        select(live_profile.c.id, live_profile.c.last_seen, live_profile.c.display_name)
+        .select_from(profiles)
+        .join(
+            live_profile,
+            live_profile.c.id == func.coalesce(profiles.c.merged_into, profiles.c.id),
+        )
+        .where(profiles.c.id == profile_id)
     ).first()
+    if live is None:
+        return None
+    root = live.id
     traits: dict[str, Any] = {}
     obs = trait_observations.c
     for key, value in session.execute(

@@ -20,7 +20,7 @@ from croniter import croniter
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from cxm.automation.audience import load_customer
+from cxm.automation.audience import Customer, load_customer
 from cxm.automation.firing import Trigger, do_fire
 from cxm.automation.rules import Rule
 from cxm.automation.service import StoredRule, list_rules
@@ -96,6 +96,9 @@ def do_evaluate_rules(
             if last == mark:
                 break
             batches += 1
+            # Decisions read the customer as the store holds them now (every event of the batch
+            # is in it already), so one reading serves all of a customer's triggers here.
+            known: dict[str, Customer | None] = {}
             for r in rows:
                 report.events += 1
                 if not rules or r.type != "track":
@@ -110,7 +113,7 @@ def do_evaluate_rules(
                 trigger = Trigger(str(r.profile_id), f"event:{r.seq}", r.timestamp, int(r.seq),
                                   {"name": r.event, "properties": props})  # fmt: skip
                 for stored in hit:
-                    _fire(s, stored, trigger, at_now, report)
+                    _fire(s, stored, trigger, at_now, report, known)
             write_mark(s, MARK, last)
             report.position = last
     return report
@@ -266,9 +269,20 @@ def _run_segment_entry(s: Session, stored: StoredRule, now: datetime, report: Ru
 
 
 def _fire(
-    s: Session, stored: StoredRule, trigger: Trigger, now: datetime, report: RunReport
+    s: Session,
+    stored: StoredRule,
+    trigger: Trigger,
+    now: datetime,
+    report: RunReport,
+    known: dict[str, Customer | None] | None = None,
 ) -> None:
-    customer = load_customer(s, trigger.profile_id)
+    """Decide and store one firing; ``known`` caches customers within a batch."""
+    if known is None:
+        customer = load_customer(s, trigger.profile_id)
+    else:
+        if trigger.profile_id not in known:
+            known[trigger.profile_id] = load_customer(s, trigger.profile_id)
+        customer = known[trigger.profile_id]
     if customer is None:
         return
     decision, jobs = do_fire(s, rule=stored.rule, version=stored.version, customer=customer,
