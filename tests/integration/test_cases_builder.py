@@ -143,3 +143,22 @@ def test_separate_matters_are_separate_cases(workspace: Workspace) -> None:
     assert by_touchpoint["technician-data-request"].top_fields[0] == ("address", 3)
     # Nobody asked twice for data the company lacked and had not asked for before.
     assert all(r.low is not None and 0 <= r.low <= (r.share or 0) for r in rows)
+
+
+def test_asking_for_known_data_feeds_the_effort_index(workspace: Workspace) -> None:
+    _journey(workspace)
+    ids = journeys_for(workspace, {"ania": broken_journey()})
+
+    def asked_again() -> int:
+        effort = workspace.metrics.effort().customer_effort
+        row = effort[effort["customer_id"] == ids["ania"]]
+        return int(row["asked_again"].iloc[0])
+
+    # Before cxm knows what the profile held, the effort index counts asks after the first:
+    # the agent's and the technician's.
+    assert asked_again() == 2
+    workspace.build_cases()
+    workspace.sync_lake()
+    # The phone menu asked for the customer number and address the profile already held:
+    # that first ask counts too.
+    assert asked_again() == 3

@@ -5,7 +5,15 @@ from cxm.analytics.engine import (
     Engine,
     SparkEngine,
     events_table,
+    known_asks_table,
     traits_table,
 )
 
-__all__ = ["DuckDBEngine", "Engine", "SparkEngine", "events_table", "traits_table"]
+__all__ = [
+    "DuckDBEngine",
+    "Engine",
+    "SparkEngine",
+    "events_table",
+    "known_asks_table",
+    "traits_table",
+]

@@ -24,10 +24,12 @@ import ibis.expr.types as ir
 import pandas as pd
 import pyarrow as pa
 
-from cxm.lake import EVENTS_SCHEMA, TRAITS_SCHEMA, Lake
+from cxm.lake import EVENTS_SCHEMA, KNOWN_ASKS_SCHEMA, TRAITS_SCHEMA, Lake
 
 EVENTS = "events"
 TRAITS = "traits"
+KNOWN_ASKS = "known_asks"
+KNOWN_ASKS_IBIS = ibis.Schema.from_pyarrow(KNOWN_ASKS_SCHEMA)
 EVENTS_IBIS = ibis.Schema.from_pyarrow(EVENTS_SCHEMA)
 TRAITS_IBIS = ibis.Schema.from_pyarrow(TRAITS_SCHEMA)
 
@@ -35,6 +37,11 @@ TRAITS_IBIS = ibis.Schema.from_pyarrow(TRAITS_SCHEMA)
 def events_table() -> ir.Table:
     """The lake's events: seq, customer_id, ts, t (epoch µs), type, event, channel, ..."""
     return ibis.table(EVENTS_IBIS, name=EVENTS)
+
+
+def known_asks_table() -> ir.Table:
+    """The seqs of requests for data that asked for what the profile already held."""
+    return ibis.table(KNOWN_ASKS_IBIS, name=KNOWN_ASKS)
 
 
 def traits_table() -> ir.Table:
@@ -112,6 +119,8 @@ class _LakeEngine:
         self._bind(EVENTS, self.lake.event_paths(manifest), EVENTS_SCHEMA)
         traits = self.lake.table_path(TRAITS, manifest)
         self._bind(TRAITS, [traits] if traits else [], TRAITS_SCHEMA)
+        known = self.lake.table_path(KNOWN_ASKS, manifest)
+        self._bind(KNOWN_ASKS, [known] if known else [], KNOWN_ASKS_SCHEMA)
         self._generation = manifest.generation
 
     def execute(self, expr: ir.Expr) -> pd.DataFrame:

@@ -155,6 +155,10 @@ class Lake:
                 if mark != manifest.traits_mark:
                     self._write_table(manifest, "traits", source.read_traits(rd))
                     manifest.traits_mark = mark
+                mark = source.known_asks_mark(conn)
+                if mark != manifest.known_asks_mark:
+                    self._write_table(manifest, "known_asks", source.read_known_asks(rd))
+                    manifest.known_asks_mark = mark
             manifest.events_seq = upto
             compacted = self._compact(manifest, max_files=MAX_FILES_PER_BUCKET)
         return SyncReport(
@@ -184,7 +188,7 @@ class Lake:
             self.files.retire(manifest, self.root / rel)
         manifest.files, manifest.tables = {}, {}
         manifest.events_seq = manifest.changes_id = 0
-        manifest.traits_mark = ""
+        manifest.traits_mark = manifest.known_asks_mark = ""
 
     def _append(self, manifest: Manifest, table: pa.Table) -> None:
         if table.num_rows == 0:

@@ -49,6 +49,10 @@ EVENTS_SCHEMA = pa.schema(
     ]
 )
 
+# Requests for data that asked for what the customer's profile already held (cxm.cases): the
+# behavioural effort index counts each as asking again.
+KNOWN_ASKS_SCHEMA = pa.schema([pa.field("seq", pa.int64(), nullable=False)])
+
 TRAITS_SCHEMA = pa.schema(
     [
         pa.field("customer_id", pa.string(), nullable=False),
@@ -105,6 +109,7 @@ class Manifest:
     events_seq: int = 0  # every event with seq <= this is in the lake
     changes_id: int = 0  # every profile change with id <= this is applied
     traits_mark: str = ""  # what the traits snapshot was built from
+    known_asks_mark: str = ""  # what the known-asks snapshot was built from
     generation: int = 0  # bumped on every change; readers refresh when it moves
     files: dict[str, list[str]] = field(default_factory=dict)  # bucket -> files, oldest first
     tables: dict[str, str] = field(default_factory=dict)  # snapshot name -> file

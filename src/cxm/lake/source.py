@@ -32,9 +32,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnElement
 
+from cxm.cases.tables import data_requests
 from cxm.identity.tables import profiles
 from cxm.ingest.tables import events
-from cxm.lake.layout import EVENTS_SCHEMA, TRAITS_SCHEMA
+from cxm.lake.layout import EVENTS_SCHEMA, KNOWN_ASKS_SCHEMA, TRAITS_SCHEMA
 from cxm.profiles.projector import CURSOR as PROJECTOR_CURSOR
 from cxm.profiles.tables import profile_changes, profile_events, trait_observations
 from cxm.store.tables import cursors
@@ -214,6 +215,21 @@ def traits_mark(conn: Connection) -> str:
     """Changes whenever the current traits of any profile may have changed."""
     last = conn.execute(select(func.max(trait_observations.c.id))).scalar() or 0
     return f"{last}:{last_change_id(conn)}"
+
+
+def known_asks_mark(conn: Connection) -> str:
+    """Changes whenever a request for data is added or a case's replay re-judged one."""
+    d = data_requests.c
+    row = conn.execute(
+        select(func.count(), func.max(d.id), func.count().filter(d.repeated_fields != "[]"))
+    ).one()
+    return f"{row[0]}:{row[1] or 0}:{row[2]}"
+
+
+def read_known_asks(reader: ArrowReader) -> pa.Table:
+    """The seqs of the requests for data that asked for something the profile already held."""
+    raw = reader.fetch(select(data_requests.c.seq).where(data_requests.c.repeated_fields != "[]"))
+    return pa.table({"seq": pc.cast(raw["seq"], pa.int64())}, schema=KNOWN_ASKS_SCHEMA)
 
 
 def read_traits(reader: ArrowReader) -> pa.Table:

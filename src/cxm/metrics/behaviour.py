@@ -14,7 +14,8 @@ time order (:mod:`cxm.metrics.sequences` does the sequential part):
 - in a matter, a **repeat contact** is every contact after the first, a **channel hop** a
   contact in another channel than the one before, a **handoff** a contact owned by another
   department than the one before, an **ask** a data request (requests at one touchpoint within
-  an hour are one ask) and *asked again* every ask after the matter's first;
+  an hour are one ask) and *asked again* every ask after the matter's first, and the first too
+  when it asked for data the customer's profile already held (``cxm.cases`` judges that);
 - a matter is **resolved** at its first resolution event, or else at its last contact; it is
   **reopened** when a contact (or a reopen event) follows a resolution within ``repeat_days``;
 - a **survey answer** (``Survey Answered`` with ``kind`` and ``score``) belongs to the matter
@@ -36,7 +37,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from cxm.analytics import Engine, events_table, traits_table
+from cxm.analytics import Engine, events_table, known_asks_table, traits_table
 from cxm.errors import InvalidInput
 from cxm.journeys.map import JourneyMap
 from cxm.journeys.placement import DAY_US, micros
@@ -112,12 +113,15 @@ def stream_expr(
     ev = _period(ev, None if start is None else start - pad, None if end is None else end + pad)
     # Survey answers keep their properties (kind, score, touchpoint), read in Python: JSON
     # functions differ between engines, and there are few answers next to the other events.
+    known = known_asks_table()
     e = ev.select(
         c=ev.customer_id,
         t=ev.t,
         seq=ev.seq,
         cls=ev.k_id,
         props=ibis.ifelse(ev.role == "survey", ev.properties, None),
+        # A request for data that asked for what the profile already held (cxm.cases).
+        known=ibis.ifelse(ev.role == "data_request", ev.seq.isin(known.seq), False),
     )
     return with_attribute(e, query, members)
 

@@ -250,6 +250,14 @@ def sequence_facts(
     end_t = np.where(resolved, first_res_t, last_t)
     hours = np.maximum(end_t - first_t, 0) / 3_600_000_000
     asked_again = np.maximum(asks_per - 1, 0)
+    if "known" in stream.column_names and len(asks):
+        # The matter's first ask counts too when it asked for what the profile already held.
+        known = np.asarray(stream["known"].to_numpy(zero_copy_only=False), dtype=bool)[order]
+        ask_matter = matter_at[asks]
+        inside = ask_matter >= 0
+        first_ids, first_at = np.unique(ask_matter[inside], return_index=True)
+        first_known = known[asks[inside][first_at]]
+        asked_again[first_ids[first_known]] += 1
     repeats = contacts_per - 1
     w = EFFORT_WEIGHTS
     effort = (
