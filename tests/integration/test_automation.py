@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from cxm.audit import list_actions
-from cxm.automation import do_retry_job, do_save_rule, get_rule
+from cxm.automation import RuleInvalid, do_retry_job, do_save_rule, get_rule
 from cxm.automation.campaigns import rule_uplift
 from cxm.automation.dispatch import claim
 from cxm.automation.tables import automation_firings, automation_jobs, automation_messages
@@ -470,3 +470,30 @@ def test_a_decision_reads_consent_as_it_is_now(ws: Workspace, hook: HttpSink) ->
         reasons = s.execute(select(automation_firings.c.reason)).scalars().all()
     assert all("withdrew consent" in r for r in reasons)
     assert not hook.received
+
+
+def test_a_trait_action_puts_the_customer_in_a_segment_through_ingest(ws: Workspace) -> None:
+    with ws.session() as s:
+        do_save_segment(
+            session=s, actor="test", data={"name": "complained", "traits": {"complained": True}}
+        )
+        do_save_rule(session=s, actor="test", data={
+            "name": "mark-complainers", "trigger": {"event": "Complaint Submitted"},
+            "actions": [{"trait": {"key": "complained", "value": True}}]})  # fmt: skip
+    ids = journeys_for(ws, {"ania": people()["ania"], "john": people()["john"][:1]})
+    report = ws.automation.run_once(now=NOW)
+    assert report["fired"] == 1 and report["done"] == 1
+    ws.catch_up()
+    assert ws.segment_members("complained") == [ids["ania"]]
+    # The identify event came in through ingest, from the automation source, once.
+    ws.automation.run_once(now=NOW + timedelta(minutes=1))
+    with ws.session() as s:
+        sent = s.execute(
+            select(func.count()).where(events.c.message_id.like("automation-job-%"))
+        ).scalar()
+    assert sent == 1
+    with ws.session() as s:
+        bad = {"name": "who-am-i", "trigger": {"event": "X"},
+               "actions": [{"trait": {"key": "email", "value": "x@y.z"}}]}  # fmt: skip
+        with pytest.raises(RuleInvalid, match="says who the customer is"):
+            do_save_rule(session=s, actor="test", data=bad)

@@ -18,6 +18,7 @@ import hmac
 import os
 import smtplib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
@@ -26,6 +27,7 @@ from typing import Any
 import httpx
 import orjson
 from jinja2 import TemplateError
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -34,6 +36,7 @@ from cxm.automation.rules import TEMPLATES, Action
 from cxm.automation.tables import automation_messages
 from cxm.cases import CasePolicy, do_open_case
 from cxm.errors import Conflict, NotFound
+from cxm.identity.tables import identifiers
 from cxm.store.metadata import utcnow
 from cxm.surveys import do_invite, get_survey
 
@@ -48,7 +51,8 @@ class ActionFailed(Exception):
 
 @dataclass(frozen=True)
 class Delivery:
-    """What actions need from outside: SMTP, the webhook secret, the case policy."""
+    """What actions need from outside: SMTP, the webhook secret, the case policy, and a way to
+    hand an event to ingest (its own transaction; returns what ingest said)."""
 
     smtp_host: str | None
     smtp_port: int
@@ -58,6 +62,7 @@ class Delivery:
     smtp_from: str
     webhook_secret: bytes
     case_policy: CasePolicy
+    ingest: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
 
 def render(template: Any, customer: Customer, context: dict[str, Any]) -> str:
@@ -218,6 +223,43 @@ def _case(
     except Conflict:
         return {"case": ref, "existed": True}  # a repeated run: the case is there already
     return {"case": case.ref}
+
+
+def plan_event(
+    session: Session, *, action: Action, job_id: int, customer: Customer
+) -> dict[str, Any]:
+    """The identify event an ingesting action sends (``trait``: set a trait, which puts the
+    customer into every segment defined on it). Its messageId is the job's, so sending it
+    twice stores it once."""
+    return {
+        "type": "identify",
+        "messageId": f"automation-job-{job_id}",
+        "timestamp": utcnow().isoformat(),
+        **identity_of(session, customer.profile_id),
+        "traits": {action.options["key"]: action.options["value"]},
+    }
+
+
+def identity_of(session: Session, profile_id: str) -> dict[str, Any]:
+    """How an event names this customer so the identity rules place it on their profile."""
+    rows = session.execute(
+        select(identifiers.c.kind, identifiers.c.value)
+        .where(identifiers.c.profile_id == profile_id)
+        .order_by(identifiers.c.first_seq)
+    ).all()
+    held: dict[str, str] = {}
+    for kind, value in rows:
+        held.setdefault(kind, value)
+    if "user_id" in held:
+        return {"userId": held["user_id"]}
+    if "anonymous_id" in held:
+        return {"anonymousId": held["anonymous_id"]}
+    for kind in ("email", "phone"):
+        if kind in held:
+            return {"anonymousId": f"{kind}:{held[kind]}",
+                    "context": {"traits": {kind: held[kind]}}}  # fmt: skip
+    raise ActionFailed(f"the profile {profile_id} holds no identifier to address it by",
+                       permanent=True)  # fmt: skip
 
 
 def _survey(

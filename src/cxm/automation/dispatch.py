@@ -14,13 +14,15 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import orjson
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from cxm.automation.actions import ActionFailed, Delivery, run_action
+from cxm.automation.actions import ActionFailed, Delivery, plan_event, run_action
 from cxm.automation.audience import load_customer
+from cxm.automation.rules import INGESTING
 from cxm.automation.service import get_rule
 from cxm.automation.tables import automation_jobs
 from cxm.errors import NotFound
@@ -38,6 +40,29 @@ class DispatchReport:
     dead: int = 0
     cancelled: int = 0
     errors: list[str] = field(default_factory=list)
+
+
+def _record(
+    s: Session,
+    job_id: int,
+    attempts: int,
+    status: str,
+    error: str | None,
+    result: dict[str, Any] | None,
+    now: datetime | None,
+    retry_base_s: float,
+) -> None:
+    at = now or utcnow()
+    values: dict[str, Any] = {
+        "status": status,
+        "lease_until": None,
+        "last_error": error,
+        "updated_at": at,
+        "result": orjson.dumps(result, default=str).decode() if result is not None else None,
+    }
+    if status == "failed":
+        values["due_at"] = at + backoff(attempts, retry_base_s)
+    s.execute(update(automation_jobs).where(automation_jobs.c.id == job_id).values(**values))
 
 
 def backoff(attempts: int, base_s: float) -> timedelta:
@@ -122,8 +147,10 @@ def run_job(
     with session() as s:
         if not claim(s, job_id, now or utcnow(), lease):
             return None
+    planned: dict[str, Any] | None = None
     with session() as s:
         job = s.execute(select(automation_jobs).where(automation_jobs.c.id == job_id)).one()
+        attempts = int(job.attempts)
         status, error, result = "done", None, None
         try:
             stored = get_rule(s, job.rule)
@@ -136,6 +163,8 @@ def run_job(
             allowed, why = customer.may_contact(stored.rule.consent)
             if action.contacting and not allowed:
                 status, error = "cancelled", why
+            elif action.kind in INGESTING:
+                planned = plan_event(s, action=action, job_id=job_id, customer=customer)
             else:
                 context = orjson.loads(job.context)
                 with s.begin_nested():
@@ -152,18 +181,21 @@ def run_job(
             status, error = "dead", str(exc)
         except ActionFailed as exc:
             error = str(exc)
-            status = "dead" if exc.permanent or job.attempts >= max_attempts else "failed"
-        at = now or utcnow()
-        values = {
-            "status": status,
-            "lease_until": None,
-            "last_error": error,
-            "updated_at": at,
-            "result": orjson.dumps(result, default=str).decode() if result is not None else None,
-        }
-        if status == "failed":
-            values["due_at"] = at + backoff(job.attempts, retry_base_s)
-        s.execute(update(automation_jobs).where(automation_jobs.c.id == job_id).values(**values))
+            status = "dead" if exc.permanent or attempts >= max_attempts else "failed"
+        if planned is None:
+            _record(s, job_id, attempts, status, error, result, now, retry_base_s)
+    if planned is not None:
+        # Ingest writes in its own transaction, outside the one that read the job; the event's
+        # messageId makes a repeat after a crash store nothing twice.
+        try:
+            if delivery.ingest is None:
+                raise ActionFailed("this worker cannot hand events to ingest", permanent=True)
+            result = delivery.ingest(planned)
+        except ActionFailed as exc:
+            error = str(exc)
+            status = "dead" if exc.permanent or attempts >= max_attempts else "failed"
+        with session() as s:
+            _record(s, job_id, attempts, status, error, result, now, retry_base_s)
     if status == "done":
         report.done += 1
     elif status == "failed":

@@ -204,6 +204,8 @@ def dry_run(
                     "department": action.options.get("department"),
                     "priority": action.options.get("priority", "normal"),
                 }
+            elif action.kind == "trait":
+                preview |= {"key": action.options["key"], "value": action.options["value"]}
             elif action.kind == "survey":
                 preview |= {"survey": action.options["survey"],
                             "touchpoint": action.options.get("touchpoint")}  # fmt: skip

@@ -24,6 +24,7 @@ A rule is a trigger, conditions, actions and limits::
       - case: {title: "Call back {{ name }}", department: customer-success, priority: high}
       - nudge: {channel: app, message: {pl: "…", en: "…"}}
       - survey: {survey: contact_csat, touchpoint: calls}
+      - trait: {key: wifi_offer, value: sent}   # into every segment defined on the trait
     limits:
       per_customer: {count: 1, days: 30}   # frequency cap (default 1 in 7 days)
       quiet_hours: {start: "21:00", end: "08:00", timezone: Europe/Warsaw}
@@ -59,7 +60,12 @@ LANGUAGES = ("pl", "en", "ru")
 SCORE_KINDS = ("nps", "csat", "ces")
 TRIGGER_KINDS = ("event", "score", "text_topic", "segment_entry", "schedule")
 SENTIMENTS = ("negative", "neutral", "positive", "mixed")
-ACTION_KINDS = ("webhook", "email", "case", "nudge", "survey")
+ACTION_KINDS = ("webhook", "email", "case", "nudge", "survey", "trait")
+# Actions that speak through ingest (an identify event), so the fact enters like every other.
+INGESTING = frozenset({"trait"})
+# Traits automation may not set: who the customer is, and what the customer said about consent.
+PROTECTED_TRAITS = frozenset({"email", "phone", "name", "firstName", "lastName", "userId",
+                              "address", "birthday", "do_not_contact", "consents"})  # fmt: skip
 # Actions that reach the customer: they need consent and respect do-not-contact.
 CONTACTING = frozenset({"email", "nudge", "survey"})
 MAX_ACTIONS = 10
@@ -355,6 +361,7 @@ _ACTION_KEYS = {
     "case": {"title", "department", "priority", "note"},
     "nudge": {"channel", "message"},
     "survey": {"survey", "touchpoint"},
+    "trait": {"key", "value"},
 }
 
 
@@ -393,6 +400,15 @@ def _check_action(kind: str, options: dict[str, Any], loc: Loc, add: Any) -> Non
         touchpoint = options.get("touchpoint")
         if touchpoint is not None and (not isinstance(touchpoint, str) or not touchpoint):
             add((*loc, "touchpoint"), "the journey map touchpoint the answers are about")
+    elif kind == "trait":
+        trait, value = options.get("key"), options.get("value")
+        if not isinstance(trait, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_.-]{0,99}", trait):
+            add((*loc, "key"), "a trait name (letters, digits, _ . -), e.g. wifi_offer")
+        elif trait in PROTECTED_TRAITS or trait.startswith("consent"):
+            add((*loc, "key"), f"{trait!r} says who the customer is or what they consented to; "
+                               "automation does not set it")  # fmt: skip
+        if value is None or isinstance(value, dict | list):
+            add((*loc, "value"), "a plain value: text, a number, true or false")
     elif kind == "nudge":
         _text(options.get("message"), (*loc, "message"), add)
         if options.get("channel", "app") not in ("app", "web"):

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from huey import Huey
 
-from cxm.automation.actions import Delivery
+from cxm.automation.actions import ActionFailed, Delivery
 from cxm.automation.dispatch import DispatchReport, do_dispatch, run_job
 from cxm.automation.engine import (
     RunReport,
@@ -62,7 +62,25 @@ class Automation:
             smtp_from=s.smtp_from,
             webhook_secret=self.webhook_secret,
             case_policy=self.ws.case_policy,
+            ingest=self.ingest,
         )
+
+    def ingest(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Hand an event an action sends to ingest, from the ``automation`` source."""
+        from cxm.ingest import do_create_source, do_ingest_events, get_source
+
+        with self.ws.session() as s:
+            try:
+                source = get_source(s, "automation")
+            except LookupError:
+                source, _ = do_create_source(s, actor="system:automation", name="automation",
+                                             channel="other", label="Automation rules")  # fmt: skip
+        report = do_ingest_events(self.ws.engine, source=source, events=[("action", event)],
+                                  max_event_bytes=self.settings.max_event_bytes)  # fmt: skip
+        if report.rejected:
+            raise ActionFailed(f"ingest refused the event: {report.rejected[0]['message']}",
+                               permanent=True)  # fmt: skip
+        return {"stored": report.stored, "already": report.duplicates}
 
     @cached_property
     def queue(self) -> Huey:
