@@ -80,9 +80,13 @@ def evaluation(ws: Workspace, customers: int, count: int, n_rules: int) -> dict[
     for e in range(count):
         at = (now - timedelta(seconds=count - e)).isoformat()
         if rng.random() < 0.1:
-            event = {"type": "track", "userId": f"u{rng.randrange(customers)}",
-                     "event": "Survey Answered", "timestamp": at,
-                     "properties": {"kind": "nps", "score": rng.randint(0, 10)}}
+            event = {
+                "type": "track",
+                "userId": f"u{rng.randrange(customers)}",
+                "event": "Survey Answered",
+                "timestamp": at,
+                "properties": {"kind": "nps", "score": rng.randint(0, 10)},
+            }
         else:
             event = {"type": "track", "userId": f"u{rng.randrange(customers)}",
                      "event": rng.choice(EVENT_NAMES), "timestamp": at,
@@ -142,8 +146,10 @@ def live(path: Path, sends: int) -> dict[str, float]:
     port = sock.getsockname()[1]
     sock.close()
     env = {**os.environ, "CXM_WORKSPACE": str(path)}
-    server = subprocess.Popen([sys.executable, "-m", "cxm", "serve", "--port", str(port)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    command = [sys.executable, "-m", "cxm", "serve", "--port", str(port)]
+    server = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     url = f"http://127.0.0.1:{port}"
     sent: dict[str, float] = {}
     try:
@@ -172,9 +178,10 @@ def live(path: Path, sends: int) -> dict[str, float]:
         receiver.server.shutdown()
     delays = sorted(receiver.arrived[i] - sent[i] for i in sent if i in receiver.arrived)
     lost = sends - len(delays)
-    p95 = delays[min(len(delays) - 1, int(round(0.95 * len(delays))) - 1)] if delays else float("nan")
-    say(f"live: {len(delays)} of {sends} webhooks arrived; median "
-        f"{statistics.median(delays) if delays else float('nan'):.2f} s, p95 {p95:.2f} s")  # fmt: skip
+    nan = float("nan")
+    p95 = delays[min(len(delays) - 1, round(0.95 * len(delays)) - 1)] if delays else nan
+    median = statistics.median(delays) if delays else nan
+    say(f"live: {len(delays)} of {sends} webhooks arrived; median {median:.2f} s, p95 {p95:.2f} s")
     return {"trigger_to_webhook_p95_s": p95, "lost_actions": float(lost)}
 
 
