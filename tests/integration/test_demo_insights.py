@@ -22,6 +22,7 @@ from cxm.automation.campaigns import event_campaign_uplift, rule_uplift
 from cxm.automation.rules import Goal
 from cxm.config import Settings
 from cxm.demo import build_demo
+from cxm.errors import InvalidInput
 from cxm.ingest.tables import events
 from cxm.insights.associations import (
     associate,
@@ -30,6 +31,7 @@ from cxm.insights.associations import (
     purchases,
     topic_names,
 )
+from cxm.insights.churn_data import customer_features, train_workspace_model
 from cxm.journeys.service import current_journey_map
 from cxm.text.tables import text_items
 from cxm.workspace import Workspace
@@ -139,3 +141,18 @@ def test_the_campaign_beats_its_holdout(demo: tuple[Workspace, dict[str, Any]]) 
     # the difference it implies given the holdout's own rate.
     implied = planted["extra_rate"] * (1 - c.a.estimate)
     assert c.low <= implied <= c.high
+
+
+def test_no_churn_model_is_published_from_too_few_churners(
+    demo: tuple[Workspace, dict[str, Any]],
+) -> None:
+    ws, _ = demo
+    # A thousand customers churn a few dozen times a year: two 60-day windows hold too few
+    # churners to learn from and to judge the model, and cxm says so instead of guessing.
+    with pytest.raises(InvalidInput, match="no churn model: .* each group needs at least 30"):
+        train_workspace_model(ws.query_engine(), ws.journey_map(), now=datetime.now(UTC))
+    features = customer_features(ws.query_engine(), ws.journey_map(),
+                                 datetime.now(UTC) - timedelta(days=120))  # fmt: skip
+    # Nothing from after the cutoff leaks in: nobody was last seen after it.
+    assert (features["recency_days"] >= 0).all() and len(features) > 500
+    assert {"contact_90", "asked_known_90", "last_nps", "tenure_days"} <= set(features.columns)
