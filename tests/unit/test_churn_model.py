@@ -3,12 +3,21 @@ model."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from cxm.errors import InvalidInput
 from cxm.insights.churn import cross_validate, fit_churn_model
+from cxm.insights.churn_data import (
+    WorkspaceChurn,
+    load_latest_model,
+    model_versions,
+    save_workspace_model,
+)
 
 
 def planted(n: int = 1500, seed: int = 4) -> tuple[pd.DataFrame, np.ndarray]:
@@ -60,3 +69,20 @@ def test_no_model_from_data_that_cannot_carry_one(rows: int, churners: int, mess
 def test_no_model_without_features() -> None:
     with pytest.raises(InvalidInput, match="no features"):
         fit_churn_model(pd.DataFrame(index=range(300)), np.array([0, 1] * 150))
+
+
+def test_versions_are_kept_with_their_figures(tmp_path: Path) -> None:
+    features, churned = planted()
+    model = fit_churn_model(features, churned)
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    result = WorkspaceChurn(model, now - timedelta(days=120), now - timedelta(days=60), 60,
+                            1500, 300, 1500, 310, 0.81, 0.5, 0.15, 0.2)  # fmt: skip
+    first = save_workspace_model(result, tmp_path)
+    second = save_workspace_model(result, tmp_path / "again")
+    assert first.exists() and second.exists()
+    (version,) = model_versions(tmp_path)
+    assert version["roc_auc"] == 0.81 and version["file"] == first.name
+    loaded = load_latest_model(tmp_path)
+    assert np.allclose(loaded.predict(features.head(5)), model.predict(features.head(5)))
+    with pytest.raises(InvalidInput, match="no churn model yet"):
+        load_latest_model(tmp_path / "empty")

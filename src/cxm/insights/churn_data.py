@@ -18,8 +18,11 @@ on a period it never saw (``train_workspace_model``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import pickle
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import ibis
 import numpy as np
@@ -222,3 +225,33 @@ def train_workspace_model(
         brier=float(brier_score_loss(test_y, p)),
         base_rate=float(test_y.mean()),
     )
+
+
+def save_workspace_model(result: WorkspaceChurn, models_dir: Path) -> Path:
+    """Keep the model beside every earlier version, and its figures in ``versions.jsonl``
+    (one line per version: when, the periods, the customers and the validation figures)."""
+    models_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(result.test_cutoff.tzinfo).strftime("%Y%m%dT%H%M%S")
+    path = models_dir / f"churn-{stamp}.pkl"
+    path.write_bytes(pickle.dumps(result.model))
+    record = {k: v for k, v in asdict(result).items() if k != "model"}
+    record["file"] = path.name
+    with (models_dir / "versions.jsonl").open("ab") as handle:
+        handle.write(orjson.dumps(record, default=str) + b"\n")
+    return path
+
+
+def model_versions(models_dir: Path) -> list[dict[str, Any]]:
+    path = models_dir / "versions.jsonl"
+    if not path.exists():
+        return []
+    return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
+
+
+def load_latest_model(models_dir: Path) -> ChurnModel:
+    versions = model_versions(models_dir)
+    if not versions:
+        raise InvalidInput("no churn model yet: train one with `cxm insights churn train`")
+    # The workspace's own file, written by this code: trusted like the rest of the workspace.
+    model: ChurnModel = pickle.loads((models_dir / versions[-1]["file"]).read_bytes())  # noqa: S301
+    return model
