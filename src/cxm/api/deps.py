@@ -33,6 +33,10 @@ def get_principal(request: Request, session: Session = Depends(get_session)) -> 
     principal = authenticate_token(session, token.strip())
     if principal is None:
         raise Unauthenticated("the API token is unknown or revoked")
+    # End the read so the handler's writes start a transaction of their own: on SQLite a
+    # transaction that read before another writer committed cannot take the write lock (it
+    # fails with "database is locked" at once, whatever the busy timeout).
+    session.commit()
     return principal
 
 

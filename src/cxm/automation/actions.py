@@ -86,7 +86,7 @@ def sign(secret: bytes, timestamp: str, body: bytes) -> str:
 
 
 def run_action(
-    session: Session,
+    session: Session | None,
     *,
     action: Action,
     job_id: int,
@@ -99,6 +99,8 @@ def run_action(
         return _webhook(action.options, job_id, rule, customer, context, delivery)
     if action.kind == "email":
         return _email(action.options, job_id, customer, context, delivery)
+    if session is None:
+        raise ActionFailed(f"the {action.kind} action needs the store", permanent=True)
     if action.kind == "case":
         return _case(session, action.options, job_id, rule, customer, context, delivery)
     if action.kind == "nudge":

@@ -22,10 +22,11 @@ from sqlalchemy.orm import Session
 
 from cxm.automation.actions import ActionFailed, Delivery, plan_event, run_action
 from cxm.automation.audience import load_customer
-from cxm.automation.rules import INGESTING
+from cxm.automation.rules import INGESTING, NETWORK
 from cxm.automation.service import get_rule
 from cxm.automation.tables import automation_jobs
 from cxm.errors import NotFound
+from cxm.store.engine import write_intent
 from cxm.store.metadata import utcnow
 
 SessionFactory = Callable[[], AbstractContextManager[Session]]
@@ -147,7 +148,9 @@ def run_job(
     with session() as s:
         if not claim(s, job_id, now or utcnow(), lease):
             return None
+    # 1. Read what the job needs; nothing is written in this transaction.
     planned: dict[str, Any] | None = None
+    run: tuple[Any, Any, dict[str, Any], str] | None = None
     with session() as s:
         job = s.execute(select(automation_jobs).where(automation_jobs.c.id == job_id)).one()
         attempts = int(job.attempts)
@@ -166,36 +169,37 @@ def run_job(
             elif action.kind in INGESTING:
                 planned = plan_event(s, action=action, job_id=job_id, customer=customer)
             else:
-                context = orjson.loads(job.context)
-                with s.begin_nested():
-                    result = run_action(
-                        s,
-                        action=action,
-                        job_id=job_id,
-                        rule=job.rule,
-                        customer=customer,
-                        context=context,
-                        delivery=delivery,
-                    )
+                run = (action, customer, orjson.loads(job.context), job.rule)
         except NotFound as exc:
             status, error = "dead", str(exc)
         except ActionFailed as exc:
             error = str(exc)
             status = "dead" if exc.permanent or attempts >= max_attempts else "failed"
-        if planned is None:
-            _record(s, job_id, attempts, status, error, result, now, retry_base_s)
-    if planned is not None:
-        # Ingest writes in its own transaction, outside the one that read the job; the event's
-        # messageId makes a repeat after a crash store nothing twice.
-        try:
+    # 2. Act. Network actions run outside any transaction (a slow receiver holds no lock);
+    # actions that write the store take the write lock first (on SQLite); ingest writes in its
+    # own transactions, and the event's messageId makes a repeat after a crash store nothing.
+    try:
+        if planned is not None:
             if delivery.ingest is None:
                 raise ActionFailed("this worker cannot hand events to ingest", permanent=True)
             result = delivery.ingest(planned)
-        except ActionFailed as exc:
-            error = str(exc)
-            status = "dead" if exc.permanent or attempts >= max_attempts else "failed"
-        with session() as s:
-            _record(s, job_id, attempts, status, error, result, now, retry_base_s)
+        elif run is not None:
+            action, customer, context, rule = run
+            parts = {"action": action, "job_id": job_id, "rule": rule, "customer": customer,
+                     "context": context, "delivery": delivery}  # fmt: skip
+            if action.kind in NETWORK:
+                result = run_action(None, **parts)
+            else:
+                with write_intent(), session() as s:
+                    result = run_action(s, **parts)
+    except NotFound as exc:
+        status, error = "dead", str(exc)
+    except ActionFailed as exc:
+        error = str(exc)
+        status = "dead" if exc.permanent or attempts >= max_attempts else "failed"
+    # 3. Record what happened.
+    with write_intent(), session() as s:
+        _record(s, job_id, attempts, status, error, result, now, retry_base_s)
     if status == "done":
         report.done += 1
     elif status == "failed":

@@ -63,6 +63,8 @@ SENTIMENTS = ("negative", "neutral", "positive", "mixed")
 ACTION_KINDS = ("webhook", "email", "case", "nudge", "survey", "trait")
 # Actions that speak through ingest (an identify event), so the fact enters like every other.
 INGESTING = frozenset({"trait"})
+# Actions that reach another system over the network and touch no table.
+NETWORK = frozenset({"webhook", "email"})
 # Traits automation may not set: who the customer is, and what the customer said about consent.
 PROTECTED_TRAITS = frozenset({"email", "phone", "name", "firstName", "lastName", "userId",
                               "address", "birthday", "do_not_contact", "consents"})  # fmt: skip

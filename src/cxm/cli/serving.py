@@ -18,6 +18,7 @@ from cxm.cli.context import open_workspace
 from cxm.cli.surveys import run_survey_jobs
 from cxm.config import Settings
 from cxm.errors import Conflict
+from cxm.store.engine import write_intent
 from cxm.workspace import Workspace
 
 out = Console()
@@ -159,7 +160,8 @@ def _enrich_texts(ws: Workspace) -> None:
 def _build_cases(ws: Workspace) -> None:
     """Place new events into cases, a few batches at a time."""
     try:
-        report = ws.build_cases(max_batches=5)
+        with write_intent():
+            report = ws.build_cases(max_batches=5)
     except Exception:
         log.exception("the case builder failed; trying again later")
         return
@@ -171,7 +173,8 @@ def _run_automation(ws: Workspace, *, scheduled: bool) -> None:
     """Fire rules for new events and texts (and, when ``scheduled``, due schedules and segment
     entries); deliver due actions."""
     try:
-        report = ws.automation.run_once(scheduled=scheduled)
+        with write_intent():
+            report = ws.automation.run_once(scheduled=scheduled)
     except Exception:
         log.exception("automation failed; trying again later")
         return

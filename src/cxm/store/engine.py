@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from types import ModuleType
 from typing import Any
 
@@ -20,6 +21,12 @@ except ImportError:  # not POSIX: SQLite's own busy waiting is all there is
 # SQLite answers "database is locked" after this long instead of failing at once when another
 # process (the projector, an importer) holds the write lock.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+# Work that will write (an HTTP request that changes something, the case builder, automation)
+# begins its SQLite transactions IMMEDIATE: it waits for the write lock up front (the busy
+# timeout applies) instead of reading a snapshot first and failing with "database is locked"
+# when another writer committed before it could upgrade (SQLite cannot wait in that case).
+WRITE_INTENT: ContextVar[bool] = ContextVar("cxm_write_intent", default=False)
 
 # One application-wide advisory lock id: writers of the event log take it so that sequence
 # numbers become visible in commit order on PostgreSQL (readers sync "everything after N").
@@ -68,7 +75,17 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if WRITE_INTENT.get() else "BEGIN")
+
+
+@contextmanager
+def write_intent() -> Iterator[None]:
+    """Within this block, SQLite transactions take the write lock when they begin."""
+    token = WRITE_INTENT.set(True)
+    try:
+        yield
+    finally:
+        WRITE_INTENT.reset(token)
 
 
 @contextmanager
