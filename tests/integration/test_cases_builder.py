@@ -5,12 +5,13 @@ nothing they should not."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 from sqlalchemy import func, select
 
-from cxm.cases import asked_again_report, get_case, list_cases
+from cxm.cases import asked_again_report, do_update_case, get_case, list_cases
 from cxm.cases.queries import CaseFilter
 from cxm.cases.tables import case_activity, cases, data_requests
 from cxm.journeys.map import telecom_yaml
@@ -162,3 +163,27 @@ def test_asking_for_known_data_feeds_the_effort_index(workspace: Workspace) -> N
     # The phone menu asked for the customer number and address the profile already held:
     # that first ask counts too.
     assert asked_again() == 3
+
+
+def test_an_answered_case_left_quiet_resolves_as_time_passes(workspace: Workspace) -> None:
+    _journey(workspace)
+    now = datetime.now(UTC)
+    journeys_for(workspace, {"ola": [
+        {"event": "Call Handled", "channel": "phone", "at": (now - timedelta(hours=2)).isoformat(),
+         "properties": {"agent": "Ewa"}},
+    ]})  # fmt: skip
+    workspace.build_cases(now=now)
+    (case,) = workspace.cases(status=["open"])
+    assert case.first_response_at is not None
+    # A week and a day later, with no new event, the builder's run resolves it as quiet.
+    later = now + timedelta(days=8)
+    workspace.build_cases(now=later)
+    quiet = workspace.case(case.ref)
+    assert quiet.status == "resolved" and quiet.resolved_at == case.last_activity_at
+    # A person reopens it: it stays open, and later runs leave it alone.
+    with workspace.session() as s:
+        do_update_case(session=s, actor="user:ewa", policy=workspace.case_policy, ref=case.ref,
+                       status="open", now=later)  # fmt: skip
+    workspace.build_cases(now=later + timedelta(days=9))
+    kept = workspace.case(case.ref)
+    assert kept.status == "open" and kept.reopened == 1

@@ -577,6 +577,9 @@ def _resolve_quiet(s: Session, *, policy: CasePolicy, now: datetime, limit: int 
                 cases.c.status == "open",
                 cases.c.first_response_at.is_not(None),
                 cases.c.last_activity_at < cutoff,
+                # Replayed once a window at most: a case a person keeps open stays open, and
+                # is not rewritten on every run.
+                cases.c.updated_at < cutoff,
             )
             .limit(limit)
         )

@@ -84,7 +84,10 @@ def replay_case(
     asked: set[str] = set()
     ask: tuple[str | None, datetime, set[str], bool] | None = None  # touchpoint, start, before
     manual_status = False
+    quiet = timedelta(days=window_days)
     for step in sorted(steps, key=lambda s: (s.at, s.id)):
+        if not manual_status:
+            _settle_quiet(state, step.at, quiet)
         state.opened_at = min(state.opened_at or step.at, step.at)
         state.last_activity_at = max(state.last_activity_at or step.at, step.at)
         detail = step.detail
@@ -139,16 +142,22 @@ def replay_case(
             state.priority = detail.get("priority") or state.priority
             state.title = detail.get("title") or state.title
     state.channels = len(families)
-    quiet_since = state.last_contact_at
-    if (
-        not manual_status
-        and state.status == "open"
-        and state.first_response_at is not None
-        and quiet_since is not None
-        and now - quiet_since > timedelta(days=window_days)
-    ):
-        state.status, state.resolution, state.resolved_at = "resolved", "quiet", quiet_since
+    if not manual_status:
+        _settle_quiet(state, now, quiet)
     return state
+
+
+def _settle_quiet(state: CaseState, at: datetime, quiet: timedelta) -> None:
+    """An answered case the customer left quiet for the window is resolved at its last
+    contact, as seen from ``at`` (so a person reopening it later counts as a reopening)."""
+    last = state.last_contact_at
+    if (
+        state.status == "open"
+        and state.first_response_at is not None
+        and last is not None
+        and at - last > quiet
+    ):
+        state.status, state.resolution, state.resolved_at = "resolved", "quiet", last
 
 
 def _hand_to(state: CaseState, department: str | None) -> None:
