@@ -36,12 +36,12 @@ from cxm.identity.tables import profiles
 from cxm.ingest.queries import event_properties
 from cxm.ingest.tables import events
 from cxm.journeys.map import JourneyMap
+from cxm.metrics.behaviour import SURVEY_EVENT
 from cxm.metrics.changes import Change, compare_nps, compare_proportions
 from cxm.metrics.stats import nps_counts
 from cxm.profiles.tables import profile_events
 
 ASSIGNMENT_EVENT = "Campaign Assigned"
-SURVEY_EVENT = "Survey Answered"
 GROUPS = ("treatment", "holdout")
 
 

@@ -27,6 +27,7 @@ from cxm.automation.service import StoredRule, list_rules
 from cxm.automation.tables import automation_segment_state
 from cxm.identity.tables import profiles
 from cxm.ingest.queries import event_properties
+from cxm.metrics.behaviour import SURVEY_EVENT
 from cxm.profiles.queries import placed_events
 from cxm.profiles.tables import profile_events
 from cxm.segments.queries import get_segment, segment_members
@@ -36,7 +37,6 @@ from cxm.text.tables import text_items, text_topics
 
 MARK = "automation"
 TEXT_MARK = "automation-texts"
-SURVEY_EVENT = "Survey Answered"
 SessionFactory = Callable[[], AbstractContextManager[Session]]
 
 

@@ -11,17 +11,6 @@ from cxm.domain_events import DomainEvent
 STATUSES = ("open", "pending", "resolved", "closed")
 OPEN_STATUSES = ("open", "pending")
 PRIORITIES = ("urgent", "high", "normal", "low")
-ACTIVITY_KINDS = (
-    "contact",  # the customer reached out (a call, an e-mail, a visit, a complaint)
-    "data_request",  # the customer was asked for details
-    "response",  # the company answered (an e-mail reply)
-    "transfer",  # handed to another department
-    "resolution",  # the matter was solved
-    "reopen",  # the customer said it was not
-    "status",  # a person or a helpdesk set the status
-    "update",  # title, priority or department changed
-    "note",  # a note by someone in cxm
-)
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,7 @@ case_activity = Table(
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("case_id", BigInteger, ForeignKey("cases.id"), nullable=False),
-    # contact, data_request, transfer, resolution, reopen, status, note, update
+    # contact, data_request, response, transfer, resolution, reopen, status, update, note
     Column("kind", String(16), nullable=False),
     Column("at", UTCDateTime, nullable=False),
     Column("seq", BigInteger, nullable=True),  # the event it came from, if any

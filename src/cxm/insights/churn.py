@@ -129,7 +129,6 @@ class ChurnModel:
     numeric: list[str]
     linear: Pipeline
     boosted: Pipeline
-    baseline_logit: float  # the linear half's log-odds for the average customer
     means: np.ndarray  # the average customer, in the linear half's columns
 
     def predict(self, features: pd.DataFrame) -> np.ndarray:
@@ -180,9 +179,7 @@ def fit_churn_model(features: pd.DataFrame, churned: Any) -> ChurnModel:
     boosted = _boosted(categorical, numeric).fit(x, y)
     matrix = np.asarray(linear.named_steps["columns"].transform(x), dtype=float)
     means = matrix.mean(axis=0)
-    model = linear.named_steps["model"]
-    baseline = float(model.intercept_[0] + means @ model.coef_[0])
-    return ChurnModel(categorical, numeric, linear, boosted, baseline, means)
+    return ChurnModel(categorical, numeric, linear, boosted, means)
 
 
 def cross_validate(

@@ -22,7 +22,7 @@ except ImportError:  # not POSIX: SQLite's own busy waiting is all there is
 # process (the projector, an importer) holds the write lock.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
-# Work that will write (an HTTP request that changes something, the case builder, automation)
+# Work that will write (the worker's case builder and automation, an action's writes)
 # begins its SQLite transactions IMMEDIATE: it waits for the write lock up front (the busy
 # timeout applies) instead of reading a snapshot first and failing with "database is locked"
 # when another writer committed before it could upgrade (SQLite cannot wait in that case).
