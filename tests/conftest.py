@@ -22,11 +22,17 @@ from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
+from hypothesis import settings
 from psycopg import sql
 from sqlalchemy.engine import URL, make_url
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
+
+# Property tests judge correctness, not speed: the first example of a run can take longer than
+# Hypothesis's 200 ms default deadline on a busy 2-core machine (imports, cold caches).
+settings.register_profile("cxm", deadline=None)
+settings.load_profile("cxm")
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 DEFAULT_CHROMIUM = "/usr/bin/chromium"

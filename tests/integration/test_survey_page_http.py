@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 
+from cxm.audit import record_action
 from cxm.store.metadata import utcnow
 from cxm.surveys import do_invite
 from cxm.web.i18n import catalogue
@@ -258,3 +260,29 @@ async def test_embeddable_variant(
     login = await api.get("/login")
     assert login.headers["x-frame-options"] == "DENY"
     assert "frame-ancestors 'none'" in login.headers["content-security-policy"]
+
+
+async def test_answers_are_kept_while_another_process_writes(
+    api: httpx.AsyncClient, workspace: Workspace, admin_token: str, people: list[str]
+) -> None:
+    """The worker commits between a form's read and its write: the answer waits, never fails."""
+    links = [await invite(api, admin_token, user, "en") for user in people]
+    stop = threading.Event()
+
+    def keep_writing() -> None:  # what the worker does all day: short write transactions
+        while not stop.is_set():
+            with workspace.session() as session:
+                record_action(session, actor="load", action="test.load", subject="x")
+
+    writer = threading.Thread(target=keep_writing)
+    writer.start()
+    try:
+        for link in links:
+            page = await api.get(f"/s/{link}")
+            assert page.status_code == 200, page.text
+            done = await api.post(f"/s/{link}", content="score=8&channel=web", headers=FORM)
+            assert done.status_code == 200, done.text
+    finally:
+        stop.set()
+        writer.join()
+    assert sorted(row["score"] for row in await stored(api, admin_token)) == [8] * len(people)

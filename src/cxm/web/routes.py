@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cxm.api.errors import http_error_response
 from cxm.auth import authenticate_token, get_token
@@ -37,6 +38,7 @@ from cxm.profiles import (
     what_we_know,
 )
 from cxm.profiles.masking import masked_timeline
+from cxm.store.engine import write_intent
 from cxm.web import (
     automation,
     cases,
@@ -308,6 +310,32 @@ def mount_web(app: FastAPI) -> None:
     app.include_router(automation.router)
     app.add_exception_handler(LoginRequired, on_login_required)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_middleware(FormWriteIntent)
+
+
+class FormWriteIntent:
+    """ASGI middleware: a page's form post begins its store transactions ready to write.
+
+    A form handler reads (the invitation, the case, the rule) and then writes. On SQLite a
+    transaction that read before the worker committed cannot take the write lock later: it
+    fails with "database is locked" at once, whatever the busy timeout. Beginning it with the
+    write lock makes it wait its turn instead. The API is left alone: its ingestion hands rows
+    to the group-commit writer and must hold no lock while it waits.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] in ("GET", "HEAD", "OPTIONS")
+            or scope["path"].startswith(("/api/", "/v1/"))
+        ):
+            await self.app(scope, receive, send)
+            return
+        with write_intent():  # handlers run in the thread pool with a copy of this context
+            await self.app(scope, receive, send)
 
 
 async def _on_http_error(request: Request, exc: Exception) -> Response:
