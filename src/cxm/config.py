@@ -295,6 +295,44 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds between the worker's runs of the case builder (new events only).",
     )
+    insights_interval_s: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Seconds between the worker's insight runs: churn scores for every customer "
+        "(retraining the model when it is older than CXM_CHURN_RETRAIN_DAYS), the drivers of "
+        "churn and NPS, and the anomaly watch.",
+    )
+    churn_retrain_days: float = Field(
+        default=7.0,
+        gt=0,
+        description="Retrain the churn model when its latest version is older than this.",
+    )
+    churn_horizon_days: int = Field(
+        default=60,
+        ge=7,
+        le=365,
+        description="Days after a cutoff in which a cancellation counts as churn (the model's "
+        "horizon: a risk is the chance of leaving within this many days).",
+    )
+    churn_medium_lift: float = Field(
+        default=2.0,
+        gt=1,
+        description="A customer's churn band (trait churn_risk) is medium from this many times "
+        "the base rate (the share who left in the model's latest period).",
+    )
+    churn_high_lift: float = Field(
+        default=4.0,
+        gt=1,
+        description="A customer's churn band (trait churn_risk) is high from this many times "
+        "the base rate.",
+    )
+    alert_alpha: float = Field(
+        default=0.01,
+        gt=0,
+        lt=0.5,
+        description="The anomaly watch's false-alarm rate: the chance that a normal day raises "
+        "any alert at all, across every series watched (family-wise).",
+    )
 
     @property
     def identity_policy(self) -> IdentityPolicy:

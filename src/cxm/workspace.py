@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from cxm.automation.runtime import Automation
     from cxm.cases import BuildReport, Case, CasePolicy
     from cxm.identity.resolve import ResolveReport
+    from cxm.insights.runtime import Insights
     from cxm.journeys.analytics import JourneyAnalytics
     from cxm.journeys.map import JourneyMap
     from cxm.lake import Lake, SyncReport
@@ -233,6 +234,13 @@ class Workspace:
         from cxm.automation.runtime import Automation
 
         return Automation(self)
+
+    @property
+    def insights(self) -> Insights:
+        """Churn scores, drivers and alerts: ``ws.insights.refresh()`` (the worker does it too)."""
+        from cxm.insights.runtime import Insights
+
+        return Insights(self)
 
     # Cases ---------------------------------------------------------------------------------
     @property

@@ -84,6 +84,7 @@ def create_app(workspace: Workspace, *, web: bool = True) -> FastAPI:
     app.include_router(cases.router)
     app.include_router(automation.router)
     app.include_router(insights.router)
+    app.include_router(insights.profiles_router)
     if web:
         from cxm.web import mount_web
 

@@ -1,4 +1,5 @@
-"""Insights over REST: association rules between reported problems and purchases."""
+"""Insights over REST: association rules between reported problems and purchases, churn risk,
+the drivers of churn and NPS, and the anomaly watch's alerts."""
 
 from __future__ import annotations
 
@@ -9,13 +10,15 @@ from fastapi import APIRouter, Depends, Query
 from cxm.api.deps import get_workspace, require
 from cxm.api.responses import JsonResponse
 from cxm.auth import ApiPrincipal
-from cxm.errors import InvalidInput
+from cxm.errors import InvalidInput, NotFound
 from cxm.insights import association_report
 from cxm.store.metadata import utcnow
 from cxm.workspace import Workspace
 
 router = APIRouter(prefix="/api/insights", tags=["insights"])
+profiles_router = APIRouter(prefix="/api", tags=["insights"])
 require_read = require("read")
+require_admin = require("admin")
 
 
 @router.get(
@@ -55,3 +58,70 @@ def associations(
             "rules": [r.to_dict() for r in report.rules],
         }
     )
+
+
+@router.get("/churn", summary="Churn risk: customers per band and risk bin, the riskiest, versions")
+def churn(
+    ws: Workspace = Depends(get_workspace), _: ApiPrincipal = Depends(require_read)
+) -> JsonResponse:
+    from cxm.insights.churn_data import model_versions
+    from cxm.insights.scoring import risk_distribution
+
+    with ws.session() as s:
+        distribution = risk_distribution(s)
+    versions = model_versions(ws.insights.churn_dir)
+    return JsonResponse({"ok": True, **distribution, "versions": versions})
+
+
+@router.get("/drivers", summary="Moments of truth: drivers of churn and NPS, fix-first lists")
+def drivers(
+    ws: Workspace = Depends(get_workspace), _: ApiPrincipal = Depends(require_read)
+) -> JsonResponse:
+    kept = ws.insights.drivers()
+    if kept is None:
+        raise NotFound(
+            "no driver analysis yet: the worker makes one every CXM_INSIGHTS_INTERVAL_S, or run "
+            "POST /api/insights/refresh (`cxm insights refresh`)"
+        )
+    return JsonResponse({"ok": True, **kept})
+
+
+@router.get("/alerts", summary="Alerts the anomaly watch raised, newest first")
+def alerts(
+    limit: int = Query(100, ge=1, le=1000, description="How many"),
+    ws: Workspace = Depends(get_workspace),
+    _: ApiPrincipal = Depends(require_read),
+) -> JsonResponse:
+    from cxm.insights.watch import list_alerts
+
+    with ws.session() as s:
+        found = list_alerts(s, limit=limit)
+    return JsonResponse({"ok": True, "alerts": [a.to_dict() for a in found]})
+
+
+@router.post("/refresh", summary="Retrain when stale, score everyone, drivers, anomaly watch")
+def refresh(
+    retrain: bool = Query(False, description="Train a new churn model version even if fresh"),
+    ws: Workspace = Depends(get_workspace),
+    _: ApiPrincipal = Depends(require_admin),
+) -> JsonResponse:
+    report = ws.insights.refresh(retrain=True if retrain else None)
+    return JsonResponse({"ok": True, **report.to_dict()})
+
+
+@profiles_router.get("/profiles/{ref}/churn", summary="A customer's churn risk and its reasons")
+def customer_churn(
+    ref: str, ws: Workspace = Depends(get_workspace), _: ApiPrincipal = Depends(require_read)
+) -> JsonResponse:
+    from cxm.insights.scoring import score_of
+    from cxm.profiles import resolve_profile_id
+
+    with ws.session() as s:
+        profile_id = resolve_profile_id(s, ref)
+        score = score_of(s, profile_id)
+    if score is None:
+        raise NotFound(
+            f"{profile_id} has no churn score: customers are scored once a churn model exists "
+            "(`cxm insights churn train`) and the next insights run has passed"
+        )
+    return JsonResponse({"ok": True, **score.to_dict()})

@@ -132,6 +132,7 @@ def _webhook(
             "name": customer.display_name,
             "language": customer.language,
             "event": context.get("event"),
+            **({"alert": context["alert"]} if "alert" in context else {}),
             "sent_at": utcnow().isoformat(),
         },
         default=str,
@@ -165,8 +166,9 @@ def _email(
     context: dict[str, Any],
     delivery: Delivery,
 ) -> dict[str, Any]:
-    key = str(options.get("to", "trait:email")).removeprefix("trait:")
-    address = customer.traits.get(key)
+    to = str(options.get("to", "trait:email"))
+    key = to.removeprefix("trait:")
+    address = customer.traits.get(key) if to.startswith("trait:") else to
     if not isinstance(address, str) or "@" not in parseaddr(address)[1]:
         raise ActionFailed(f"the customer has no e-mail address in trait {key!r}", permanent=True)
     if not delivery.smtp_host:

@@ -91,6 +91,16 @@ class Customer:
         }
 
 
+ALERT_PREFIX = "alert:"
+
+
+def alert_recipient(key: str) -> Customer:
+    """Who an alert rule's action speaks to: the team, not a customer (``key`` is the job's
+    ``alert:<id>``); templates get English and no customer traits."""
+    return Customer(profile_id=key, traits={"language": "en"}, last_seen=None,
+                    display_name="the team", consent_events={})  # fmt: skip
+
+
 def load_customer(session: Session, profile_id: str) -> Customer | None:
     """The live profile ``profile_id`` is (or was merged into), with what automation needs."""
     live_profile = profiles.alias("live")

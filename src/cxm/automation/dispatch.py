@@ -21,7 +21,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from cxm.automation.actions import ActionFailed, Delivery, plan_event, run_action
-from cxm.automation.audience import load_customer
+from cxm.automation.audience import ALERT_PREFIX, alert_recipient, load_customer
 from cxm.automation.rules import INGESTING, NETWORK
 from cxm.automation.service import get_rule
 from cxm.automation.tables import automation_jobs
@@ -160,7 +160,11 @@ def run_job(
             if job.action_index >= len(stored.rule.actions):
                 raise ActionFailed("the rule no longer has this action", permanent=True)
             action = stored.rule.actions[job.action_index]
-            customer = load_customer(s, job.profile_id)
+            customer = (
+                alert_recipient(job.profile_id)
+                if job.profile_id.startswith(ALERT_PREFIX)
+                else load_customer(s, job.profile_id)
+            )
             if customer is None:
                 raise ActionFailed(f"no profile {job.profile_id}", permanent=True)
             allowed, why = customer.may_contact(stored.rule.consent)

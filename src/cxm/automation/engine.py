@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 from croniter import croniter
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from cxm.automation.audience import Customer, load_customer
+from cxm.automation.audience import ALERT_PREFIX, Customer, alert_recipient, load_customer
 from cxm.automation.firing import Trigger, do_fire
 from cxm.automation.rules import Rule
 from cxm.automation.service import StoredRule, list_rules
@@ -37,6 +38,7 @@ from cxm.text.tables import text_items, text_topics
 
 MARK = "automation"
 TEXT_MARK = "automation-texts"
+ALERT_MARK = "automation-alerts"
 SessionFactory = Callable[[], AbstractContextManager[Session]]
 
 
@@ -180,6 +182,59 @@ def do_evaluate_texts(
                 for stored in hit:
                     _fire(s, stored, trigger, at_now, report)
             write_mark(s, TEXT_MARK, int(rows[-1].id))
+            report.position = int(rows[-1].id)
+    return report
+
+
+def do_evaluate_alerts(*, session: SessionFactory, now: datetime | None = None) -> RunReport:
+    """Fire ``alert`` rules for the anomaly watch's alerts raised since the last run.
+
+    An alert is not a customer's: its firing and jobs are keyed ``alert:<id>``, and the
+    actions (a webhook, an e-mail to a fixed address) reach the team. A rule with a department
+    fires only for alerts that concern it (``cxm.insights.watch``), one with a kind only for
+    spikes, drops or rises. Each firing is audited, and unique per rule and alert.
+    """
+    from cxm.insights.tables import insight_alerts
+
+    report = RunReport()
+    at_now = now or utcnow()
+    with session() as s:
+        mark = read_mark(s, ALERT_MARK, lock=True)
+        rules = [r for r in list_rules(s, enabled_only=True) if r.rule.trigger.kind == "alert"]
+        rows = s.execute(
+            select(insight_alerts).where(insight_alerts.c.id > mark).order_by(insight_alerts.c.id)
+        ).all()
+        for row in rows:
+            report.events += 1
+            departments = orjson.loads(row.departments)
+            alert = {"id": int(row.id), "series": row.series, "label": row.label,
+                     "kind": row.kind, "day": row.day.isoformat(), "observed": row.observed,
+                     "expected": row.expected, "p_value": row.p_value, "message": row.message,
+                     "departments": departments}  # fmt: skip
+            fired = 0
+            for stored in rules:
+                t = stored.rule.trigger
+                if t.department is not None and t.department not in departments:
+                    continue
+                if t.alert_kind is not None and t.alert_kind != row.kind:
+                    continue
+                key = f"{ALERT_PREFIX}{row.id}"
+                trigger = Trigger(key, key, at_now, extra={"alert": alert})
+                decision, jobs = do_fire(s, rule=stored.rule, version=stored.version,
+                                         customer=alert_recipient(key), trigger=trigger,
+                                         now=at_now)  # fmt: skip
+                if decision.status == "fire":
+                    report.fired += 1
+                    report.jobs.extend(jobs)
+                    fired += 1
+            if fired:
+                s.execute(
+                    update(insight_alerts)
+                    .where(insight_alerts.c.id == row.id)
+                    .values(deliveries=insight_alerts.c.deliveries + fired)
+                )
+        if rows:
+            write_mark(s, ALERT_MARK, int(rows[-1].id))
             report.position = int(rows[-1].id)
     return report
 

@@ -37,6 +37,7 @@ class Trigger:
     at: datetime  # when it happened (the event's time, or the schedule's tick)
     seq: int | None = None
     event: dict[str, Any] | None = None  # name and properties, for templates
+    extra: dict[str, Any] | None = None  # more for templates (an alert rule's ``alert``)
 
 
 def draws_holdout(rule: str, profile_id: str, share: float) -> bool:
@@ -178,7 +179,8 @@ def do_fire(
     if decision.status != "fire":
         return decision, []
     due = decision.deferred_to or now
-    context = {"event": trigger.event, "trigger_at": trigger.at.isoformat()}
+    context = {"event": trigger.event, "trigger_at": trigger.at.isoformat(),
+               **(trigger.extra or {})}  # fmt: skip
     ids = []
     for index, action in enumerate(rule.actions):
         ids.append(

@@ -58,7 +58,12 @@ from cxm.segments.models import SegmentDefinition, SegmentDefinitionInvalid
 RULE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
 LANGUAGES = ("pl", "en", "ru")
 SCORE_KINDS = ("nps", "csat", "ces")
-TRIGGER_KINDS = ("event", "score", "text_topic", "segment_entry", "schedule")
+TRIGGER_KINDS = ("event", "score", "text_topic", "segment_entry", "schedule", "alert")
+ALERT_KINDS = ("spike", "drop", "rise")
+# What an alert rule may do: tell people (a webhook to the team's tool, an e-mail to its
+# address); it has no customer to contact, open a case for or survey.
+ALERT_ACTIONS = frozenset({"webhook", "email"})
+ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 SENTIMENTS = ("negative", "neutral", "positive", "mixed")
 ACTION_KINDS = ("webhook", "email", "case", "nudge", "survey", "trait")
 # Actions that speak through ingest (an identify event), so the fact enters like every other.
@@ -77,7 +82,7 @@ MAX_TEMPLATE = 20_000
 # says a blank is fine.
 TEMPLATES = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined)
 TEMPLATE_VARIABLES = ("first_name", "name", "traits", "language", "profile_id", "event",
-                      "trigger_at")  # fmt: skip
+                      "trigger_at", "alert")  # fmt: skip
 # Where cxm takes events in: a webhook posting there from an event-triggered rule would feed
 # the rule its own trigger again.
 TRACKING_PATHS = re.compile(r"/v1/(batch|track|identify|page|screen|group|alias|import|b)/?$")
@@ -92,7 +97,7 @@ class RuleInvalid(InvalidInput):
 
 @dataclass(frozen=True)
 class Trigger:
-    kind: str  # event, score, segment_entry, schedule
+    kind: str  # one of TRIGGER_KINDS
     event: str | None = None
     where: dict[str, Any] = field(default_factory=dict)
     score_kind: str | None = None
@@ -102,6 +107,8 @@ class Trigger:
     cron: str | None = None
     topic: int | None = None
     sentiment: str | None = None
+    department: str | None = None  # alert: only alerts concerning this department
+    alert_kind: str | None = None  # alert: only spikes, drops or rises
 
     def to_data(self) -> dict[str, Any]:
         if self.kind == "event":
@@ -115,6 +122,9 @@ class Trigger:
             if self.sentiment:
                 return {"text_topic": {"topic": self.topic, "sentiment": self.sentiment}}
             return {"text_topic": self.topic}
+        if self.kind == "alert":
+            wanted = {"department": self.department, "kind": self.alert_kind}
+            return {"alert": {k: v for k, v in wanted.items() if v is not None}}
         return {"schedule": self.cron}
 
 
@@ -125,6 +135,9 @@ class Action:
 
     @property
     def contacting(self) -> bool:
+        """Whether the action reaches the customer (an e-mail to a fixed address reaches staff)."""
+        if self.kind == "email" and not str(self.options.get("to", "trait:")).startswith("trait:"):
+            return False
         return self.kind in CONTACTING
 
 
@@ -212,6 +225,8 @@ def rule_from_data(data: Any) -> Rule:
         add(("consent",), "a purpose name such as service or marketing")
     actions = _actions(data.get("actions"), add)
     _no_loops(trigger, actions, add)
+    if trigger is not None and trigger.kind == "alert":
+        _alert_rule(data, actions, add)
     limits = _limits(data.get("limits"), add)
     campaign = _campaign(data.get("campaign"), add)
     if problems:
@@ -274,6 +289,20 @@ def _trigger(raw: Any, add: Any) -> Trigger | None:
             add(("trigger", "text_topic", "sentiment"), f"one of {', '.join(SENTIMENTS)}")
             return None
         return Trigger("text_topic", topic=topic, sentiment=sentiment)
+    if kind == "alert":
+        if value in (None, "any"):
+            value = {}
+        if not isinstance(value, dict) or set(value) - {"department", "kind"}:
+            add(("trigger", "alert"), "{} for every alert, or department and/or kind")
+            return None
+        department, alert_kind = value.get("department"), value.get("kind")
+        if department is not None and (not isinstance(department, str) or not department):
+            add(("trigger", "alert", "department"), "a department id of the journey map")
+            return None
+        if alert_kind is not None and alert_kind not in ALERT_KINDS:
+            add(("trigger", "alert", "kind"), f"one of {', '.join(ALERT_KINDS)}")
+            return None
+        return Trigger("alert", department=department, alert_kind=alert_kind)
     if kind == "segment_entry":
         if not isinstance(value, str) or not value:
             add(("trigger", "segment_entry"), "the name of a saved segment")
@@ -386,8 +415,12 @@ def _check_action(kind: str, options: dict[str, Any], loc: Loc, add: Any) -> Non
         _text(options.get("subject"), (*loc, "subject"), add)
         _text(options.get("body"), (*loc, "body"), add)
         to = options.get("to", "trait:email")
-        if not isinstance(to, str) or not to.startswith("trait:"):
-            add((*loc, "to"), "trait:KEY, the trait holding the address (default trait:email)")
+        if not isinstance(to, str) or not (to.startswith("trait:") or ADDRESS.match(to)):
+            add(
+                (*loc, "to"),
+                "trait:KEY, the trait holding the customer's address (default "
+                "trait:email), or a fixed address such as team@example.com",
+            )
     elif kind == "case":
         _text(options.get("title"), (*loc, "title"), add)
         _text(options.get("note"), (*loc, "note"), add, required=False)
@@ -415,6 +448,20 @@ def _check_action(kind: str, options: dict[str, Any], loc: Loc, add: Any) -> Non
         _text(options.get("message"), (*loc, "message"), add)
         if options.get("channel", "app") not in ("app", "web"):
             add((*loc, "channel"), "app or web")
+
+
+def _alert_rule(data: dict[str, Any], actions: list[Action], add: Any) -> None:
+    """An alert concerns departments, not a customer: no customer conditions, no campaign,
+    and only actions that tell people (a webhook, an e-mail to a fixed address)."""
+    for key in ("conditions", "campaign"):
+        if key in data:
+            add((key,), "an alert rule has no customer to hold this to")
+    for i, action in enumerate(actions):
+        if action.kind not in ALERT_ACTIONS:
+            add(("actions", i), f"an alert rule can use {', '.join(sorted(ALERT_ACTIONS))}, "
+                                f"not {action.kind}")  # fmt: skip
+        elif action.kind == "email" and action.contacting:
+            add(("actions", i, "email", "to"), "a fixed address (the team's), not a trait")
 
 
 def _no_loops(trigger: Trigger | None, actions: list[Action], add: Any) -> None:

@@ -21,6 +21,7 @@ from cxm.automation.actions import ActionFailed, Delivery
 from cxm.automation.dispatch import DispatchReport, do_dispatch, run_job
 from cxm.automation.engine import (
     RunReport,
+    do_evaluate_alerts,
     do_evaluate_rules,
     do_evaluate_texts,
     do_run_scheduled,
@@ -114,7 +115,7 @@ class Automation:
             now=now,
             max_batches=max_batches,
         )
-        extra = [texts]
+        extra = [texts, do_evaluate_alerts(session=self.ws.session, now=now)]
         if scheduled:
             extra.append(do_run_scheduled(session=self.ws.session, now=now))
         for more in extra:

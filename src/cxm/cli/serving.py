@@ -81,6 +81,7 @@ def worker(
     signal.signal(signal.SIGINT, _stop)
     backoff = ws.settings.projector_interval_s
     matched_at = synced_at = surveyed_at = enriched_at = cased_at = time.monotonic()
+    insights_at = time.monotonic()
     automated_at = scheduled_at = 0.0  # automation runs at once, then on its intervals
     while not stop:
         if parent_pid is not None and os.getppid() != parent_pid:
@@ -122,6 +123,9 @@ def worker(
             if time.monotonic() - cased_at >= ws.settings.cases_interval_s:
                 _build_cases(ws)
                 cased_at = time.monotonic()
+            if time.monotonic() - insights_at >= ws.settings.insights_interval_s:
+                _refresh_insights(ws)
+                insights_at = time.monotonic()
             time.sleep(ws.settings.projector_interval_s)
 
 
@@ -181,6 +185,20 @@ def _run_automation(ws: Workspace, *, scheduled: bool) -> None:
     if report["fired"] or report["done"] or report["dead"]:
         log.info("automation: %d fired, %d actions done, %d dead", report["fired"],
                  report["done"], report["dead"])  # fmt: skip
+
+
+def _refresh_insights(ws: Workspace) -> None:
+    """Churn scores (retraining when the model is stale), drivers and the anomaly watch."""
+    try:
+        report = ws.insights.refresh()
+    except Exception:
+        log.exception("the insights refresh failed; trying again later")
+        return
+    for step, why in report.refused.items():
+        log.info("insights: %s not done: %s", step, why)
+    if report.scored:
+        log.info("insights: %d customers scored, %d alerts", report.scored["customers"],
+                 report.alerts)  # fmt: skip
 
 
 def _sync_lake(ws: Workspace) -> None:

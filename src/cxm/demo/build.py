@@ -143,6 +143,10 @@ def build_demo(
     ws.lake.rebuild(ws.engine)
     bar.stage("Setting up automation", None)
     _save_rules(ws)
+    bar.stage("Finding insights", None)
+    # Churn scores, the drivers of churn and NPS, the anomaly watch (what cannot be judged on
+    # a short history is refused with its reason, and the rest goes on).
+    ws.insights.refresh(retrain=True)
     with ws.session() as session:
         live = session.execute(
             select(func.count()).select_from(profiles).where(profiles.c.merged_into.is_(None))
@@ -172,7 +176,7 @@ def _save_rules(ws: Workspace) -> None:
     with ws.session() as s:
         report = association_report(s, ws.query_engine(), start=end - timedelta(days=400),
                                     end=end)  # fmt: skip
-        rules = [callback_rule()]
+        rules = [callback_rule(), alert_rule()]
         booster = [r for r in report.rules if r.significant and r.product == CAMPAIGN_ADDON]
         if booster:
             rules.append(campaign_rule(booster[0].problem_id))
@@ -197,6 +201,19 @@ def callback_rule() -> dict[str, Any]:
                    "quiet_hours": {"start": "21:00", "end": "08:00",
                                    "timezone": "Europe/Warsaw"}},
     }  # fmt: skip
+
+
+def alert_rule() -> dict[str, Any]:
+    """Spikes in what customers complain about go to the network team's chat (saved switched
+    off: the demo has no chat to post to; give it your webhook and switch it on)."""
+    return {
+        "name": "complaint-spike-to-network",
+        "description": "A spike of complaints that concern the network department reaches its "
+        "team chat the same day",
+        "enabled": False,
+        "trigger": {"alert": {"department": "network", "kind": "spike"}},
+        "actions": [{"webhook": {"url": "https://chat.example.com/hooks/network-team"}}],
+    }
 
 
 def campaign_rule(topic: int) -> dict[str, Any]:

@@ -24,6 +24,8 @@ from cxm.demo.lifecycle import (
     CAMPAIGN_ADDON,
     CAMPAIGN_EXTRA_RATE,
     CAMPAIGN_HOLDOUT,
+    OUTAGE_CITY,
+    OUTAGE_DAYS_BEFORE_END,
     CustomerYear,
 )
 from cxm.demo.population import draw_population
@@ -168,6 +170,7 @@ def generate_company(
             "household": p.household,
             "joined_in_window": p.join_ms is not None,
             "churned": p.churn_ms is not None,
+            "churn_driver": p.churn_driver,
             "effort": customer_effort(incidents[p.key]),
         }
         linkable[p.key] = ids is not None and ids.components() == 1
@@ -182,6 +185,11 @@ def generate_company(
             "goal": {"event": "Add-on Purchased", "where": {"addon": CAMPAIGN_ADDON}, "days": 30},
             "holdout": CAMPAIGN_HOLDOUT,
             "extra_rate": CAMPAIGN_EXTRA_RATE,
+        },
+        "outage": {
+            "city": OUTAGE_CITY,
+            "day": _iso(end_ms - OUTAGE_DAYS_BEFORE_END * DAY)[:10],
+            "topic": "outage",
         },
         "incidents": [
             _incident_truth(key, effort) for key, efforts in incidents.items() for effort in efforts

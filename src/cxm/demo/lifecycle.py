@@ -11,6 +11,7 @@ in :mod:`cxm.demo.support`.
 
 from __future__ import annotations
 
+import random
 import time
 
 from cxm.demo.effort import nps_score
@@ -36,6 +37,10 @@ CAMPAIGN_EXTRA_RATE = 0.4  # of treated customers who had not bought: buy after 
 CAMPAIGN_FIRST_DAY, CAMPAIGN_LAST_DAY = 240, 40  # days before the end the offers went out
 MARKETING_CONSENT_RATE = 0.6  # customers who agreed to receive offers
 BASELINE_ADDONS_PER_YEAR = 0.25
+# The planted anomaly (cxm.insights.watch must find it): a fibre cut in Kraków.
+OUTAGE_CITY = "Kraków"
+OUTAGE_DAYS_BEFORE_END = 3
+OUTAGE_REPORT_RATE = 0.5
 GENERIC_TOPICS = ("billing_error", "price_mismatch", "question", "praise")
 
 
@@ -82,6 +87,22 @@ class CustomerYear(CustomerSupport):
             self.nps(at)
         self.upgrade()
         self.quirk()
+        self.outage()
+
+    def outage(self) -> None:
+        """The planted anomaly: a fibre cut in one city, days before the end of the year; half
+        of the city's internet customers report it that day (the anomaly watch must alert on
+        it). Its own random stream, and the customer's last plans, so nothing else moves."""
+        p = self.p
+        if p.city != OUTAGE_CITY or "internet" not in p.services:
+            return
+        day = self.end_ms - OUTAGE_DAYS_BEFORE_END * DAY
+        day -= day % DAY
+        if not any(lo <= day < hi for lo, hi in self.active):
+            return
+        rng = random.Random(f"demo-outage:{p.key}")
+        if rng.random() < OUTAGE_REPORT_RATE:
+            self.incident(day + rng.randint(7 * HOUR, 20 * HOUR), "outage")
 
     def marketing_consent(self) -> None:
         """Most customers agreed to offers when they signed up (the campaign needs it)."""
@@ -257,9 +278,14 @@ class CustomerYear(CustomerSupport):
     def churn(self, at: int) -> None:
         """Cancellation, then silence or a win-back offer (sometimes accepted)."""
         tp, p, rng = self.tp, self.p, self.rng
+        if p.churn_driver == "billing_error":  # the wrong bill that was the last straw
+            self.incident(self._daytime(at - rng.randint(12, 45) * DAY), "billing_error")
         channel = rng.choice(("phone", "email", "branch", "phone"))
         at = self.contact(channel, at - rng.randint(1, 5) * DAY, "cancellation")
         reason = rng.choice(("price", "service_quality", "moving", "competitor_offer"))
+        if p.churn_driver is not None:
+            reason = "service_quality" if p.churn_driver == "broken_journey" else "price"
+
         at = tp.billing(p, at + DAY, "Subscription Cancelled", {"plan": p.plan, "reason": reason})
         if rng.random() < 0.5:
             offer_at = self._later(at, 7, 40)

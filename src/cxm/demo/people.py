@@ -128,6 +128,9 @@ class Persona:
     issues: list[str] = field(default_factory=list)
     join_ms: int | None = None  # None: already a customer when the window opens
     churn_ms: int | None = None
+    # What made this customer leave, when something did: "broken_journey" (they leave within
+    # weeks of the repair journey) or "billing_error" (a wrong bill is the last straw).
+    churn_driver: str | None = None
     quirk: str | None = None  # why rules cannot link all their channels, if they cannot
     second_phone: str | None = None
     alt_email: str | None = None

@@ -26,6 +26,9 @@ QUIRKS = (("social_only", 0.35), ("second_phone", 0.35), ("alt_email", 0.30))
 QUIRK_RATE = 0.075
 HOUSEHOLD_RATE = 0.005  # pairs per customer: about 1% of customers share a phone
 BROKEN_JOURNEY_RATE = 0.06
+# Planted churn drivers (the driver analysis must find them): of the customers who are not
+# leaving anyway, these shares leave after a broken repair journey or a wrong bill.
+CHURN_AFTER = {"broken_journey": 0.35, "billing_error": 0.18}
 JOIN_RATE = 0.18
 
 
@@ -198,7 +201,28 @@ def draw_population(
                 p.alt_email = _alt_email(rng, p, emails)
         elif "internet" in p.services and rng.random() < BROKEN_JOURNEY_RATE / 0.55:
             p.broken_journey = True
+    for p in population:
+        _plant_churn(p, start_ms, end_ms)
     return population, shared
+
+
+def _plant_churn(p: Persona, start_ms: int, end_ms: int) -> None:
+    """Some customers with a broken repair journey or a billing error leave because of it.
+
+    A separate random stream per customer, so the rest of the company stays as it was.
+    """
+    if p.churn_ms is not None:
+        return
+    rng = random.Random(f"demo-churn:{p.key}")
+    for driver, share in CHURN_AFTER.items():
+        exposed = p.broken_journey if driver == "broken_journey" else driver in p.issues
+        if not exposed or rng.random() >= share:
+            continue
+        earliest = max(p.join_ms or start_ms, start_ms) + 75 * DAY
+        if earliest < end_ms - 10 * DAY:
+            p.churn_ms = rng.randint(earliest, end_ms - 10 * DAY)
+            p.churn_driver = driver
+        return
 
 
 def _pick(rng: random.Random, weighted: tuple[tuple[str, float], ...]) -> str:

@@ -254,6 +254,8 @@ class CustomerSupport:
         tp, p, rng = self.tp, self.p, self.rng
         lo, hi = self.active[0]
         lo, hi = max(lo, self.start_ms) + 2 * DAY, hi - 25 * DAY
+        if p.churn_driver == "broken_journey" and p.churn_ms is not None:
+            lo = max(lo, p.churn_ms - 60 * DAY)  # the journey they leave over, weeks before
         if hi <= lo:
             p.broken_journey = False
             return

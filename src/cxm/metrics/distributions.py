@@ -1,8 +1,9 @@
 """Quantiles and tail probabilities of the normal and Student t distributions, stdlib only.
 
-cxm does not depend on scipy; the normal distribution comes from :class:`statistics.NormalDist`
-and the Student t distribution from its closed form for whole degrees of freedom
-(Abramowitz & Stegun 26.7.3-4), which is exact up to floating-point rounding.
+The metrics need nothing beyond the standard library here (the insights use scipy for the
+negative binomial and gamma tails): the normal distribution comes from
+:class:`statistics.NormalDist` and the Student t distribution from its closed form for whole
+degrees of freedom (Abramowitz & Stegun 26.7.3-4), which is exact up to floating-point rounding.
 
 >>> round(normal_quantile(0.95), 4)
 1.96

@@ -8,6 +8,7 @@ import cxm.automation.tables
 import cxm.cases.tables
 import cxm.identity.tables
 import cxm.ingest.tables
+import cxm.insights.tables
 import cxm.journeys.tables
 import cxm.profiles.tables
 import cxm.segments.tables

@@ -23,7 +23,6 @@ from cxm.automation import (
 from cxm.automation.campaigns import rule_uplift
 from cxm.automation.queries import list_firings, list_jobs, rule_stats, simulate_rule
 from cxm.errors import CxmError
-from cxm.insights import association_report
 from cxm.journeys.service import current_journey_map
 from cxm.store.metadata import utcnow
 from cxm.web.i18n import translator
@@ -198,16 +197,3 @@ def retry_job(
     except CxmError as exc:
         return error_page(request, exc.http_status, exc.message, viewer, "automation")
     return RedirectResponse("/automation", status_code=303)
-
-
-@router.get("/insights", response_class=HTMLResponse)
-def insights_page(request: Request, viewer: SignedIn, all: bool = False) -> Response:  # noqa: A002
-    ws = workspace_of(request)
-    end = utcnow() + timedelta(days=1)
-    with ws.session() as s:
-        report = association_report(s, ws.query_engine(), start=end - timedelta(days=365),
-                                    end=end)  # fmt: skip
-    rules = [r for r in report.rules if r.significant or all]
-    context: dict[str, Any] = {"report": report, "rules": rules, "show_all": all,
-                               "example": rules[0] if rules else None}  # fmt: skip
-    return render_page(request, "insights.html", context, viewer=viewer, active="insights")

@@ -43,6 +43,7 @@ from cxm.web import (
     automation,
     cases,
     identity,
+    insights,
     journey,
     metrics,
     pages,
@@ -308,6 +309,7 @@ def mount_web(app: FastAPI) -> None:
     app.include_router(text.router)
     app.include_router(cases.router)
     app.include_router(automation.router)
+    app.include_router(insights.router)
     app.add_exception_handler(LoginRequired, on_login_required)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_middleware(FormWriteIntent)
