@@ -82,7 +82,8 @@ def _columns(features: pd.DataFrame) -> tuple[list[str], list[str]]:
         c for c in features
         if features[c].dtype == object or str(features[c].dtype) in ("category", "bool", "string")
     ]  # fmt: skip
-    numeric = [c for c in features if c not in categorical]
+    # A measure nobody has (no surveys in this workspace) tells the model nothing.
+    numeric = [c for c in features if c not in categorical and features[c].notna().any()]
     return categorical, numeric
 
 

@@ -8,6 +8,7 @@ only from what happened **before** the cutoff (from the lake):
 - contacts, requests for data, resolutions, reopenings and self-service visits in the last 90
   days (the journey map's roles), and requests that asked for known data (``known_asks``);
 - the last NPS answer and the mean CSAT/CES answers before the cutoff;
+- how often each journey touchpoint was met in the last 90 days (``tp_<id>_90``);
 - current non-personal traits with few values (plan, segment-like fields) as categories.
 
 The label is whether the customer churned (an event at a touchpoint whose role is ``churn``)
@@ -64,6 +65,8 @@ def feature_label(name: str) -> str:
     """>>> feature_label("trait_plan")
     'plan'
     """
+    if name.startswith("tp_") and name.endswith("_90"):
+        return f"{name[3:-3]}, last 90 days"
     return FEATURE_LABELS.get(name, name.removeprefix("trait_").replace("_", " "))
 
 
@@ -105,10 +108,32 @@ def customer_features(engine: Engine, journey: JourneyMap, cutoff: datetime) -> 
             frame[f"{role}_90"] = wide[role].reindex(frame.index).fillna(0) if role in wide else 0.0
         asked = counts[counts["role"] == "data_request"].set_index("customer_id")["known"]
         frame["asked_known_90"] = asked.reindex(frame.index).fillna(0).astype(float)
+    _touchpoints(engine, classes, end, frame)
     _surveys(engine, classes, end, frame)
     _traits(engine, frame)
     churned_before = _churn_times(engine, classes, None, end)
     return frame.drop(index=frame.index.intersection(churned_before.index))
+
+
+def _touchpoints(engine: Engine, classes: pd.DataFrame, end: int, frame: pd.DataFrame) -> None:
+    """How often each journey touchpoint was met in the last 90 days (``tp_<id>_90``); the
+    leaving stage's touchpoints and survey answers are not features but outcomes."""
+    leaving = set(classes.loc[classes["role"] == "churn", "stage"].dropna())
+    on_map = classes[
+        classes["tp"].notna()
+        & ~classes["stage"].isin(leaving)
+        & (classes["role"].fillna("") != "survey")
+    ]
+    if on_map.empty:
+        return
+    ev = placed(on_map)
+    recent = ev.filter((ev.t < end) & (ev.t >= end - 90 * DAY_US))
+    counts = engine.execute(recent.group_by(["customer_id", "tp"]).aggregate(n=recent.count()))
+    if counts.empty:
+        return
+    wide = counts.pivot_table(index="customer_id", columns="tp", values="n", fill_value=0)
+    for tp in sorted(wide.columns):
+        frame[f"tp_{tp}_90"] = wide[tp].reindex(frame.index).fillna(0).astype(float)
 
 
 def _surveys(engine: Engine, classes: pd.DataFrame, end: int, frame: pd.DataFrame) -> None:

@@ -275,7 +275,21 @@ class Insights:
             report.drivers = {k: len(v["drivers"]) for k, v in result["analyses"].items()}
             report.refused.update({f"drivers.{k}": v for k, v in result["refused"].items()})
         report.alerts = self.watch()
+        self.status_path.parent.mkdir(parents=True, exist_ok=True)
+        status = {**report.to_dict(), "at": self._now().isoformat(timespec="seconds")}
+        self.status_path.write_bytes(orjson.dumps(status))
         return report
+
+    @property
+    def status_path(self) -> Path:
+        return self.ws.path / "models" / "insights" / "refresh.json"
+
+    def last_refresh(self) -> dict[str, Any] | None:
+        """What the latest refresh did and refused (and why), or None before the first."""
+        if not self.status_path.exists():
+            return None
+        data: dict[str, Any] = orjson.loads(self.status_path.read_bytes())
+        return data
 
     def watch(self, *, first_days: int = 7) -> int:
         """Judge every day since the last one judged (the first time, the last ``first_days``

@@ -193,3 +193,24 @@ def riskiest(session: Session, *, band: str | None = None, limit: int = 20) -> l
         )
         for r in session.execute(query.limit(limit)).all()
     ]
+
+
+def customer_outlook(session: Session, profile_id: str) -> dict[str, Any] | None:
+    """A customer's stored churn score and likely NPS band (None when neither exists)."""
+    from cxm.insights.tables import experience_scores
+
+    churn = score_of(session, profile_id)
+    row = session.execute(
+        select(experience_scores).where(experience_scores.c.profile_id == profile_id)
+    ).first()
+    if churn is None and row is None:
+        return None
+    experience = None
+    if row is not None:
+        experience = {
+            "band": row.band,
+            "p_detractor": float(row.p_detractor),
+            "p_passive": float(row.p_passive),
+            "p_promoter": float(row.p_promoter),
+        }
+    return {"churn": churn, "experience": experience}

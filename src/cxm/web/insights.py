@@ -58,5 +58,6 @@ def insights_page(request: Request, viewer: SignedIn, all: bool = False) -> Resp
         "departments": departments,
         "experience": ws.insights.experience(),
         "feature_label": feature_label,
+        "last_refresh": ws.insights.last_refresh(),
     }
     return render_page(request, "insights.html", context, viewer=viewer, active="insights")

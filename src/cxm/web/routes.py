@@ -25,6 +25,8 @@ from cxm.cases import open_cases_of
 from cxm.cases.masking import masked_case
 from cxm.config import CHANNELS
 from cxm.errors import NotFound
+from cxm.insights.churn_data import feature_label
+from cxm.insights.scoring import customer_outlook
 from cxm.journeys.map import JourneyMap
 from cxm.journeys.service import current_journey_map
 from cxm.metrics.effort import customer_effort_ranking
@@ -237,6 +239,7 @@ def customer(
         fetched = _timeline(db, profile.id, viewer, channel, before_seq)
         pii = viewer.principal.can("pii")
         cases = [masked_case(c, can_see_pii=pii) for c in open_cases_of(db, profile.id)]
+        outlook = customer_outlook(db, profile.id)
     page = pages.TimelinePage.from_fetch(fetched, pages.TIMELINE_PAGE_SIZE)
     effort = customer_effort_of(workspace_of(request), journey_map, profile.id)
     context = pages.customer_context(
@@ -250,6 +253,8 @@ def customer(
         effort=effort,
         cases=cases,
     )
+    context["outlook"] = outlook
+    context["feature_label"] = feature_label
     return render_page(request, "customer.html", context, viewer=viewer, active="customers")
 
 
