@@ -29,6 +29,8 @@ from sqlalchemy.engine import URL, make_url
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
+    from helpers import YearDemo
+
 # Property tests judge correctness, not speed: the first example of a run can take longer than
 # Hypothesis's 200 ms default deadline on a busy 2-core machine (imports, cold caches).
 settings.register_profile("cxm", deadline=None)
@@ -169,3 +171,24 @@ def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
                 page.screenshot(path=shot, full_page=True)
     finally:
         context.close()
+
+
+@pytest.fixture(scope="session")
+def year_demo(tmp_path_factory: pytest.TempPathFactory) -> YearDemo:
+    """Shared by the insights tests in-process and in the browser: building it takes a minute
+    or two, so it is built once (SQLite, the embedded default)."""
+    import orjson
+
+    from cxm.config import Settings
+    from cxm.demo import build_demo
+    from cxm.demo.build import do_issue_demo_token
+    from cxm.workspace import Workspace
+    from helpers import YearDemo as Demo
+
+    path = tmp_path_factory.mktemp("year-demo")
+    with Workspace.open(settings=Settings(workspace=path)) as ws:
+        ws.initialise()
+        build_demo(ws, customers=1000, days=365)
+        token = do_issue_demo_token(ws)
+    truth = orjson.loads((path / "demo" / "ground_truth.json").read_bytes())
+    return Demo(path=path, token=token, truth=truth)

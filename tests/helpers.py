@@ -96,6 +96,15 @@ def running_server(
 
 
 @dataclass(frozen=True)
+class YearDemo:
+    """A year of the demo company (1,000 customers), built once per test run (``year_demo``)."""
+
+    path: Path
+    token: str  # an admin API token
+    truth: dict[str, Any]  # what the generator planted (demo/ground_truth.json)
+
+
+@dataclass(frozen=True)
 class LiveDemo:
     """A live server over a small demo company (tests/e2e)."""
 

@@ -33,8 +33,8 @@ AFFINITY_PURCHASE_RATE = 0.45
 CAMPAIGN = "wifi-booster-offer"
 CAMPAIGN_ADDON = "Wi-Fi Booster"
 CAMPAIGN_HOLDOUT = 0.25
-CAMPAIGN_EXTRA_RATE = 0.4  # of treated customers who had not bought: buy after the offer
-CAMPAIGN_FIRST_DAY, CAMPAIGN_LAST_DAY = 240, 40  # days before the end the offers went out
+CAMPAIGN_EXTRA_RATE = 0.5  # of treated customers who had not bought: buy after the offer
+CAMPAIGN_FIRST_DAY, CAMPAIGN_LAST_DAY = 330, 40  # days before the end the offers went out
 MARKETING_CONSENT_RATE = 0.6  # customers who agreed to receive offers
 BASELINE_ADDONS_PER_YEAR = 0.25
 # The planted anomaly (cxm.insights.watch must find it): a fibre cut in Kraków.
