@@ -62,7 +62,9 @@ def test_the_insights_page_lists_what_the_api_finds(page: Page, live_demo: LiveD
         expect(row).to_be_visible()
     else:
         expect(page.locator("#in-empty")).to_be_visible()
-    expect(page.locator(".card-sub").first).to_contain_text(str(body["customers"]))
+    expect(page.locator("section[aria-labelledby=in-assoc-title] .card-sub")).to_contain_text(
+        str(body["customers"])
+    )
 
 
 def test_a_rule_written_on_the_page_is_checked_then_saved(page: Page, live_demo: LiveDemo) -> None:
