@@ -20,20 +20,6 @@ from cxm.workspace import Workspace
 from helpers import journeys_for
 
 
-def test_a_month_of_history_is_not_enough(workspace: Workspace) -> None:
-    with workspace.session() as s:
-        do_save_journey_map(session=s, source=telecom_yaml(), actor="test",
-                            filename="telecom.yaml")  # fmt: skip
-    now = datetime.now(UTC)
-    journeys_for(workspace, {
-        f"c{i}": [{"event": "Page Viewed", "channel": "web",
-                   "at": (now - timedelta(days=i % 30)).isoformat()}]
-        for i in range(50)
-    })  # fmt: skip
-    with pytest.raises(InvalidInput, match="needs at least 150 days"):
-        train_workspace_model(workspace.query_engine(), workspace.journey_map(), now=now)
-
-
 def _history(now: datetime, customers: int = 1200) -> dict[str, list[dict[str, Any]]]:
     """300 days of a small company: everyone browses; three in ten have a call transferred, and
     half of those cancel one to two months later; a few others cancel at random."""
@@ -112,6 +98,8 @@ def test_too_little_history_is_refused_and_reported(workspace: Workspace) -> Non
                    "at": (now - timedelta(days=i % 30)).isoformat()}]
         for i in range(50)
     })  # fmt: skip
+    with pytest.raises(InvalidInput, match="needs at least 150 days"):
+        train_workspace_model(workspace.query_engine(), workspace.journey_map(), now=now)
     report = workspace.insights.refresh()
     assert report.trained is None and report.scored is None
     assert "needs at least 150 days" in report.refused["train"]

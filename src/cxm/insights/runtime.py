@@ -186,10 +186,7 @@ class Insights:
 
     def drivers(self) -> dict[str, Any] | None:
         """The latest driver analysis kept, or None before the first."""
-        if not self.drivers_path.exists():
-            return None
-        data: dict[str, Any] = orjson.loads(self.drivers_path.read_bytes())
-        return data
+        return _kept(self.drivers_path)
 
     # experience score ----------------------------------------------------------------------
     @property
@@ -244,10 +241,7 @@ class Insights:
 
     def experience(self) -> dict[str, Any] | None:
         """The latest experience scoring's figures, or None before the first."""
-        if not self.experience_path.exists():
-            return None
-        data: dict[str, Any] = orjson.loads(self.experience_path.read_bytes())
-        return data
+        return _kept(self.experience_path)
 
     # all of it ---------------------------------------------------------------------------------
     def refresh(self, *, retrain: bool | None = None) -> RefreshReport:
@@ -286,10 +280,7 @@ class Insights:
 
     def last_refresh(self) -> dict[str, Any] | None:
         """What the latest refresh did and refused (and why), or None before the first."""
-        if not self.status_path.exists():
-            return None
-        data: dict[str, Any] = orjson.loads(self.status_path.read_bytes())
-        return data
+        return _kept(self.status_path)
 
     def watch(self, *, first_days: int = 7) -> int:
         """Judge every day since the last one judged (the first time, the last ``first_days``
@@ -320,3 +311,11 @@ class Insights:
             if days:
                 write_mark(s, WATCH_MARK, days[-1].toordinal())
         return new
+
+
+def _kept(path: Path) -> dict[str, Any] | None:
+    """A result an insights run kept as JSON, or None before the first run."""
+    if not path.exists():
+        return None
+    data: dict[str, Any] = orjson.loads(path.read_bytes())
+    return data

@@ -130,8 +130,10 @@ def score_of(session: Session, profile_id: str) -> StoredScore | None:
     row = session.execute(
         select(churn_scores).where(churn_scores.c.profile_id == profile_id)
     ).first()
-    if row is None:
-        return None
+    return None if row is None else _stored(row)
+
+
+def _stored(row: Any) -> StoredScore:
     return StoredScore(
         profile_id=row.profile_id,
         risk=float(row.risk),
@@ -182,17 +184,7 @@ def riskiest(session: Session, *, band: str | None = None, limit: int = 20) -> l
     query = select(churn_scores).order_by(churn_scores.c.risk.desc(), churn_scores.c.profile_id)
     if band is not None:
         query = query.where(churn_scores.c.band == band)
-    return [
-        StoredScore(
-            profile_id=r.profile_id,
-            risk=float(r.risk),
-            band=r.band,
-            reasons=orjson.loads(r.reasons),
-            model=r.model,
-            scored_at=r.scored_at,
-        )
-        for r in session.execute(query.limit(limit)).all()
-    ]
+    return [_stored(r) for r in session.execute(query.limit(limit)).all()]
 
 
 def customer_outlook(session: Session, profile_id: str) -> dict[str, Any] | None:
