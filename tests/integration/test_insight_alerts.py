@@ -15,7 +15,7 @@ from sqlalchemy import insert, select
 
 from cxm.automation import RuleInvalid, do_save_rule
 from cxm.automation.tables import automation_firings
-from cxm.insights.tables import insight_alerts
+from cxm.insights.tables import churn_risk_days, insight_alerts
 from cxm.insights.watch import list_alerts, store_alerts, watch_days
 from cxm.journeys.map import parse_journey_map, telecom_yaml
 from cxm.store.metadata import utcnow
@@ -171,3 +171,24 @@ def test_alert_rules_that_would_reach_a_customer_are_refused(
         rule_from_data({"name": "x", "trigger": {"alert": {"kind": "boom"}},
                         "actions": [{"webhook": {"url": "http://127.0.0.1/"}}]})  # fmt: skip
     assert "spike, drop, rise" in wrong_kind.value.message
+
+
+def test_a_segments_churn_risk_rising_is_alerted(workspace: Workspace) -> None:
+    """Kept daily mean risks (no texts at all): a normal month, then a jump in one segment."""
+    rng = np.random.default_rng(9)
+    rows = []
+    for offset in range(45, -1, -1):
+        day = SPIKE_DAY - timedelta(days=offset)
+        for segment, base in (("*", 0.04), ("fibre-krakow", 0.06)):
+            mean = base + rng.normal(0, 0.002)
+            if segment == "fibre-krakow" and day == SPIKE_DAY:
+                mean = 0.12  # twice the usual risk
+            rows.append({"day": day, "segment": segment, "mean": mean, "n": 400})
+    with workspace.session() as s:
+        s.execute(insert(churn_risk_days), rows)
+        normal_week = [SPIKE_DAY - timedelta(days=d) for d in range(7, 0, -1)]
+        assert watch_days(s, None, normal_week, alpha=0.01) == []
+        (alert,) = watch_days(s, None, [SPIKE_DAY], alpha=0.01)
+    assert (alert["series"], alert["kind"]) == ("churn-risk:fibre-krakow", "rise")
+    assert alert["label"] == "Churn risk of segment fibre-krakow"
+    assert alert["observed"] == pytest.approx(0.12) and alert["expected"] < 0.07

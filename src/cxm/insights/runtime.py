@@ -118,7 +118,7 @@ class Insights:
     def score(self) -> dict[str, Any]:
         """Score every customer with the latest model; the band trait goes out by ingest."""
         from cxm.insights.churn_data import customer_features, load_latest_model, model_versions
-        from cxm.insights.scoring import score_frame, store_scores
+        from cxm.insights.scoring import record_risk_day, score_frame, store_scores
 
         model = load_latest_model(self.churn_dir)
         version = model_versions(self.churn_dir)[-1]
@@ -130,6 +130,7 @@ class Insights:
         with self.ws.session() as s:
             before = dict(s.execute(select(churn_scores.c.profile_id, churn_scores.c.band)).all())
             report = store_scores(s, scores, model_name=name, now=self._now())
+            record_risk_day(s, scores, now=self._now())
         # The traits after the scores are committed: ingest writes through its own transaction.
         self._send_band_traits(scores, before, name)
         return {"customers": report.customers, "bands": report.bands, "model": name}
@@ -284,13 +285,13 @@ class Insights:
 
     def watch(self, *, first_days: int = 7) -> int:
         """Judge every day since the last one judged (the first time, the last ``first_days``
-        days with texts), up to yesterday; returns the number of new alerts."""
-        from cxm.insights.watch import last_day_with_texts, store_alerts, watch_days
+        days with data), up to yesterday; returns the number of new alerts."""
+        from cxm.insights.watch import last_day_with_data, store_alerts, watch_days
         from cxm.store.marks import read_mark, write_mark
 
         today = self._now().date()
         with self.ws.session() as s:
-            latest = last_day_with_texts(s)
+            latest = last_day_with_data(s)
             if latest is None:
                 return 0
             last = min(latest, today - timedelta(days=1))

@@ -206,3 +206,27 @@ def customer_outlook(session: Session, profile_id: str) -> dict[str, Any] | None
             "p_promoter": float(row.p_promoter),
         }
     return {"churn": churn, "experience": experience}
+
+
+def record_risk_day(session: Session, scores: pd.DataFrame, *, now: datetime) -> int:
+    """Keep today's mean churn risk of everyone (``*``) and of each saved segment (replacing
+    an earlier scoring of the same day); returns how many series were kept."""
+    from cxm.insights.tables import churn_risk_days
+    from cxm.segments.queries import list_segments, segment_members
+
+    if scores.empty:
+        return 0
+    groups = {"*": scores["risk"]}
+    for segment in list_segments(session):
+        members = segment_members(session, segment.definition, now=now)
+        risk = scores["risk"].reindex(members).dropna()
+        if len(risk):
+            groups[segment.name] = risk
+    day = now.date()
+    session.execute(delete(churn_risk_days).where(churn_risk_days.c.day == day))
+    session.execute(
+        insert(churn_risk_days),
+        [{"day": day, "segment": name, "mean": float(r.mean()), "n": len(r)}
+         for name, r in groups.items()],
+    )  # fmt: skip
+    return len(groups)

@@ -37,6 +37,17 @@ experience_scores = Table(
     Column("scored_at", UTCDateTime, nullable=False),
 )
 
+# The day's mean churn risk of each saved segment (and of everyone: ``*``), from the last
+# scoring of the day: the series the anomaly watch judges for a rise.
+churn_risk_days = Table(
+    "churn_risk_days",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("segment", String(100), primary_key=True),
+    Column("mean", Float, nullable=False),
+    Column("n", Integer, nullable=False),
+)
+
 insight_alerts = Table(
     "insight_alerts",
     metadata,

@@ -1,14 +1,16 @@
 """The anomaly watch: each day's complaint volume per topic and sentiment per touchpoint,
 judged against the weeks before it (``cxm.insights.anomaly``), alerts kept and routed.
 
-Two families of series are watched, from the analysed texts:
+Three families of series are watched:
 
 - ``topic:<id>``: texts per day on each discovered topic (a spike);
 - ``sentiment:<touchpoint>``: the mean sentiment score of the texts written at a touchpoint
-  (a drop).
+  (a drop);
+- ``churn-risk:<segment>``: the mean churn risk of each saved segment and of everyone (``*``),
+  kept by each day's last scoring (a rise; it needs 14 days of scores first).
 
 The false-alarm rate ``CXM_ALERT_ALPHA`` is the chance that a normal day raises any alert at
-all: it is split evenly between the two families, and each family controls it across all of
+all: it is split evenly between the three families, and each family controls it across all of
 its series (Holm). A day is judged once it is over, and only days with data are judged, so a
 history imported later is watched in its own time. Each alert names the departments it
 concerns through the journey map's influence matrix (a topic through the touchpoints where its
@@ -28,7 +30,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from cxm.insights.anomaly import count_alerts, mean_alerts
-from cxm.insights.tables import insight_alerts
+from cxm.insights.tables import churn_risk_days, insight_alerts
 from cxm.journeys.map import JourneyMap
 from cxm.text.queries import topic_name
 from cxm.text.tables import text_items, text_topics
@@ -98,14 +100,29 @@ def _texts(session: Session, start: date, end: date) -> pd.DataFrame:
     return frame
 
 
+def _risk_days(session: Session, start: date, end: date) -> pd.DataFrame:
+    """The kept daily mean churn risk per segment, as ``series, day, mean, n``."""
+    rows = session.execute(
+        select(churn_risk_days).where(churn_risk_days.c.day >= start, churn_risk_days.c.day <= end)
+    ).all()
+    frame = pd.DataFrame(
+        [("churn-risk:" + r.segment, _day(r.day), float(r.mean), int(r.n)) for r in rows],
+        columns=["series", "day", "mean", "n"],
+    )
+    return frame
+
+
 def _topic_names(session: Session) -> dict[int, str]:
     rows = session.execute(select(text_topics.c.id, text_topics.c.label, text_topics.c.keyphrases))
     return {int(i): topic_name(label, orjson.loads(phrases)) for i, label, phrases in rows}
 
 
-def last_day_with_texts(session: Session) -> date | None:
-    latest = session.execute(select(func.max(text_items.c.occurred_at))).scalar()
-    return None if latest is None else _day(latest)
+def last_day_with_data(session: Session) -> date | None:
+    """The latest day with an analysed text or a kept churn-risk figure."""
+    texts = session.execute(select(func.max(text_items.c.occurred_at))).scalar()
+    risk = session.execute(select(func.max(churn_risk_days.c.day))).scalar()
+    days = [_day(v) for v in (texts, risk) if v is not None]
+    return max(days) if days else None
 
 
 def watch_days(
@@ -120,8 +137,6 @@ def watch_days(
     if not days:
         return []
     texts = _texts(session, min(days) - timedelta(days=BASELINE_DAYS), max(days) + timedelta(1))
-    if texts.empty:
-        return []
     names = _topic_names(session)
     by_id = {t.id: t for t in journey.touchpoints} if journey else {}
     topical = texts[texts["topic"].notna()]
@@ -136,18 +151,24 @@ def watch_days(
         .reset_index()
     )
     means["series"] = "sentiment:" + means["touchpoint"].astype(str)
+    risk = _risk_days(session, min(days) - timedelta(days=BASELINE_DAYS), max(days))
     rows: list[dict[str, Any]] = []
     for day in days:
         found = [
-            *count_alerts(counts[["series", "day", "count"]], on=day, alpha=alpha / 2,
+            *count_alerts(counts[["series", "day", "count"]], on=day, alpha=alpha / 3,
                           baseline_days=BASELINE_DAYS, unit="texts").alerts,
-            *mean_alerts(means[["series", "day", "mean", "n"]], on=day, alpha=alpha / 2,
+            *mean_alerts(means[["series", "day", "mean", "n"]], on=day, alpha=alpha / 3,
                          direction="down", baseline_days=BASELINE_DAYS,
                          measure="sentiment").alerts,
+            *mean_alerts(risk, on=day, alpha=alpha / 3, direction="up",
+                         baseline_days=BASELINE_DAYS, measure="churn risk").alerts,
         ]  # fmt: skip
         for alert in found:
             kind, _, key = alert.series.partition(":")
-            if kind == "topic":
+            if kind == "churn-risk":
+                label = "Churn risk of " + ("all customers" if key == "*" else f"segment {key}")
+                shares = {}
+            elif kind == "topic":
                 topic = int(key)
                 label = f"Topic: {names.get(topic, f'topic {topic}')}"
                 shares = {str(tp): float(n) for (t, tp), n in where.items() if int(t) == topic}

@@ -45,6 +45,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("profile_id", name=op.f("pk_experience_scores")),
     )
     op.create_table(
+        "churn_risk_days",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("segment", sa.String(length=100), nullable=False),
+        sa.Column("mean", sa.Float(), nullable=False),
+        sa.Column("n", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("day", "segment", name=op.f("pk_churn_risk_days")),
+    )
+    op.create_table(
         "insight_alerts",
         sa.Column("id", big_id, autoincrement=True, nullable=False),
         sa.Column("series", sa.String(length=200), nullable=False),
@@ -69,5 +77,6 @@ def downgrade() -> None:
     op.drop_index("uq_insight_alerts_series_day", table_name="insight_alerts")
     op.drop_table("insight_alerts")
     op.drop_table("experience_scores")
+    op.drop_table("churn_risk_days")
     op.drop_index("ix_churn_scores_band_risk", table_name="churn_scores")
     op.drop_table("churn_scores")
