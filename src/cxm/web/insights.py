@@ -14,7 +14,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
 from cxm.insights import association_report
-from cxm.insights.churn_data import feature_label, model_versions
+from cxm.insights.churn_data import model_versions
+from cxm.insights.labels import feature_label
 from cxm.insights.scoring import risk_distribution
 from cxm.insights.watch import list_alerts
 from cxm.journeys.service import current_journey_map

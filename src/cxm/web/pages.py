@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from cxm.cases import Case
 from cxm.identity import ReviewItem
 from cxm.ingest import RecentEvent, SourceActivity
+from cxm.insights.labels import feature_label
 from cxm.profiles.models import Profile, ProfileCard, TimelineItem, WhatWeKnow
 from cxm.web.charts import channel_use_option, weekly_channels_option
 
@@ -114,10 +115,12 @@ def customer_context(
     journey: JourneyMap | None = None,
     effort: dict[str, Any] | None = None,
     cases: Sequence[Case] = (),
+    outlook: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The customer page; ``pairs`` are the review questions and decisions about the profile,
     ``effort`` the customer's row of the effort ranking (None: no support matter yet),
-    ``cases`` the open cases every channel should see.
+    ``cases`` the open cases every channel should see, ``outlook`` the stored churn score and
+    likely NPS group (``cxm.insights.scoring.customer_outlook``).
 
     With a journey map, each timeline event shows its touchpoint and stage, and the newest one
     on the map (first page, all channels) gives the customer's current stage.
@@ -138,6 +141,8 @@ def customer_context(
         "current_place": current,
         "effort": effort,
         "open_cases": list(cases),
+        "outlook": outlook,
+        "feature_label": feature_label,
         "department_names": {d.id: d.name for d in journey.departments} if journey else {},
         **timeline,
     }

@@ -25,7 +25,6 @@ from cxm.cases import open_cases_of
 from cxm.cases.masking import masked_case
 from cxm.config import CHANNELS
 from cxm.errors import NotFound
-from cxm.insights.churn_data import feature_label
 from cxm.insights.scoring import customer_outlook
 from cxm.journeys.map import JourneyMap
 from cxm.journeys.service import current_journey_map
@@ -252,9 +251,8 @@ def customer(
         journey=journey_map,
         effort=effort,
         cases=cases,
+        outlook=outlook,
     )
-    context["outlook"] = outlook
-    context["feature_label"] = feature_label
     return render_page(request, "customer.html", context, viewer=viewer, active="customers")
 
 
