@@ -19,6 +19,7 @@ from cxm.api import (
     journey_map,
     journeys,
     metrics,
+    privacy,
     profiles,
     segments,
     sources,
@@ -30,6 +31,7 @@ from cxm.api.errors import install_error_handlers
 from cxm.api.responses import JsonResponse
 from cxm.ingest.sources import SourceRegistry
 from cxm.ingest.writer import GroupCommitWriter
+from cxm.privacy.tombstones import Tombstones
 from cxm.workspace import Workspace
 
 
@@ -58,6 +60,7 @@ def create_app(workspace: Workspace, *, web: bool = True) -> FastAPI:
     )
     app.state.workspace = workspace
     app.state.sources = SourceRegistry(workspace.engine)
+    app.state.tombstones = Tombstones(workspace.engine, region=settings.default_region)
     app.state.writer = GroupCommitWriter(
         workspace.engine,
         max_pending_events=settings.ingest_max_pending_events,
@@ -85,6 +88,7 @@ def create_app(workspace: Workspace, *, web: bool = True) -> FastAPI:
     app.include_router(automation.router)
     app.include_router(insights.router)
     app.include_router(insights.profiles_router)
+    app.include_router(privacy.router)
     if web:
         from cxm.web import mount_web
 

@@ -1,15 +1,18 @@
-"""The audit log over REST (admins only)."""
+"""The audit log over REST (admins only): entries, the hash chain's check, the export."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
 
+import orjson
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from cxm.api.deps import get_session, require
+from cxm.api.deps import get_session, get_workspace, require
 from cxm.api.responses import JsonResponse
 from cxm.audit import list_actions
+from cxm.workspace import Workspace
 
 router = APIRouter(prefix="/api/audit", tags=["audit"], dependencies=[Depends(require("admin"))])
 
@@ -31,3 +34,30 @@ def read_audit(
             "next_before": entries[-1].id if len(entries) == limit else None,
         }
     )
+
+
+@router.post("/verify", summary="Seal what is settled and check the hash chain")
+def verify(ws: Workspace = Depends(get_workspace)) -> JsonResponse:
+    from cxm.audit import seal_chain, verify_chain
+    from cxm.store.engine import write_intent
+
+    with write_intent(), ws.session() as s:
+        sealed = seal_chain(s)
+        report = verify_chain(s)
+    return JsonResponse({**report.to_dict(), "sealed_now": sealed})
+
+
+@router.get("/export", summary="Every entry with its chain fields, as JSON Lines")
+def export(ws: Workspace = Depends(get_workspace)) -> Response:
+    from sqlalchemy import select
+
+    from cxm.audit.tables import audit_log
+
+    lines = []
+    with ws.session() as s:
+        for row in s.execute(select(audit_log).order_by(audit_log.c.id)):
+            entry = dict(row._mapping)
+            entry["details"] = orjson.loads(entry["details"])
+            lines.append(orjson.dumps(entry, default=str))
+    return Response(b"\n".join(lines) + b"\n", media_type="application/x-ndjson",
+                    headers={"cache-control": "no-store"})  # fmt: skip

@@ -26,6 +26,7 @@ from cxm.ingest.validation import (
     parse_json_object,
 )
 from cxm.ingest.writer import GroupCommitWriter
+from cxm.privacy.tombstones import Tombstones, refusal
 from cxm.store.metadata import utcnow
 
 router = APIRouter(tags=["ingestion"])
@@ -91,6 +92,12 @@ for _type in EVENT_TYPES:
 
 
 async def _store(request: Request, source: Source, checked: CheckedBatch) -> Response:
+    erased: Tombstones = request.app.state.tombstones
+    for position in range(len(checked.rows) - 1, -1, -1):  # backwards: refusing pops
+        at = erased.erased_at(checked.rows[position])
+        if at is not None:
+            checked.refuse(position, refusal(at))
+    checked.rejected.sort(key=lambda r: r["index"] if isinstance(r["index"], int) else 0)
     if not checked.rows:
         first = checked.rejected[0]["message"] if checked.rejected else "no events"
         raise InvalidInput(

@@ -11,6 +11,7 @@ import orjson
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
+from cxm.audit.chain import content_digest
 from cxm.audit.tables import audit_log
 from cxm.store.bulk import insert_rows
 from cxm.store.metadata import utcnow
@@ -46,20 +47,12 @@ def record_actions(
         return
     conn = db.connection() if isinstance(db, Session) else db
     now = utcnow()
-    insert_rows(
-        conn,
-        audit_log,
-        [
-            {
-                "at": now,
-                "actor": actor,
-                "action": action,
-                "subject": subject,
-                "details": orjson.dumps(details, default=str).decode(),
-            }
-            for actor, action, subject, details in entries
-        ],
-    )
+    rows = []
+    for actor, action, subject, details in entries:
+        text = orjson.dumps(details, default=str).decode()
+        rows.append({"at": now, "actor": actor, "action": action, "subject": subject,
+                     "details": text, "digest": content_digest(subject, text)})  # fmt: skip
+    insert_rows(conn, audit_log, rows)
 
 
 def list_actions(

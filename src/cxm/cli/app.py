@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from cxm.cli import (
+    audit,
     automation,
     cases,
     data,
@@ -20,6 +21,7 @@ from cxm.cli import (
     journey,
     journeys,
     metrics,
+    privacy,
     resolve,
     segments,
     serving,
@@ -64,6 +66,8 @@ metrics.register(app)
 surveys.register(app)
 segments.register(app)
 text.register(app)
+audit.register(app)
+privacy.register(app)
 cases.register(app)
 automation.register(app)
 insights.register(app)

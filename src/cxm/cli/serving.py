@@ -22,6 +22,7 @@ from cxm.store.engine import write_intent
 from cxm.workspace import Workspace
 
 out = Console()
+AUDIT_SEAL_INTERVAL_S = 10.0  # audit entries join the hash chain within this
 log = logging.getLogger("cxm.worker")
 
 
@@ -81,7 +82,7 @@ def worker(
     signal.signal(signal.SIGINT, _stop)
     backoff = ws.settings.projector_interval_s
     matched_at = synced_at = surveyed_at = enriched_at = cased_at = time.monotonic()
-    insights_at = time.monotonic()
+    insights_at = sealed_at = time.monotonic()
     automated_at = scheduled_at = 0.0  # automation runs at once, then on its intervals
     while not stop:
         if parent_pid is not None and os.getppid() != parent_pid:
@@ -123,9 +124,12 @@ def worker(
             if time.monotonic() - cased_at >= ws.settings.cases_interval_s:
                 _build_cases(ws)
                 cased_at = time.monotonic()
+            if time.monotonic() - sealed_at >= AUDIT_SEAL_INTERVAL_S:
+                _seal_audit(ws)
+                sealed_at = time.monotonic()
             if time.monotonic() - insights_at >= ws.settings.insights_interval_s:
                 _refresh_insights(ws)
-                insights_at = time.monotonic()
+                insights_at = sealed_at = time.monotonic()
             time.sleep(ws.settings.projector_interval_s)
 
 
@@ -185,6 +189,17 @@ def _run_automation(ws: Workspace, *, scheduled: bool) -> None:
     if report["fired"] or report["done"] or report["dead"]:
         log.info("automation: %d fired, %d actions done, %d dead", report["fired"],
                  report["done"], report["dead"])  # fmt: skip
+
+
+def _seal_audit(ws: Workspace) -> None:
+    """Seal the audit entries written since the last run into the hash chain."""
+    from cxm.audit import seal_chain
+
+    try:
+        with write_intent(), ws.session() as s:
+            seal_chain(s)
+    except Exception:
+        log.exception("sealing the audit log failed; trying again later")
 
 
 def _refresh_insights(ws: Workspace) -> None:

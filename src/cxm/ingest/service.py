@@ -51,8 +51,11 @@ def do_ingest_events(
 
     Good events are committed in chunks; a bad one is reported and does not stop the rest.
     """
+    from cxm.privacy.tombstones import Tombstones, refusal
+
     report = IngestReport()
     rows: list[dict[str, Any]] = []
+    erased = Tombstones(engine)
 
     def flush() -> None:
         if not rows:
@@ -84,6 +87,10 @@ def do_ingest_events(
                         ),
                     }
                 )
+                continue
+            at = erased.erased_at(row)
+            if at is not None:
+                report.rejected.append({"where": where, "message": refusal(at)})
                 continue
             row["source_id"] = source.id
             rows.append(row)

@@ -33,6 +33,16 @@ class CheckedBatch:
     rows: list[dict[str, Any]] = field(default_factory=list)
     rejected: list[dict[str, Any]] = field(default_factory=list)
     write_key: str | None = None
+    indexes: list[int] = field(default_factory=list)  # each row's place in the batch
+
+    def refuse(self, position: int, message: str) -> None:
+        """Move the row at ``position`` (of ``rows``) to the rejected, with ``message``."""
+        row = self.rows.pop(position)
+        index = self.indexes.pop(position) if self.indexes else 0
+        self.rejected.append(
+            {"index": index, "messageId": row.get("message_id"), "message": message,
+             "errors": [{"loc": ["batch", index], "message": message}]}
+        )  # fmt: skip
 
 
 def decode_body(body: bytes, content_encoding: str | None, *, limit: int) -> bytes:
@@ -107,6 +117,7 @@ def check_batch(
             checked.rejected.append(_rejection(index, raw, errors))
         else:
             checked.rows.append(row)
+            checked.indexes.append(index)
     return checked
 
 
@@ -137,7 +148,7 @@ def check_single(
     )
     if row is None:
         raise InvalidInput(f"the {event_type} event is invalid: {errors[0].message}", errors=errors)
-    return CheckedBatch(rows=[row], write_key=_write_key_of(body))
+    return CheckedBatch(rows=[row], write_key=_write_key_of(body), indexes=[0])
 
 
 def check_event(

@@ -41,6 +41,8 @@ from cxm.metrics.behaviour import classification, placed
 DAY_US = 86_400_000_000
 ROLES = ("contact", "data_request", "resolution", "reopen", "self_service")
 MAX_CATEGORY_LEVELS = 12
+
+
 def customer_features(engine: Engine, journey: JourneyMap, cutoff: datetime) -> pd.DataFrame:
     """One row per customer active before ``cutoff`` and not churned by then (index:
     customer_id); every column computed from events before the cutoff only."""

@@ -116,6 +116,13 @@ class Lake:
         with self.files.writing() as manifest:
             self._append(manifest, table)
 
+    def purge_retired(self) -> None:
+        """Delete replaced files now, not after the readers' grace period: an erasure must
+        not leave the person in a file no query reads any more (a query reading it this very
+        moment fails and is asked again)."""
+        with self.files.writing() as manifest:
+            self.files.delete_retired(manifest, now=float("inf"))
+
     def compact(self, *, max_files: int = 1) -> int:
         """Rewrite every bucket holding more than ``max_files`` files as one sorted file."""
         with self.files.writing() as manifest:
