@@ -147,7 +147,9 @@ def test_erasure_reaches_every_copy_and_is_proved(
 async def test_old_events_do_not_recreate_an_erased_person(
     workspace: Workspace, lived: dict[str, str], api: httpx.AsyncClient
 ) -> None:
-    do_erase(workspace, ref="CUST-ANIA", actor="test", reason="request 2026/118")
+    # A fresh process (the CLI) has not read the workspace's secret yet when it erases.
+    with Workspace.open(settings=workspace.settings) as fresh:
+        do_erase(fresh, ref="CUST-ANIA", actor="test", reason="request 2026/118")
     with workspace.session() as s:
         _, key = do_create_source(s, actor="test", name="replay", channel="web")
     batch = [

@@ -80,7 +80,8 @@ def allow(
     from cxm.privacy.tombstones import do_allow
 
     ws = open_workspace()
+    secret = ws.secret_key
     with ws.session() as s:
-        do_allow(s, secret=ws.secret_key, kind=kind, value=value, basis=basis,
+        do_allow(s, secret=secret, kind=kind, value=value, basis=basis,
                  actor=cli_actor(), region=ws.settings.default_region)  # fmt: skip
     out.print(f"events with this {kind} are taken again")

@@ -228,6 +228,7 @@ def do_erase(ws: Workspace, *, ref: str, actor: str, reason: str) -> ErasureRepo
 
         raise InvalidInput("say why (the request, its date or reference): it is kept in the log")
     now = utcnow()
+    secret = ws.secret_key  # read (or made) before the write transaction: it opens its own
     ws.catch_up()
     ws.sync_lake()
     with write_intent(), ws.session() as s:
@@ -240,7 +241,7 @@ def do_erase(ws: Workspace, *, ref: str, actor: str, reason: str) -> ErasureRepo
                 .returning(privacy_requests.c.id)
             ).scalar_one()
         )  # fmt: skip
-        tombstones = _store_tombstones(s, ws.secret_key, subject, request_id, now)
+        tombstones = _store_tombstones(s, secret, subject, request_id, now)
     report = ErasureReport(request_id=request_id, profile_id=subject.profile_id,
                            tombstones=tombstones,
                            shared_identifiers_kept=len(subject.shared))  # fmt: skip
