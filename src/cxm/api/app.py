@@ -29,6 +29,7 @@ from cxm.api import (
 from cxm.api.cors import TrackingCors
 from cxm.api.errors import install_error_handlers
 from cxm.api.responses import JsonResponse
+from cxm.api.spec import cxm_openapi
 from cxm.ingest.sources import SourceRegistry
 from cxm.ingest.writer import GroupCommitWriter
 from cxm.privacy.tombstones import Tombstones
@@ -67,6 +68,7 @@ def create_app(workspace: Workspace, *, web: bool = True) -> FastAPI:
         max_group_events=settings.ingest_commit_max_events,
     )
     install_error_handlers(app)
+    app.openapi = lambda: cxm_openapi(app)  # type: ignore[method-assign]
 
     @app.get("/api/health", tags=["health"], summary="Liveness: no authentication")
     def health() -> JsonResponse:

@@ -47,7 +47,9 @@ def verify(ws: Workspace = Depends(get_workspace)) -> JsonResponse:
     return JsonResponse({**report.to_dict(), "sealed_now": sealed})
 
 
-@router.get("/export", summary="Every entry with its chain fields, as JSON Lines")
+@router.get("/export", summary="Every entry with its chain fields, as JSON Lines",
+            response_class=Response,
+            responses={200: {"content": {"application/x-ndjson": {}}}})  # fmt: skip
 def export(ws: Workspace = Depends(get_workspace)) -> Response:
     from sqlalchemy import select
 
@@ -58,6 +60,6 @@ def export(ws: Workspace = Depends(get_workspace)) -> Response:
         for row in s.execute(select(audit_log).order_by(audit_log.c.id)):
             entry = dict(row._mapping)
             entry["details"] = orjson.loads(entry["details"])
-            lines.append(orjson.dumps(entry, default=str))
+            lines.append(orjson.dumps(entry, default=str, option=orjson.OPT_NON_STR_KEYS))
     return Response(b"\n".join(lines) + b"\n", media_type="application/x-ndjson",
                     headers={"cache-control": "no-store"})  # fmt: skip

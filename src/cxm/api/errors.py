@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError as PydanticValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cxm.api.responses import JsonResponse
@@ -65,6 +66,25 @@ def install_error_handlers(app: FastAPI) -> None:
         return JsonResponse(envelope("invalid_input", message, errors), status_code=400)
 
     app.add_exception_handler(StarletteHTTPException, http_error_response)
+
+    @app.exception_handler(OverflowError)
+    async def _overflow(request: Request, exc: OverflowError) -> JsonResponse:
+        # A number the store cannot hold (an id beyond 64 bits): bad input, not a failure.
+        return JsonResponse(
+            envelope("invalid_input", f"a number in the request is out of range: {exc}"),
+            status_code=400,
+        )
+
+    @app.exception_handler(PydanticValidationError)
+    async def _model(request: Request, exc: PydanticValidationError) -> JsonResponse:
+        # Parameters checked by a model inside the handler (e.g. a case filter).
+        errors = [
+            {"loc": list(e.get("loc", ())), "message": e.get("msg", "invalid")}
+            for e in exc.errors()
+        ]
+        first = errors[0] if errors else {"loc": [], "message": "invalid request"}
+        message = f"{'.'.join(map(str, first['loc']))}: {first['message']}"
+        return JsonResponse(envelope("invalid_input", message, errors), status_code=400)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JsonResponse:

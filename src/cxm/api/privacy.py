@@ -17,7 +17,8 @@ require_admin = require("admin")
 
 
 @router.get("/export/{ref}", summary="Everything held on one person, as a zip of JSON files",
-            response_class=Response)  # fmt: skip
+            response_class=Response,
+            responses={200: {"content": {"application/zip": {}}}})  # fmt: skip
 def export(
     ref: str,
     reason: str = Query(..., min_length=1, max_length=500, description="The request, for the log"),

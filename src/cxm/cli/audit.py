@@ -56,6 +56,6 @@ def export(
         for row in s.execute(select(audit_log).order_by(audit_log.c.id)):
             entry = dict(row._mapping)
             entry["details"] = orjson.loads(entry["details"])
-            handle.write(orjson.dumps(entry, default=str) + b"\n")
+            handle.write(orjson.dumps(entry, default=str, option=orjson.OPT_NON_STR_KEYS) + b"\n")
             count += 1
     out.print(f"wrote {count} entries to {output}")
