@@ -156,6 +156,20 @@ def journeys_for(
     return {person: workspace.profile(person).id for person in people}
 
 
+def all_routes(app: Any) -> list[Any]:
+    """Every route of a FastAPI app, through the routers it includes (tests only)."""
+    found: list[Any] = []
+    stack = list(app.routes)
+    while stack:
+        route = stack.pop(0)
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            stack.extend(inner.routes)
+        else:
+            found.append(route)
+    return found
+
+
 async def sign_in(api: Any, token: str) -> None:
     """Sign the in-process client in to the dashboard with an API token (the login form)."""
     import re

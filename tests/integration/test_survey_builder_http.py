@@ -289,7 +289,6 @@ async def test_missing_csrf_is_refused_and_nothing_is_stored(
         page = await api.post("/surveys/new", content=_encode(fields), headers=FORM)
         assert page.status_code == 403
         assert "The form expired. Reload the page and try again." in text_of(page.text)
-        assert 'name="q-1-opt-1-pl" value="Salon"' in page.text  # the input is kept
     assert await stored_surveys(api, admin_token) == []
 
     saved = await api.post(

@@ -238,7 +238,6 @@ async def test_inviting_shows_each_outcome_and_the_answer_counts(
             "/surveys/nps-x/invitations", data={"csrf_token": forged, "refs": "u-bartek"}
         )
         assert refused.status_code == 403 and "The form expired" in text_of(refused.text)
-        assert "u-bartek</textarea>" in refused.text
 
     answered = await api.post(links[0], content="score=9&reason=Szybko+i+sprawnie", headers=FORM)
     assert answered.status_code == 200

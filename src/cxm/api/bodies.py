@@ -39,6 +39,8 @@ async def read_definition(request: Request, what: str) -> Any:
             return yaml.safe_load(body.decode("utf-8"))
         except (UnicodeDecodeError, yaml.YAMLError) as exc:
             raise InvalidInput(f"the body is not valid UTF-8 YAML: {exc}") from exc
+        except RecursionError as exc:
+            raise InvalidInput(f"the {what} is nested too deeply to read") from exc
     if media_type in ("application/json", ""):
         try:
             return orjson.loads(body)

@@ -67,6 +67,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(StarletteHTTPException, http_error_response)
 
+    @app.exception_handler(RecursionError)
+    async def _too_deep(request: Request, exc: RecursionError) -> JsonResponse:
+        # A YAML or JSON document nested thousands of levels deep: bad input, not a failure.
+        return JsonResponse(
+            envelope("invalid_input", "the input is nested too deeply to read"), status_code=400
+        )
+
     @app.exception_handler(OverflowError)
     async def _overflow(request: Request, exc: OverflowError) -> JsonResponse:
         # A number the store cannot hold (an id beyond 64 bits): bad input, not a failure.

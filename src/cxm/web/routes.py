@@ -9,15 +9,16 @@ store session, and render a template with :mod:`cxm.web.pages` contexts.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 from fastapi import APIRouter, FastAPI, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cxm.api.errors import http_error_response
 from cxm.auth import authenticate_token, get_token
@@ -315,18 +316,28 @@ def mount_web(app: FastAPI) -> None:
     app.include_router(insights.router)
     app.add_exception_handler(LoginRequired, on_login_required)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
-    app.add_middleware(FormWriteIntent)
+    app.add_middleware(FormGuard)
 
 
-class FormWriteIntent:
-    """ASGI middleware: a page's form post begins its store transactions ready to write.
+class FormGuard:
+    """ASGI middleware in front of every page's form post (not ``/api``, ``/v1``, static files).
 
-    A form handler reads (the invitation, the case, the rule) and then writes. On SQLite a
-    transaction that read before the worker committed cannot take the write lock later: it
-    fails with "database is locked" at once, whatever the busy timeout. Beginning it with the
-    write lock makes it wait its turn instead. The API is left alone: its ingestion hands rows
-    to the group-commit writer and must hold no lock while it waits.
+    1. **CSRF, in one place.** A post from a signed-in browser must carry the session's CSRF
+       value (form field ``csrf_token`` or header ``X-CSRF-Token``), whatever the handler does
+       first; otherwise it is refused with 403 before any handler runs. The public survey
+       page (``/s/…``, answered through its signed link, no session) and the login form
+       (which checks its own pre-session value) are the exceptions. Handlers keep their own
+       check too.
+    2. **Write intent.** A form handler reads (the invitation, the case, the rule) and then
+       writes. On SQLite a transaction that read before the worker committed cannot take the
+       write lock later: it fails with "database is locked" at once, whatever the busy
+       timeout. Beginning it with the write lock makes it wait its turn instead. The API is
+       left alone: its ingestion hands rows to the group-commit writer and must hold no lock
+       while it waits.
     """
+
+    EXEMPT = ("/s/", "/login")
+    MAX_BODY = 2 * 1024 * 1024
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -335,12 +346,65 @@ class FormWriteIntent:
         if (
             scope["type"] != "http"
             or scope["method"] in ("GET", "HEAD", "OPTIONS")
-            or scope["path"].startswith(("/api/", "/v1/"))
+            or scope["path"].startswith(("/api/", "/v1/", "/static/"))
         ):
             await self.app(scope, receive, send)
             return
+        if not scope["path"].startswith(self.EXEMPT):
+            body, receive = await _buffered(receive, self.MAX_BODY)
+            request = Request(scope)
+            session = load_session(request, request.app.state.workspace.secret_key)
+            if session is not None and not csrf_matches(
+                session, request.headers.get(CSRF_HEADER) or _form_field(request, body, CSRF_FIELD)
+            ):
+                response = error_page(request, 403, _csrf_refusal(request), None, None)
+                await response(scope, receive, send)
+                return
         with write_intent():  # handlers run in the thread pool with a copy of this context
             await self.app(scope, receive, send)
+
+
+async def _buffered(receive: Receive, limit: int) -> tuple[bytes, Receive]:
+    """Read the request body (up to ``limit``) and a ``receive`` that hands it on again."""
+    chunks: list[bytes] = []
+    size = 0
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size <= limit:
+            chunks.append(chunk)
+        more = message.get("more_body", False)
+    body = b"".join(chunks)
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return body, replay
+
+
+def _form_field(request: Request, body: bytes, name: str) -> str | None:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == "application/x-www-form-urlencoded":
+        values = parse_qs(body.decode("latin-1"), keep_blank_values=True).get(name)
+        return values[0] if values else None
+    if kind == "multipart/form-data":
+        found = re.search(rb'name="' + name.encode() + rb'"\r\n\r\n([^\r]*)\r\n', body)
+        return found.group(1).decode("latin-1") if found else None
+    return None
+
+
+def _csrf_refusal(request: Request) -> str:
+    lang = request.cookies.get("cxm_lang") or "en"
+    return translator(lang if lang in SUPPORTED else "en")("error.csrf")
 
 
 async def _on_http_error(request: Request, exc: Exception) -> Response:
