@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -295,6 +296,13 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds between the worker's runs of the case builder (new events only).",
     )
+    never_store: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=("password", "card_number", "cvv", "cvc"),
+        description="Fields removed from every event before it is stored (comma-separated): a "
+        "dotted path from the event (context.ip, properties.card.number) or a bare key, removed "
+        "wherever it appears in properties, traits and context. What was removed is listed in "
+        "the event's context.cxm_removed.",
+    )
     insights_interval_s: float = Field(
         default=3600.0,
         gt=0,
@@ -343,10 +351,20 @@ class Settings(BaseSettings):
     @field_validator("text_fields", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
-        if isinstance(value, str):
-            value = tuple(part.strip() for part in value.split(",") if part.strip())
+        value = _split(value)
         if isinstance(value, list | tuple) and not value:
             raise ValueError("name at least one property that holds text")
+        return value
+
+    @field_validator("never_store", mode="before")
+    @classmethod
+    def _never_store(cls, value: object) -> object:
+        value = _split(value)  # empty is allowed: store everything that passes validation
+        if isinstance(value, list | tuple) and any(
+            not isinstance(v, str) or not re.fullmatch(r"[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*", v)
+            for v in value
+        ):
+            raise ValueError("name keys or dotted paths, e.g. card_number,context.ip")
         return value
 
     @field_validator("default_region")
@@ -378,3 +396,10 @@ def settings_markdown() -> str:
         shown = "unset" if default is None else f"`{default}`"
         lines.append(f"| `CXM_{name.upper()}` | {shown} | {info.description} |")
     return "\n".join(lines) + "\n"
+
+
+def _split(value: object) -> object:
+    """A comma-separated setting as a tuple of its parts."""
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return value

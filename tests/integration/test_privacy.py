@@ -216,3 +216,42 @@ def _admin(workspace: Workspace) -> str:
     with workspace.session() as s:
         _, token = do_create_token(s, actor="test", name="privacy-admin", scopes=("admin",))
     return token
+
+
+async def test_fields_that_are_never_stored(
+    workspace: Workspace, api: httpx.AsyncClient, write_keys: dict[str, str]
+) -> None:
+    """The default list (card numbers, passwords) and a workspace's own paths are removed
+    before anything is kept, and the stored event says what was removed."""
+    workspace.settings.never_store = ("card_number", "password", "context.ip", "traits.pesel")
+    sent = await api.post("/v1/batch", headers=basic(write_keys["website"]), json={"batch": [
+        {"type": "identify", "userId": "u-1", "traits": {"pesel": "44051401359", "plan": "x"},
+         "context": {"ip": "203.0.113.7", "locale": "pl-PL"}},
+        {"type": "track", "event": "Order Completed", "userId": "u-1",
+         "properties": {"total": 99, "payment": {"card_number": "4111111111111111"},
+                        "password": "hunter2"}},
+    ]})  # fmt: skip
+    assert sent.status_code == 200 and sent.json()["accepted"] == 2, sent.text
+    with workspace.session() as s:
+        payloads = [json.loads(p) for p in s.execute(select(events.c.payload)).scalars()]
+    stored = json.dumps(payloads)
+    for secret in ("44051401359", "203.0.113.7", "4111111111111111", "hunter2"):
+        assert secret not in stored
+    identify, order = payloads
+    assert identify["traits"] == {"plan": "x"} and identify["context"]["locale"] == "pl-PL"
+    assert identify["context"]["cxm_removed"] == ["context.ip", "traits.pesel"]
+    assert order["properties"] == {"total": 99, "payment": {}}
+    assert order["context"]["cxm_removed"] == [
+        "properties.password", "properties.payment.card_number"]  # fmt: skip
+
+
+def test_the_never_store_setting_is_checked() -> None:
+    from pydantic import ValidationError
+
+    from cxm.config import Settings
+
+    assert Settings(never_store="card_number, context.ip").never_store == (
+        "card_number", "context.ip")  # fmt: skip
+    assert Settings(never_store="").never_store == ()
+    with pytest.raises(ValidationError, match="dotted paths"):
+        Settings(never_store="context..ip")

@@ -170,6 +170,7 @@ async def import_helpdesk(
             preset=helpdesk,
             report_path=Path(folder) / "rejected.jsonl",
             max_event_bytes=ws.settings.max_event_bytes,
+            never_store=ws.settings.never_store,
             region=ws.settings.default_region,
         )
     ws.catch_up()

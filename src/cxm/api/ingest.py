@@ -56,6 +56,7 @@ async def post_batch(request: Request) -> Response:
         channel=source.channel,
         received_at=received_at,
         max_event_bytes=settings.max_event_bytes,
+        never_store=settings.never_store,
     )
     return await _store(request, source, checked)
 
@@ -71,6 +72,7 @@ def _single_endpoint(event_type: str) -> Any:
             channel=source.channel,
             received_at=utcnow(),
             max_event_bytes=settings.max_event_bytes,
+            never_store=settings.never_store,
         )
         return await _store(request, source, checked)
 

@@ -15,7 +15,7 @@ its line and the reason, and the other rows are kept.
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -116,6 +116,7 @@ def do_import_helpdesk(
     report_path: Path | None = None,
     max_event_bytes: int = 32 * 1024,
     region: str = "PL",
+    never_store: Sequence[str] = (),
 ) -> tuple[IngestReport, Path | None]:
     """Import a helpdesk's CSV export into the source ``source`` (default ``helpdesk-PRESET``,
     created when missing); returns the ingest report and where the rejected rows were written.
@@ -136,6 +137,7 @@ def do_import_helpdesk(
         report_path=report_path,
         max_event_bytes=max_event_bytes,
         region=region,
+        never_store=never_store,
     )
 
 

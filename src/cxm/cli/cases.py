@@ -182,6 +182,7 @@ def import_(
     result, report_path = do_import_helpdesk(
         ws.engine, session=ws.session, actor=cli_actor(), path=file, preset=helpdesk,
         source=source, report_path=report, max_event_bytes=ws.settings.max_event_bytes,
+            never_store=ws.settings.never_store,
         region=ws.settings.default_region,
     )  # fmt: skip
     ws.catch_up()

@@ -78,6 +78,7 @@ def import_file(
             mapping=column_mapping,
             file_format=file_format,
             report_path=report,
+            never_store=ws.settings.never_store,
             max_event_bytes=ws.settings.max_event_bytes,
             region=ws.settings.default_region,
             on_progress=bar.advance,

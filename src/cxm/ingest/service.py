@@ -6,7 +6,7 @@ The HTTP API goes through the group-commit writer instead; both validate with
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -46,6 +46,7 @@ def do_ingest_events(
     chunk: int = 5000,
     received_at: datetime | None = None,
     on_progress: Callable[[int], None] | None = None,
+    never_store: Sequence[str] = (),
 ) -> IngestReport:
     """Validate and store ``(where, event)`` pairs; ``where`` names the event in rejections.
 
@@ -77,6 +78,7 @@ def do_ingest_events(
                 received_at=received_at or utcnow(),
                 sent_at=None,
                 max_event_bytes=max_event_bytes,
+                never_store=never_store,
             )
             if row is None:
                 report.rejected.append(
@@ -113,6 +115,7 @@ def do_import_file(
     max_event_bytes: int = 32 * 1024,
     region: str = "PL",
     on_progress: Callable[[int], None] | None = None,
+    never_store: Sequence[str] = (),
 ) -> tuple[IngestReport, Path | None]:
     """Import a CSV or JSONL export; bad rows go to a JSONL report file beside it.
 
@@ -147,6 +150,7 @@ def do_import_file(
         source=source,
         events=events(),
         max_event_bytes=max_event_bytes,
+        never_store=never_store,
         on_progress=on_progress,
     )
     for rejection in report.rejected:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -89,6 +90,7 @@ def check_batch(
     channel: str,
     received_at: datetime,
     max_event_bytes: int,
+    never_store: Sequence[str] = (),
 ) -> CheckedBatch:
     """Check a ``/v1/batch`` body: ``{"batch": [event, ...], "sentAt"?, "context"?}``."""
     batch = body.get("batch")
@@ -112,6 +114,7 @@ def check_batch(
             received_at=received_at,
             sent_at=sent_at,
             max_event_bytes=max_event_bytes,
+            never_store=never_store,
         )
         if row is None:
             checked.rejected.append(_rejection(index, raw, errors))
@@ -128,6 +131,7 @@ def check_single(
     channel: str,
     received_at: datetime,
     max_event_bytes: int,
+    never_store: Sequence[str] = (),
 ) -> CheckedBatch:
     """Check the body of ``/v1/track`` and friends: one event whose type is the path's."""
     given = body.get("type")
@@ -145,6 +149,7 @@ def check_single(
         received_at=received_at,
         sent_at=_parse_sent_at(body.get("sentAt")),
         max_event_bytes=max_event_bytes,
+        never_store=never_store,
     )
     if row is None:
         raise InvalidInput(f"the {event_type} event is invalid: {errors[0].message}", errors=errors)
@@ -159,10 +164,19 @@ def check_event(
     received_at: datetime,
     sent_at: datetime | None,
     max_event_bytes: int,
+    never_store: Sequence[str] = (),
 ) -> tuple[dict[str, Any] | None, list[ErrorDetail]]:
-    """Turn one Segment event into an event-log row, or say everything wrong with it."""
+    """Turn one Segment event into an event-log row, or say everything wrong with it.
+
+    ``never_store`` (``CXM_NEVER_STORE``) names what is removed before anything is kept: a
+    dotted path from the event (``context.ip``, ``properties.card.number``) or a bare key,
+    removed wherever it appears in ``properties``, ``traits`` and ``context``. The paths
+    removed are listed in ``context.cxm_removed``, so it is known that something was there.
+    """
     if not isinstance(raw, dict):
         return None, [ErrorDetail(loc, f"an event must be a JSON object, not {type(raw).__name__}")]
+    if never_store:
+        raw = scrub(raw, never_store)
     errors: list[ErrorDetail] = []
 
     def bad(key: str, message: str) -> None:
@@ -241,6 +255,52 @@ def check_event(
         "received_at": received_at,
         "payload": payload.decode(),
     }, errors
+
+
+def scrub(raw: dict[str, Any], never_store: Sequence[str]) -> dict[str, Any]:
+    """``raw`` without the fields that are never stored, and the list of what was removed.
+
+    >>> scrub({"type": "track", "properties": {"card_number": "4111", "plan": "x"}},
+    ...       ["card_number"])["properties"]
+    {'plan': 'x'}
+    """
+    removed: list[str] = []
+    keys = {k for k in never_store if "." not in k}
+    paths = [k.split(".") for k in never_store if "." in k]
+
+    def walk(value: Any, where: str) -> Any:
+        if not isinstance(value, dict):
+            return value
+        kept = {}
+        for key, inner in value.items():
+            here = f"{where}.{key}" if where else str(key)
+            if key in keys:
+                removed.append(here)
+                continue
+            kept[key] = walk(inner, here)
+        return kept
+
+    out = dict(raw)
+    for section in ("properties", "traits", "context"):
+        if isinstance(out.get(section), dict) and keys:
+            out[section] = walk(out[section], section)
+    for path in paths:
+        node: Any = out
+        for part in path[:-1]:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict) and path[-1] in node:
+            # Copy the dicts on the way down, so the caller's event is left as it was.
+            parent: dict[str, Any] = out
+            for part in path[:-1]:
+                parent[part] = dict(parent[part])
+                parent = parent[part]
+            del parent[path[-1]]
+            removed.append(".".join(path))
+    if removed:
+        context = dict(out["context"]) if isinstance(out.get("context"), dict) else {}
+        context["cxm_removed"] = sorted(removed)
+        out["context"] = context
+    return out
 
 
 def _holds_nul(value: Any) -> bool:
