@@ -48,4 +48,7 @@ def require(scope: str):  # type: ignore[no-untyped-def]
             raise Forbidden(f"the token '{principal.name}' lacks the '{scope}' scope")
         return principal
 
+    # The scope a route needs, for the authorisation matrix (tests/integration/test_authz.py)
+    # and anyone reading the route table.
+    check.required_scope = scope  # type: ignore[attr-defined]
     return check
