@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from cxm.api.deps import get_workspace, require
+from cxm.api.deps import get_workspace, require, require_aggregates, require_cases
 from cxm.api.responses import JsonResponse
 from cxm.auth import ApiPrincipal
 from cxm.cases import (
@@ -104,7 +104,7 @@ def inbox(
 
 @router.get("/cases/overview", summary="Cases per status, open ones per department, breaches")
 def overview(
-    ws: Workspace = Depends(get_workspace), _: ApiPrincipal = Depends(require_read)
+    ws: Workspace = Depends(get_workspace), _: ApiPrincipal = Depends(require_aggregates)
 ) -> JsonResponse:
     with ws.session() as session:
         return JsonResponse({"ok": True, **case_overview(session)})
@@ -119,7 +119,7 @@ def asked_again(
     start: date | None = Query(None, description="First UTC day included"),
     end: date | None = Query(None, description="First UTC day excluded"),
     ws: Workspace = Depends(get_workspace),
-    _: ApiPrincipal = Depends(require_read),
+    _: ApiPrincipal = Depends(require_aggregates),
 ) -> JsonResponse:
     def day(d: date | None) -> datetime | None:
         return datetime.combine(d, time(), tzinfo=utcnow().tzinfo) if d else None
@@ -202,7 +202,7 @@ def read_case(
 def open_case(
     body: NewCase,
     ws: Workspace = Depends(get_workspace),
-    principal: ApiPrincipal = Depends(require_write),
+    principal: ApiPrincipal = Depends(require_cases),
 ) -> JsonResponse:
     with ws.session() as session:
         profile_id = resolve_profile_id(session, body.customer)
@@ -226,7 +226,7 @@ def change_case(
     ref: str,
     body: CaseChange,
     ws: Workspace = Depends(get_workspace),
-    principal: ApiPrincipal = Depends(require_write),
+    principal: ApiPrincipal = Depends(require_cases),
 ) -> JsonResponse:
     if not body.model_fields_set:
         raise InvalidInput("give at least one of status, priority, department, title, note")

@@ -40,15 +40,25 @@ def get_principal(request: Request, session: Session = Depends(get_session)) -> 
     return principal
 
 
-def require(scope: str):  # type: ignore[no-untyped-def]
-    """A dependency that lets the request through only with ``scope`` (or admin)."""
+def require(*scopes: str):  # type: ignore[no-untyped-def]
+    """A dependency that lets the request through with any of ``scopes`` (or admin)."""
+    if not scopes:
+        raise ValueError("name at least one scope")
 
     def check(principal: ApiPrincipal = Depends(get_principal)) -> ApiPrincipal:
-        if not principal.can(scope):
-            raise Forbidden(f"the token '{principal.name}' lacks the '{scope}' scope")
+        if not any(principal.can(scope) for scope in scopes):
+            wanted = " or ".join(f"'{s}'" for s in scopes)
+            raise Forbidden(f"the token '{principal.name}' lacks the {wanted} scope")
         return principal
 
-    # The scope a route needs, for the authorisation matrix (tests/integration/test_authz.py)
+    # The scopes a route accepts, for the authorisation matrix (tests/integration/test_authz.py)
     # and anyone reading the route table.
-    check.required_scope = scope  # type: ignore[attr-defined]
+    check.accepted_scopes = frozenset(scopes)  # type: ignore[attr-defined]
     return check
+
+
+# Aggregates (metrics, journeys, topics, drivers) need no person-level access: a department
+# viewer's token (scope ``aggregates``) reads them. Cases can be changed by an agent's token
+# (scope ``cases``) without the right to change anything else.
+require_aggregates = require("read", "aggregates")
+require_cases = require("write", "cases")

@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 
 from fastapi import APIRouter, Depends, Query
 
-from cxm.api.deps import get_workspace, require
+from cxm.api.deps import get_workspace, require, require_aggregates
 from cxm.api.responses import JsonResponse
 from cxm.auth import ApiPrincipal
 from cxm.errors import InvalidInput, NotFound
@@ -32,7 +32,7 @@ def associations(
     min_both: int = Query(5, ge=1, le=100_000, description="Fewest with both"),
     alpha: float = Query(0.05, gt=0, lt=1, description="False discovery rate"),
     ws: Workspace = Depends(get_workspace),
-    _: ApiPrincipal = Depends(require_read),
+    _: ApiPrincipal = Depends(require_aggregates),
 ) -> JsonResponse:
     today = utcnow().date()
     end = end or today + timedelta(days=1)
@@ -75,7 +75,7 @@ def churn(
 
 @router.get("/drivers", summary="Moments of truth: drivers of churn and NPS, fix-first lists")
 def drivers(
-    ws: Workspace = Depends(get_workspace), _: ApiPrincipal = Depends(require_read)
+    ws: Workspace = Depends(get_workspace), _: ApiPrincipal = Depends(require_aggregates)
 ) -> JsonResponse:
     kept = ws.insights.drivers()
     if kept is None:
@@ -90,7 +90,7 @@ def drivers(
 def alerts(
     limit: int = Query(100, ge=1, le=1000, description="How many"),
     ws: Workspace = Depends(get_workspace),
-    _: ApiPrincipal = Depends(require_read),
+    _: ApiPrincipal = Depends(require_aggregates),
 ) -> JsonResponse:
     from cxm.insights.watch import list_alerts
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from cxm.api.deps import get_session, require
+from cxm.api.deps import get_session, require, require_aggregates
 from cxm.api.responses import JsonResponse
 from cxm.auth import ApiPrincipal
 from cxm.errors import InvalidInput, NotFound, PayloadTooLarge
@@ -61,7 +61,7 @@ class InfluenceChange(BaseModel):
 
 @router.get(
     "/journey",
-    dependencies=[Depends(require_read)],
+    dependencies=[Depends(require_aggregates)],
     summary="The current journey map: stages in order, touchpoints, departments, influence",
 )
 def read_journey(session: Session = Depends(get_session)) -> JsonResponse:
@@ -70,7 +70,7 @@ def read_journey(session: Session = Depends(get_session)) -> JsonResponse:
 
 @router.get(
     "/journey/yaml",
-    dependencies=[Depends(require_read)],
+    dependencies=[Depends(require_aggregates)],
     summary="The current journey map as written, in YAML",
     response_class=Response,
     responses={200: {"content": {"text/yaml": {}}}},
@@ -86,7 +86,7 @@ def read_journey_yaml(session: Session = Depends(get_session)) -> Response:
 
 @router.get(
     "/journey/versions",
-    dependencies=[Depends(require_read)],
+    dependencies=[Depends(require_aggregates)],
     summary="Every saved version of the journey map, newest first",
 )
 def read_versions(session: Session = Depends(get_session)) -> JsonResponse:
@@ -96,7 +96,7 @@ def read_versions(session: Session = Depends(get_session)) -> JsonResponse:
 
 @router.get(
     "/journey/versions/{version}",
-    dependencies=[Depends(require_read)],
+    dependencies=[Depends(require_aggregates)],
     summary="One version of the journey map, with the YAML it was written in",
 )
 def read_version(version: int, session: Session = Depends(get_session)) -> JsonResponse:
@@ -126,7 +126,7 @@ async def replace_journey(
 
 @router.post(
     "/journey/validate",
-    dependencies=[Depends(require_read)],
+    dependencies=[Depends(require_aggregates)],
     summary="Check a journey map without saving it: 200 when valid, 422 with every problem",
     openapi_extra=_MAP_BODY,
 )

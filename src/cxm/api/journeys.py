@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 from fastapi import APIRouter, Depends
 
-from cxm.api.deps import get_workspace, require
+from cxm.api.deps import get_workspace, require, require_aggregates
 from cxm.api.responses import JsonResponse
 from cxm.auth import ApiPrincipal
 from cxm.journeys.analytics import (
@@ -41,7 +41,7 @@ require_write = require("write")
 def funnel(
     query: FunnelQuery,
     ws: Workspace = Depends(get_workspace),
-    _: ApiPrincipal = Depends(require_read),
+    _: ApiPrincipal = Depends(require_aggregates),
 ) -> JsonResponse:
     frame = run_funnel(ws.query_engine(), ws.journey_map(), query)
     return _answer(ws, rows=_records(frame))
@@ -51,7 +51,7 @@ def funnel(
 def paths(
     query: PathQuery,
     ws: Workspace = Depends(get_workspace),
-    _: ApiPrincipal = Depends(require_read),
+    _: ApiPrincipal = Depends(require_aggregates),
 ) -> JsonResponse:
     engine, journey = ws.query_engine(), ws.journey_map()
     return _answer(
@@ -65,7 +65,7 @@ def paths(
 def stages(
     query: ProgressionQuery,
     ws: Workspace = Depends(get_workspace),
-    _: ApiPrincipal = Depends(require_read),
+    _: ApiPrincipal = Depends(require_aggregates),
 ) -> JsonResponse:
     engine, journey = ws.query_engine(), ws.journey_map()
     return _answer(
@@ -79,7 +79,7 @@ def stages(
 def scorecard(
     query: ScorecardQuery,
     ws: Workspace = Depends(get_workspace),
-    _: ApiPrincipal = Depends(require_read),
+    _: ApiPrincipal = Depends(require_aggregates),
 ) -> JsonResponse:
     frame = run_scorecard(ws.query_engine(), ws.journey_map(), query)
     return _answer(ws, rows=_records(frame))
@@ -89,7 +89,7 @@ def scorecard(
 def department(
     query: DepartmentQuery,
     ws: Workspace = Depends(get_workspace),
-    _: ApiPrincipal = Depends(require_read),
+    _: ApiPrincipal = Depends(require_aggregates),
 ) -> JsonResponse:
     frame = run_department(ws.query_engine(), ws.journey_map(), query)
     return _answer(ws, rows=_records(frame))
@@ -97,7 +97,7 @@ def department(
 
 @router.get("/lake", summary="What the lake holds and how far it has read the event log")
 def lake_status(
-    ws: Workspace = Depends(get_workspace), _: ApiPrincipal = Depends(require_read)
+    ws: Workspace = Depends(get_workspace), _: ApiPrincipal = Depends(require_aggregates)
 ) -> JsonResponse:
     s = ws.lake.status()
     return JsonResponse(

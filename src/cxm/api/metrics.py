@@ -18,7 +18,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from cxm.api import metric_reads as reads
-from cxm.api.deps import get_session, get_workspace, require
+from cxm.api.deps import get_session, get_workspace, require, require_aggregates
 from cxm.api.responses import JsonResponse
 from cxm.auth import ApiPrincipal
 from cxm.errors import ErrorDetail, InvalidInput
@@ -86,7 +86,7 @@ def _lake_answer(ws: Workspace, **parts: Any) -> JsonResponse:
 
 
 @router.get("/metrics", summary="The metric catalogue: definitions, units and formulas")
-def catalogue(_: ApiPrincipal = Depends(require_read)) -> JsonResponse:
+def catalogue(_: ApiPrincipal = Depends(require_aggregates)) -> JsonResponse:
     metrics = [m.as_dict() | {"endpoint": _endpoint(m.id)} for m in CATALOGUE]
     return JsonResponse({"ok": True, "metrics": metrics, "dimensions": DIMENSIONS_HELP})
 
@@ -102,7 +102,7 @@ _DIMS_Q = Query(None, description=f"Up to three of {DIMENSIONS_HELP}; repeated o
 def catalogue_rows(
     query: CatalogueQuery,
     ws: Workspace = Depends(get_workspace),
-    _: ApiPrincipal = Depends(require_read),
+    _: ApiPrincipal = Depends(require_aggregates),
 ) -> JsonResponse:
     reads.check_lake_metrics(query.metrics, "body")
     frame = reads.catalogue(ws.query_engine(), ws.journey_map(), query, members=_members(ws, query))
@@ -121,7 +121,7 @@ def catalogue_rows_get(
     min_sample: int | None = Query(None, description="Fewer observations: no value (30)"),
     fmt: str = Query("json", alias="format", description="json, or csv for a download"),
     ws: Workspace = Depends(get_workspace),
-    _: ApiPrincipal = Depends(require_read),
+    _: ApiPrincipal = Depends(require_aggregates),
 ) -> Response:
     if fmt not in ("json", "csv"):
         message = f"{fmt!r} is not a format; use json or csv"
@@ -159,7 +159,7 @@ def movers(
     b_end: str | None = Query(None, description="Period b: first day excluded"),
     min_sample: int | None = Query(None, description="Fewer in either period: not compared"),
     ws: Workspace = Depends(get_workspace),
-    _: ApiPrincipal = Depends(require_read),
+    _: ApiPrincipal = Depends(require_aggregates),
 ) -> JsonResponse:
     """Default periods: the last whole month of the lake against the month before it."""
     query = reads.movers_query(
@@ -199,7 +199,7 @@ def effort(
     repeat_days: int | None = Query(None, description="Same matter within this many days (7)"),
     min_sample: int | None = Query(None, description="Touchpoints with fewer matters: unrated"),
     ws: Workspace = Depends(get_workspace),
-    _: ApiPrincipal = Depends(require_read),
+    _: ApiPrincipal = Depends(require_aggregates),
 ) -> JsonResponse:
     """Spearman correlations of the index with CES and NPS answers, the customers with the
     most effort (``customer_id`` is the profile id) and the mean effort per touchpoint."""
@@ -221,7 +221,7 @@ def effort(
 def retention(
     confidence: float = Query(0.95, gt=0.5, lt=1.0, description="Confidence of the intervals"),
     ws: Workspace = Depends(get_workspace),
-    _: ApiPrincipal = Depends(require_read),
+    _: ApiPrincipal = Depends(require_aggregates),
 ) -> JsonResponse:
     """Of the customers first seen in a month (cohort), the share active k months later."""
     frame = reads.retention(ws.query_engine(), confidence=confidence)
@@ -236,7 +236,7 @@ def metric_rows(
     end: str | None = Query(None, description="Day after the last, YYYY-MM-DD (UTC)"),
     survey: str | None = Query(None, description="Only this survey"),
     session: Session = Depends(get_session),
-    _: ApiPrincipal = Depends(require_read),
+    _: ApiPrincipal = Depends(require_aggregates),
 ) -> JsonResponse:
     _survey_only(metric)
     rows = survey_metric(
@@ -261,7 +261,7 @@ def metric_change(
     b_end: str | None = Query(None, description="Period b: day after the last"),
     survey: str | None = Query(None, description="Only this survey"),
     session: Session = Depends(get_session),
-    _: ApiPrincipal = Depends(require_read),
+    _: ApiPrincipal = Depends(require_aggregates),
 ) -> JsonResponse:
     _survey_only(metric)
     period_a = (_required(a_start, "a_start"), _required(a_end, "a_end"))

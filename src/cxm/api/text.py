@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from cxm.api.deps import get_workspace, require
+from cxm.api.deps import get_workspace, require, require_aggregates
 from cxm.api.responses import JsonResponse
 from cxm.auth import ApiPrincipal
 from cxm.errors import InvalidInput
@@ -111,7 +111,7 @@ def enrich(
 
 @router.get("/summary", summary="Analysed texts by language, sentiment, flag and model")
 def summary(
-    ws: Workspace = Depends(get_workspace), _: ApiPrincipal = Depends(require_read)
+    ws: Workspace = Depends(get_workspace), _: ApiPrincipal = Depends(require_aggregates)
 ) -> JsonResponse:
     return JsonResponse({"ok": True, **ws.text.summary()})
 
@@ -121,7 +121,7 @@ def topics(
     since: datetime | None = Query(default=None, description="Texts from (ISO 8601)"),
     until: datetime | None = Query(default=None, description="Texts before (ISO 8601)"),
     ws: Workspace = Depends(get_workspace),
-    _: ApiPrincipal = Depends(require_read),
+    _: ApiPrincipal = Depends(require_aggregates),
 ) -> JsonResponse:
     rows = ws.text.topics(since=since, until=until)
     return JsonResponse({"ok": True, "topics": [topic_body(t) for t in rows]})
@@ -183,7 +183,7 @@ def merge(
 def trending(
     days: int = Query(default=14, ge=1, le=180, description="Window length in days"),
     ws: Workspace = Depends(get_workspace),
-    _: ApiPrincipal = Depends(require_read),
+    _: ApiPrincipal = Depends(require_aggregates),
 ) -> JsonResponse:
     rows = ws.text.trending(now=utcnow(), days=days)
     return JsonResponse({"ok": True, "days": days, "topics": [asdict(t) for t in rows]})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cxm.auth.service import (
+    ROLES,
     SCOPES,
     ApiPrincipal,
     authenticate_token,
@@ -12,6 +13,7 @@ from cxm.auth.service import (
 )
 
 __all__ = [
+    "ROLES",
     "SCOPES",
     "ApiPrincipal",
     "authenticate_token",

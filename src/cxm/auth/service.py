@@ -14,8 +14,17 @@ from cxm.errors import InvalidInput
 from cxm.ingest.sources import hash_secret
 from cxm.store.metadata import utcnow
 
-# "pii": see personal data in free texts unredacted (verbatims, search); admin implies it.
-SCOPES = ("admin", "read", "write", "pii")
+# "read": every reading, customers included; "aggregates": only what adds customers up
+# (metrics, journeys, topics, drivers); "write": every change; "cases": changing cases only;
+# "pii": see personal data in free texts unredacted (verbatims, search); admin implies all.
+SCOPES = ("admin", "read", "write", "pii", "aggregates", "cases")
+# Named bundles of scopes for the people who use cxm (``cxm tokens create NAME --role agent``).
+ROLES: dict[str, tuple[str, ...]] = {
+    "admin": ("admin",),
+    "analyst": ("read", "write", "pii"),  # a CX manager or analyst
+    "agent": ("read", "cases"),  # serves customers; personal data in texts masked
+    "viewer": ("aggregates",),  # a department's view: totals and trends, no customer
+}
 
 
 @dataclass(frozen=True)

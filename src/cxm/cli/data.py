@@ -11,10 +11,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cxm.auth import SCOPES, do_create_token
+from cxm.auth import ROLES, SCOPES, do_create_token
 from cxm.cli.context import cli_actor, open_workspace
 from cxm.cli.progress import progress_bar
 from cxm.config import CHANNELS
+from cxm.errors import InvalidInput
 from cxm.ingest import ColumnMapping, do_create_source, do_import_file, get_source, list_sources
 from cxm.profiles import get_profile, get_timeline, rebuild_profiles, what_we_know
 
@@ -193,13 +194,19 @@ def tokens_create(
     scope: Annotated[
         list[str] | None, typer.Option(help=f"Scopes ({', '.join(SCOPES)}); default admin.")
     ] = None,
+    role: Annotated[
+        str | None, typer.Option(help=f"A role instead of scopes: {', '.join(ROLES)}.")
+    ] = None,
 ) -> None:
     """Create an API token and print it (shown once)."""
+    if role is not None and scope:
+        raise InvalidInput("give a --role or --scope options, not both")
+    if role is not None and role not in ROLES:
+        raise InvalidInput(f"unknown role {role!r}; the roles are {', '.join(ROLES)}")
+    scopes = ROLES[role] if role is not None else tuple(scope or ["admin"])
     ws = open_workspace()
     with ws.session() as session:
-        _, token = do_create_token(
-            session, actor=cli_actor(), name=name, scopes=tuple(scope or ["admin"])
-        )
+        _, token = do_create_token(session, actor=cli_actor(), name=name, scopes=scopes)
     out.print(f"[bold green]{token}[/bold green]")
 
 
