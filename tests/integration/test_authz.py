@@ -12,9 +12,10 @@ import pytest
 from fastapi.routing import APIRoute
 
 from cxm.api.app import create_app
+from cxm.audit import list_actions
 from cxm.auth import ROLES, SCOPES, do_create_token
 from cxm.workspace import Workspace
-from helpers import all_routes, bearer
+from helpers import all_routes, bearer, journeys_for
 
 pytestmark = pytest.mark.anyio
 # Public: liveness, the spec, and what a customer answers through a signed survey link
@@ -97,3 +98,27 @@ async def test_roles_see_what_they_are_for(workspace: Workspace, api: httpx.Asyn
     assert journey.status_code == 403
     rule = await api.post("/api/automation/rules", headers=agent, json={})
     assert rule.status_code == 403
+
+
+async def test_every_look_at_a_customer_is_logged_with_who_and_why(
+    workspace: Workspace, api: httpx.AsyncClient
+) -> None:
+    workspace.initialise()
+    ids = journeys_for(workspace, {"ania": [{"type": "identify", "at": "2026-05-01T10:00:00Z",
+                                             "traits": {"email": "ania@example.pl"}}]})  # fmt: skip
+    with workspace.session() as s:
+        _, agent = do_create_token(s, actor="test", name="agent-ola", scopes=ROLES["agent"])
+        _, viewer = do_create_token(s, actor="test", name="dept", scopes=ROLES["viewer"])
+    why = {"X-Purpose": "call about a wrong invoice"}
+    for path in ("/api/profiles/ania@example.pl", "/api/profiles/ania/timeline",
+                 "/api/profiles/ania/summary", "/api/profiles/ania/cases"):  # fmt: skip
+        answer = await api.get(path, headers={**bearer(agent), **why})
+        assert answer.status_code == 200, (path, answer.text)
+    await api.get("/api/metrics/catalogue", headers=bearer(viewer))  # aggregates: not logged
+    with workspace.session() as s:
+        entries = list_actions(s, action="customer.viewed")
+    assert len(entries) == 4
+    assert {e.subject for e in entries} == {ids["ania"]}  # the profile id, not the e-mail
+    assert all(e.actor.startswith("token:agent-ola") for e in entries)
+    assert {e.details["what"] for e in entries} == {"profile", "timeline", "summary", "cases"}
+    assert all(e.details["purpose"] == "call about a wrong invoice" for e in entries)

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from cxm.api.bodies import definition_body, read_definition
-from cxm.api.deps import get_workspace, require
+from cxm.api.deps import get_workspace, require, viewed
 from cxm.api.responses import JsonResponse
 from cxm.auth import ApiPrincipal
 from cxm.automation import do_retry_job, do_save_rule, do_set_rule_enabled, get_rule, list_rules
@@ -243,11 +243,13 @@ def retry(
 
 @router.get("/profiles/{ref}/messages", summary="In-app messages automation left for a customer")
 def customer_messages(
+    request: Request,
     ref: str,
     ws: Workspace = Depends(get_workspace),
-    _: ApiPrincipal = Depends(require_read),
+    principal: ApiPrincipal = Depends(require_read),
 ) -> JsonResponse:
     with ws.session() as s:
         profile_id = resolve_profile_id(s, ref)
         rows = messages_for(s, profile_id)
+    viewed(request, principal, profile_id, "messages")
     return JsonResponse({"ok": True, "profile_id": profile_id, "messages": rows})

@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from cxm.api.deps import get_workspace, require, require_aggregates, require_cases
+from cxm.api.deps import get_workspace, require, require_aggregates, require_cases, viewed
 from cxm.api.responses import JsonResponse
 from cxm.auth import ApiPrincipal
 from cxm.cases import (
@@ -189,12 +189,14 @@ async def import_helpdesk(
 
 @router.get("/cases/{ref}", summary="One case with its activity across every channel")
 def read_case(
+    request: Request,
     ref: str,
     ws: Workspace = Depends(get_workspace),
     principal: ApiPrincipal = Depends(require_read),
 ) -> JsonResponse:
     with ws.session() as session:
         case = get_case(session, ref)
+    viewed(request, principal, case.profile_id, f"case {case.ref}")
     return JsonResponse({"ok": True, "case": case_body(case, principal)})
 
 
@@ -247,6 +249,7 @@ def change_case(
 
 @router.get("/profiles/{ref}/cases", summary="A customer's open cases, for every channel's view")
 def customer_cases(
+    request: Request,
     ref: str,
     all_statuses: bool = Query(False, alias="all", description="Resolved and closed ones too"),
     ws: Workspace = Depends(get_workspace),
@@ -256,6 +259,7 @@ def customer_cases(
         profile_id = resolve_profile_id(session, ref)
         statuses = list(STATUSES) if all_statuses else ["open", "pending"]
         page = list_cases(session, CaseFilter(profile_id=profile_id, status=statuses, limit=100))
+    viewed(request, principal, profile_id, "cases")
     return JsonResponse(
         {
             "ok": True,

@@ -62,3 +62,13 @@ def require(*scopes: str):  # type: ignore[no-untyped-def]
 # (scope ``cases``) without the right to change anything else.
 require_aggregates = require("read", "aggregates")
 require_cases = require("write", "cases")
+
+
+def viewed(request: Request, principal: ApiPrincipal, profile_id: str, what: str) -> None:
+    """Log that ``principal`` looked at this customer's ``what`` (why: the ``X-Purpose``
+    header); see ``cxm.audit.access``."""
+    from cxm.audit.access import PURPOSE_HEADER, log_access
+
+    ws = request.app.state.workspace
+    log_access(ws.session, actor=principal.actor, profile_id=profile_id, what=what,
+               purpose=request.headers.get(PURPOSE_HEADER))  # fmt: skip

@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from cxm.api.deps import get_session, get_workspace, require
+from cxm.api.deps import get_session, get_workspace, require, viewed
 from cxm.api.responses import JsonResponse
 from cxm.auth import ApiPrincipal
 from cxm.identity import (
@@ -165,8 +165,14 @@ def unmerge(
     dependencies=[Depends(require_read)],
     summary="Why a customer is one person: identifiers, the merge chain, open and decided pairs",
 )
-def identity(ref: str, session: Session = Depends(get_session)) -> JsonResponse:
+def identity(
+    request: Request,
+    ref: str,
+    session: Session = Depends(get_session),
+    principal: ApiPrincipal = Depends(require_read),
+) -> JsonResponse:
     profile = get_profile(session, ref)
+    viewed(request, principal, profile.id, "identity")
     return JsonResponse({"ok": True, **identity_of(session, profile)})
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
-from cxm.api.deps import get_workspace, require, require_aggregates
+from cxm.api.deps import get_workspace, require, require_aggregates, viewed
 from cxm.api.responses import JsonResponse
 from cxm.auth import ApiPrincipal
 from cxm.errors import InvalidInput, NotFound
@@ -111,7 +111,10 @@ def refresh(
 
 @profiles_router.get("/profiles/{ref}/churn", summary="A customer's churn risk and its reasons")
 def customer_churn(
-    ref: str, ws: Workspace = Depends(get_workspace), _: ApiPrincipal = Depends(require_read)
+    request: Request,
+    ref: str,
+    ws: Workspace = Depends(get_workspace),
+    principal: ApiPrincipal = Depends(require_read),
 ) -> JsonResponse:
     from cxm.insights.scoring import score_of
     from cxm.profiles import resolve_profile_id
@@ -119,6 +122,7 @@ def customer_churn(
     with ws.session() as s:
         profile_id = resolve_profile_id(s, ref)
         score = score_of(s, profile_id)
+    viewed(request, principal, profile_id, "churn risk")
     if score is None:
         raise NotFound(
             f"{profile_id} has no churn score: customers are scored once a churn model exists "

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
 
-from cxm.api.deps import get_session, require
+from cxm.api.deps import get_session, require, viewed
 from cxm.api.responses import JsonResponse
 from cxm.auth import ApiPrincipal
 from cxm.config import CHANNELS
@@ -38,12 +38,20 @@ def list_profiles(
 
 
 @router.get("/profiles/{ref}", summary="One customer: identifiers, traits with provenance, merges")
-def read_profile(ref: str, session: Session = Depends(get_session)) -> JsonResponse:
-    return JsonResponse({"ok": True, "profile": asdict(get_profile(session, ref))})
+def read_profile(
+    request: Request,
+    ref: str,
+    session: Session = Depends(get_session),
+    principal: ApiPrincipal = Depends(require_read),
+) -> JsonResponse:
+    profile = get_profile(session, ref)
+    viewed(request, principal, profile.id, "profile")
+    return JsonResponse({"ok": True, "profile": asdict(profile)})
 
 
 @router.get("/profiles/{ref}/timeline", summary="Interactions in every channel, newest first")
 def read_timeline(
+    request: Request,
     ref: str,
     before: int | None = Query(None, ge=1, description="Page: items older than this seq"),
     limit: int = Query(50, ge=1, le=500),
@@ -59,6 +67,7 @@ def read_timeline(
         get_timeline(session, profile_id, before_seq=before, limit=limit, channels=channel or None),
         can_see_pii=principal.can("pii"),
     )
+    viewed(request, principal, profile_id, "timeline")
     body: dict[str, Any] = {
         "ok": True,
         "profile_id": profile_id,
@@ -69,8 +78,14 @@ def read_timeline(
 
 
 @router.get("/profiles/{ref}/summary", summary="What we already know: the agent's brief")
-def read_summary(ref: str, session: Session = Depends(get_session)) -> JsonResponse:
+def read_summary(
+    request: Request,
+    ref: str,
+    session: Session = Depends(get_session),
+    principal: ApiPrincipal = Depends(require_read),
+) -> JsonResponse:
     profile_id = resolve_profile_id(session, ref)
+    viewed(request, principal, profile_id, "summary")
     return JsonResponse({"ok": True, "summary": asdict(what_we_know(session, profile_id))})
 
 

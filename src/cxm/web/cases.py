@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from cxm.audit.access import log_access
 from cxm.cases import (
     PRIORITIES,
     STATUSES,
@@ -116,6 +117,8 @@ def case_page(request: Request, viewer: SignedIn, ref: str) -> Response:
             journey = current_journey_map(s)
     except CxmError as exc:
         return error_page(request, exc.http_status, exc.message, viewer, "cases")
+    log_access(ws.session, actor=viewer.principal.actor, profile_id=case.profile_id,
+               what=f"case page {case.ref}", purpose=None)  # fmt: skip
     departments = [(d.id, d.name) for d in journey.departments] if journey else []
     context = {
         "c": masked_case(case, can_see_pii=viewer.principal.can("pii")),

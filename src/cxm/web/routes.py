@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cxm.api.errors import http_error_response
+from cxm.audit.access import log_access
 from cxm.auth import authenticate_token, get_token
 from cxm.cases import open_cases_of
 from cxm.cases.masking import masked_case
@@ -240,6 +241,8 @@ def customer(
         pii = viewer.principal.can("pii")
         cases = [masked_case(c, can_see_pii=pii) for c in open_cases_of(db, profile.id)]
         outlook = customer_outlook(db, profile.id)
+    log_access(workspace_of(request).session, actor=viewer.principal.actor,
+               profile_id=profile.id, what="customer page", purpose=None)  # fmt: skip
     page = pages.TimelinePage.from_fetch(fetched, pages.TIMELINE_PAGE_SIZE)
     effort = customer_effort_of(workspace_of(request), journey_map, profile.id)
     context = pages.customer_context(
