@@ -34,11 +34,12 @@ class ApiPrincipal:
     id: int
     name: str
     scopes: tuple[str, ...]
+    kind: str = "token"  # or "user": a person signed in with a password
 
     @property
     def actor(self) -> str:
         """How this principal is named in the audit log."""
-        return f"token:{self.name}#{self.id}"
+        return f"{self.kind}:{self.name}#{self.id}"
 
     def can(self, scope: str) -> bool:
         return "admin" in self.scopes or scope in self.scopes

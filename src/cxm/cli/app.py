@@ -27,6 +27,7 @@ from cxm.cli import (
     serving,
     surveys,
     text,
+    users,
 )
 from cxm.cli.context import close_workspaces
 from cxm.errors import CxmError
@@ -68,6 +69,7 @@ segments.register(app)
 text.register(app)
 audit.register(app)
 privacy.register(app)
+users.register(app)
 cases.register(app)
 automation.register(app)
 insights.register(app)

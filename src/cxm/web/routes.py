@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cxm.api.errors import http_error_response
+from cxm.audit import record_action
 from cxm.audit.access import log_access
 from cxm.auth import authenticate_token, get_token
 from cxm.cases import open_cases_of
@@ -78,6 +79,7 @@ from cxm.web.viewer import (
     fragment_error,
     is_partial,
     language_of,
+    may_use_dashboard,
     on_login_required,
     render_page,
     workspace_of,
@@ -120,6 +122,8 @@ def login_form(request: Request, next: str = "/overview") -> Response:
 def login(
     request: Request,
     token: Annotated[str, Form(max_length=MAX_TOKEN_CHARS)] = "",
+    username: Annotated[str, Form(max_length=100)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
     csrf_token: Annotated[str, Form(alias=CSRF_FIELD)] = "",
     next: Annotated[str, Form()] = "/overview",
 ) -> Response:
@@ -144,11 +148,26 @@ def login(
 
     if session is None or not csrf_matches(session, csrf_token):
         return again(t("login.error.expired"), 400, WebSession.anonymous())
+    if username.strip():
+        from cxm.auth.users import authenticate_user
+
+        with workspace.session() as db:
+            user = authenticate_user(db, username, password)
+            if user is None:
+                record_action(db, actor="web", action="user.login_failed",
+                              subject=f"user:{username.strip().lower()[:100]}")  # fmt: skip
+        if user is None:
+            return again(t("login.error.password"), 401, WebSession(csrf=session.csrf))
+        if not may_use_dashboard(user.principal()):
+            return again(t("login.error.role"), 403, WebSession(csrf=session.csrf))
+        response = RedirectResponse(target, status_code=303)
+        store_session(response, request, workspace.secret_key, session.signed_in_user(user.id))
+        return response
     with workspace.session() as db:
         principal = authenticate_token(db, token.strip()) if token.strip() else None
     if principal is None:
         return again(t("login.error.invalid"), 401, WebSession(csrf=session.csrf))
-    if not principal.can(WEB_SCOPE):
+    if not may_use_dashboard(principal):
         return again(t("login.error.scope"), 403, WebSession(csrf=session.csrf))
     response = RedirectResponse(target, status_code=303)
     store_session(response, request, workspace.secret_key, session.signed_in(principal.id))

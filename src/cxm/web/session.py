@@ -29,6 +29,7 @@ CSRF_HEADER = "X-CSRF-Token"
 class WebSession:
     csrf: str
     token_id: int | None = None
+    user_id: int | None = None
 
     @classmethod
     def anonymous(cls) -> WebSession:
@@ -37,6 +38,10 @@ class WebSession:
     def signed_in(self, token_id: int) -> WebSession:
         """A fresh session for ``token_id``; the CSRF value is rotated at sign-in."""
         return WebSession(csrf=secrets.token_urlsafe(32), token_id=token_id)
+
+    def signed_in_user(self, user_id: int) -> WebSession:
+        """A fresh session for a user who signed in with a password."""
+        return WebSession(csrf=secrets.token_urlsafe(32), user_id=user_id)
 
 
 def _serializer(secret_key: bytes) -> URLSafeTimedSerializer:
@@ -54,16 +59,17 @@ def load_session(request: Request, secret_key: bytes) -> WebSession | None:
         return None
     if not isinstance(data, dict) or not isinstance(data.get("csrf"), str):
         return None
-    token_id = data.get("tid")
-    if token_id is not None and (isinstance(token_id, bool) or not isinstance(token_id, int)):
-        return None
-    return WebSession(csrf=data["csrf"], token_id=token_id)
+    token_id, user_id = data.get("tid"), data.get("uid")
+    for value in (token_id, user_id):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            return None
+    return WebSession(csrf=data["csrf"], token_id=token_id, user_id=user_id)
 
 
 def store_session(
     response: Response, request: Request, secret_key: bytes, session: WebSession
 ) -> None:
-    payload = {"tid": session.token_id, "csrf": session.csrf}
+    payload = {"tid": session.token_id, "uid": session.user_id, "csrf": session.csrf}
     response.set_cookie(
         SESSION_COOKIE,
         _serializer(secret_key).dumps(payload),

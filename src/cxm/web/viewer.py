@@ -29,8 +29,15 @@ if TYPE_CHECKING:
     from cxm.auth import ApiPrincipal
     from cxm.workspace import Workspace
 
-# Pages will grow to change state (automation, privacy), so the dashboard takes admin tokens.
+# The dashboard's pages read customers and change state (cases, rules, reviews): it takes an
+# admin, or someone who may read and write everything (the analyst role). Agents' and
+# department viewers' pages are not built yet; they use the API.
 WEB_SCOPE = "admin"
+
+
+def may_use_dashboard(principal: ApiPrincipal) -> bool:
+    return principal.can(WEB_SCOPE) or (principal.can("read") and principal.can("write"))
+
 
 # Inline styles are allowed because ECharts and the bar widths set style attributes; scripts
 # are same-origin only (no inline handlers: htmx runs without hx-on).
@@ -100,7 +107,13 @@ def signed_in(request: Request) -> Viewer:
     if session is not None and session.token_id is not None:
         with workspace.session() as db:
             principal = get_token(db, session.token_id)
-    if session is None or principal is None or not principal.can(WEB_SCOPE):
+    elif session is not None and session.user_id is not None:
+        from cxm.auth.users import active_user
+
+        with workspace.session() as db:
+            user = active_user(db, session.user_id)
+        principal = user.principal() if user is not None else None
+    if session is None or principal is None or not may_use_dashboard(principal):
         raise LoginRequired(current_path(request))
     return Viewer(principal=principal, session=session, lang=language_of(request))
 
