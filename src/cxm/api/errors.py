@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -50,6 +51,14 @@ async def http_error_response(request: Request, exc: Exception) -> JsonResponse:
     )
 
 
+def _invalid(raw: Sequence[Any]) -> JsonResponse:
+    """400 with every problem a validator found, each with its location."""
+    errors = [{"loc": list(e.get("loc", ())), "message": e.get("msg", "invalid")} for e in raw]
+    first = errors[0] if errors else {"loc": [], "message": "invalid request"}
+    message = f"{'.'.join(map(str, first['loc']))}: {first['message']}"
+    return JsonResponse(envelope("invalid_input", message, errors), status_code=400)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CxmError)
     async def _cxm_error(request: Request, exc: CxmError) -> JsonResponse:
@@ -57,13 +66,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JsonResponse:
-        errors = [
-            {"loc": list(e.get("loc", ())), "message": e.get("msg", "invalid")}
-            for e in exc.errors()
-        ]
-        first = errors[0] if errors else {"loc": [], "message": "invalid request"}
-        message = f"{'.'.join(map(str, first['loc']))}: {first['message']}"
-        return JsonResponse(envelope("invalid_input", message, errors), status_code=400)
+        return _invalid(exc.errors())
 
     app.add_exception_handler(StarletteHTTPException, http_error_response)
 
@@ -85,13 +88,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PydanticValidationError)
     async def _model(request: Request, exc: PydanticValidationError) -> JsonResponse:
         # Parameters checked by a model inside the handler (e.g. a case filter).
-        errors = [
-            {"loc": list(e.get("loc", ())), "message": e.get("msg", "invalid")}
-            for e in exc.errors()
-        ]
-        first = errors[0] if errors else {"loc": [], "message": "invalid request"}
-        message = f"{'.'.join(map(str, first['loc']))}: {first['message']}"
-        return JsonResponse(envelope("invalid_input", message, errors), status_code=400)
+        return _invalid(exc.errors())
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JsonResponse:
