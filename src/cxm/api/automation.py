@@ -241,6 +241,22 @@ def retry(
     return JsonResponse({"ok": True, "id": job_id})
 
 
+@router.get("/profiles/{ref}/consent", summary="Every consent given or withdrawn, with its source")
+def customer_consent(
+    request: Request,
+    ref: str,
+    ws: Workspace = Depends(get_workspace),
+    principal: ApiPrincipal = Depends(require_read),
+) -> JsonResponse:
+    from cxm.automation.audience import consent_ledger
+
+    with ws.session() as s:
+        profile_id = resolve_profile_id(s, ref)
+        ledger = consent_ledger(s, profile_id)
+    viewed(request, principal, profile_id, "consent")
+    return JsonResponse({"ok": True, "profile_id": profile_id, "consent": ledger})
+
+
 @router.get("/profiles/{ref}/messages", summary="In-app messages automation left for a customer")
 def customer_messages(
     request: Request,

@@ -59,14 +59,25 @@ class Customer:
                 return value[:2].lower()
         return "pl"
 
-    def may_contact(self, purpose: str) -> tuple[bool, str | None]:
-        """Whether the customer may be contacted for ``purpose``, and if not, why."""
+    def may_contact(self, purpose: str, channel: str | None = None) -> tuple[bool, str | None]:
+        """Whether the customer may be contacted for ``purpose`` (in ``channel``), and if not,
+        why. Consent is per purpose and, where the event names one, per channel: the latest
+        event about the purpose as a whole or about this channel decides. Without a channel
+        (deciding whether a rule fires at all), a yes in any channel is enough to go on; each
+        action is then held to its own channel."""
         if self.consent_events.get("*"):
             return False, "the customer asked not to be contacted"
         if self.traits.get("do_not_contact") is True:
             return False, "the customer asked not to be contacted (trait do_not_contact)"
-        events = self.consent_events.get(purpose, [])
+        events = list(self.consent_events.get(purpose, []))
+        if channel is not None:
+            events = sorted(events + self.consent_events.get(f"{purpose}@{channel}", []))
         said: bool | None = events[-1][1] if events else None
+        if said is None and channel is None:
+            per_channel = [v for k, v in self.consent_events.items()
+                           if k.startswith(f"{purpose}@") and v]  # fmt: skip
+            if any(v[-1][1] for v in per_channel):
+                said = True
         if said is None:
             trait = self.traits.get(f"consent_{purpose}")
             consents = self.traits.get("consents")
@@ -75,7 +86,9 @@ class Customer:
             elif isinstance(consents, dict) and isinstance(consents.get(purpose), bool):
                 said = consents[purpose]
         if said is False:
-            return False, f"the customer withdrew consent for {purpose}"
+            where = f" by {channel}" if channel and self.consent_events.get(
+                f"{purpose}@{channel}") else ""  # fmt: skip
+            return False, f"the customer withdrew consent for {purpose}{where}"
         if said is None and purpose in OPT_IN_PURPOSES:
             return False, f"no consent for {purpose} (it needs a yes)"
         return True, None
@@ -136,9 +149,10 @@ def load_customer(session: Session, profile_id: str) -> Customer | None:
             consent["*"].append((at, False))
             continue
         props = (orjson.loads(payload) or {}).get("properties") or {}
-        purpose = props.get("purpose")
+        purpose, channel = props.get("purpose"), props.get("channel")
         if isinstance(purpose, str) and purpose:
-            consent[purpose].append((at, name == "Consent Given"))
+            key = f"{purpose}@{channel}" if isinstance(channel, str) and channel else purpose
+            consent[key].append((at, name == "Consent Given"))
     return Customer(
         profile_id=root,
         traits=traits,
@@ -146,6 +160,35 @@ def load_customer(session: Session, profile_id: str) -> Customer | None:
         display_name=live.display_name if live else None,
         consent_events=dict(consent),
     )
+
+
+def consent_ledger(session: Session, profile_id: str) -> list[dict[str, Any]]:
+    """Every consent the customer gave or withdrew, oldest first: what, for which purpose and
+    channel, under which wording version, from which source, when."""
+    from cxm.ingest.tables import sources
+
+    rows = session.execute(
+        select(events.c.event, events.c.timestamp, events.c.payload, sources.c.name)
+        .join(profile_events, profile_events.c.seq == events.c.seq)
+        .join(sources, sources.c.id == events.c.source_id)
+        .where(profile_events.c.profile_id == profile_id, events.c.event.in_(CONSENT_EVENTS))
+        .order_by(events.c.timestamp, events.c.seq)
+    )
+    ledger = []
+    for name, at, payload, source in rows:
+        props = (orjson.loads(payload) or {}).get("properties") or {}
+        default = "*" if name == "Do Not Contact" else None
+        ledger.append(
+            {
+                "event": name,
+                "at": at.isoformat(),
+                "source": source,
+                "purpose": props.get("purpose", default),
+                "channel": props.get("channel"),
+                "version": props.get("version"),
+            }
+        )
+    return ledger
 
 
 def in_segment(session: Session, name: str, customer: Customer, now: datetime) -> bool:

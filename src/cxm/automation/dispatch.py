@@ -167,7 +167,7 @@ def run_job(
             )
             if customer is None:
                 raise ActionFailed(f"no profile {job.profile_id}", permanent=True)
-            allowed, why = customer.may_contact(stored.rule.consent)
+            allowed, why = customer.may_contact(stored.rule.consent, action.channel)
             if action.contacting and not allowed:
                 status, error = "cancelled", why
             elif action.kind in INGESTING:

@@ -134,6 +134,15 @@ class Action:
     options: dict[str, Any]
 
     @property
+    def channel(self) -> str | None:
+        """The channel through which the action reaches the customer (for consent)."""
+        if self.kind in ("email", "survey"):
+            return "email"
+        if self.kind == "nudge":
+            return str(self.options.get("channel", "app"))
+        return None
+
+    @property
     def contacting(self) -> bool:
         """Whether the action reaches the customer (an e-mail to a fixed address reaches staff)."""
         if self.kind == "email" and not str(self.options.get("to", "trait:")).startswith("trait:"):

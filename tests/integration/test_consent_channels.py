@@ -1,0 +1,70 @@
+"""Consent per purpose and channel end to end, on both stores: the ledger lists each consent
+with its channel, wording version and source; a rule whose customer withdrew marketing by
+e-mail leaves an in-app message and sends no e-mail."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from cxm.automation import do_save_rule
+from cxm.automation.tables import automation_jobs
+from cxm.workspace import Workspace
+from helpers import bearer, journeys_for
+from receivers import SmtpSink
+
+pytestmark = pytest.mark.anyio
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpSink]:
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
+
+
+def at(minutes: float) -> str:
+    return (NOW + timedelta(minutes=minutes)).isoformat()
+
+
+async def test_consent_by_channel_is_kept_and_held_to(
+    workspace: Workspace, api: httpx.AsyncClient, admin_token: str, smtp: SmtpSink
+) -> None:
+    workspace.settings.smtp_host = "127.0.0.1"
+    workspace.settings.smtp_port = smtp.port
+    with workspace.session() as s:
+        do_save_rule(session=s, actor="test", data={
+            "name": "offer", "trigger": {"event": "Plan Viewed"}, "consent": "marketing",
+            "actions": [{"email": {"subject": "Oferta", "body": "Dzień dobry"}},
+                        {"nudge": {"message": "Oferta w aplikacji"}}],
+        })  # fmt: skip
+    journeys_for(workspace, {"ania": [
+        {"type": "identify", "at": at(-600), "traits": {"email": "ania@example.pl"}},
+        {"event": "Consent Given", "at": at(-500),
+         "properties": {"purpose": "marketing", "version": "2026-01 v3"}},
+        {"event": "Consent Withdrawn", "at": at(-100),
+         "properties": {"purpose": "marketing", "channel": "email", "version": "2026-01 v3"}},
+        {"event": "Plan Viewed", "at": at(-1)},
+    ]})  # fmt: skip
+    ledger = await api.get("/api/profiles/ania/consent", headers=bearer(admin_token))
+    assert ledger.status_code == 200
+    rows = ledger.json()["consent"]
+    assert [(r["event"], r["purpose"], r["channel"], r["version"], r["source"]) for r in rows] == [
+        ("Consent Given", "marketing", None, "2026-01 v3", "journeys"),
+        ("Consent Withdrawn", "marketing", "email", "2026-01 v3", "journeys"),
+    ]
+    report = workspace.automation.run_once(now=NOW)
+    assert report["fired"] == 1, report
+    assert not smtp.messages
+    with workspace.session() as s:
+        statuses = {j.kind: (j.status, j.last_error) for j in s.execute(select(automation_jobs))}
+    assert statuses["nudge"][0] == "done"
+    assert statuses["email"] == (
+        "cancelled",
+        "the customer withdrew consent for marketing by email",
+    )
