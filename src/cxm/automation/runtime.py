@@ -68,14 +68,11 @@ class Automation:
 
     def ingest(self, event: dict[str, Any]) -> dict[str, Any]:
         """Hand an event an action sends to ingest, from the ``automation`` source."""
-        from cxm.ingest import do_create_source, do_ingest_events, get_source
+        from cxm.ingest import do_ingest_events, source_named
 
         with self.ws.session() as s:
-            try:
-                source = get_source(s, "automation")
-            except LookupError:
-                source, _ = do_create_source(s, actor="system:automation", name="automation",
-                                             channel="other", label="Automation rules")  # fmt: skip
+            source = source_named(s, actor="system:automation", name="automation",
+                                  channel="other", label="Automation rules")  # fmt: skip
         report = do_ingest_events(self.ws.engine, source=source, events=[("action", event)],
                                   max_event_bytes=self.settings.max_event_bytes)  # fmt: skip
         if report.rejected:

@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from cxm.errors import InvalidInput
-from cxm.ingest import ColumnMapping, IngestReport, do_create_source, do_import_file, get_source
+from cxm.ingest import ColumnMapping, IngestReport, do_import_file, source_named
 
 TICKET_EVENT = "Ticket Updated"
 
@@ -124,10 +124,7 @@ def do_import_helpdesk(
     mapping = helpdesk_mapping(preset, _header(path))
     name = source or f"helpdesk-{preset}"
     with session() as s:
-        try:
-            src = get_source(s, name)
-        except LookupError:
-            src, _ = do_create_source(s, actor=actor, name=name, channel="email")
+        src = source_named(s, actor=actor, name=name, channel="email")
     return do_import_file(
         engine,
         source=src,

@@ -13,7 +13,7 @@ from cxm.ingest.queries import (
     source_activity,
 )
 from cxm.ingest.service import IngestReport, do_import_file, do_ingest_events
-from cxm.ingest.sources import Source, do_create_source, get_source, list_sources
+from cxm.ingest.sources import Source, do_create_source, get_source, list_sources, source_named
 
 __all__ = [
     "event_properties",
@@ -27,6 +27,7 @@ __all__ = [
     "do_ingest_events",
     "event_profiles",
     "get_source",
+    "source_named",
     "list_sources",
     "log_head",
     "recent_events",

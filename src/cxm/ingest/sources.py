@@ -96,6 +96,18 @@ def get_source(session: Session, name: str) -> Source:
     return _source(row._mapping)
 
 
+def source_named(
+    session: Session, *, actor: str, name: str, channel: str, label: str | None = None
+) -> Source:
+    """The source ``name``, created on first use (for cxm's own senders: automation, insights,
+    helpdesk imports; nobody needs its write key)."""
+    try:
+        return get_source(session, name)
+    except NotFound:
+        source, _ = do_create_source(session, actor=actor, name=name, channel=channel, label=label)
+        return source
+
+
 def _source(m: Any) -> Source:
     get = m.__getitem__
     return Source(

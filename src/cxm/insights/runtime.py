@@ -160,18 +160,17 @@ class Insights:
             self._ingest(events)
 
     def _ingest(self, events: list[dict[str, Any]]) -> None:
-        from cxm.ingest import do_create_source, do_ingest_events, get_source
+        from cxm.ingest import do_ingest_events, source_named
 
         with self.ws.session() as s:
-            try:
-                source = get_source(s, SOURCE)
-            except LookupError:
-                source, _ = do_create_source(s, actor="system:insights", name=SOURCE,
-                                             channel="other", label="Insights")  # fmt: skip
-        for start in range(0, len(events), 500):
-            batch = [("insights", e) for e in events[start : start + 500]]
-            do_ingest_events(self.ws.engine, source=source, events=batch,
-                             max_event_bytes=self.ws.settings.max_event_bytes)  # fmt: skip
+            source = source_named(s, actor="system:insights", name=SOURCE, channel="other",
+                                  label="Insights")  # fmt: skip
+        report = do_ingest_events(self.ws.engine, source=source,
+                                  events=[("insights", e) for e in events],
+                                  max_event_bytes=self.ws.settings.max_event_bytes)  # fmt: skip
+        if report.rejected:  # e.g. a customer erased since the scores were computed
+            log.warning("insights: %d band traits refused: %s", len(report.rejected),
+                        report.rejected[0]["message"])  # fmt: skip
 
     # drivers ---------------------------------------------------------------------------------
     def analyse_drivers(self) -> dict[str, Any]:

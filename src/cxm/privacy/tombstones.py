@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -83,20 +82,6 @@ class Tombstones:
             if at is not None:
                 return at
         return None
-
-    def refuse(
-        self, rows: Iterable[tuple[Any, dict[str, Any]]]
-    ) -> tuple[list[dict[str, Any]], list[tuple[Any, str]]]:
-        """Split ``(where, row)`` pairs into rows to keep and ``(where, message)`` refusals."""
-        kept: list[dict[str, Any]] = []
-        refused: list[tuple[Any, str]] = []
-        for where, row in rows:
-            at = self.erased_at(row)
-            if at is None:
-                kept.append(row)
-            else:
-                refused.append((where, refusal(at)))
-        return kept, refused
 
 
 def refusal(at: datetime) -> str:

@@ -425,8 +425,7 @@ def _form_field(request: Request, body: bytes, name: str) -> str | None:
 
 
 def _csrf_refusal(request: Request) -> str:
-    lang = request.cookies.get("cxm_lang") or "en"
-    return translator(lang if lang in SUPPORTED else "en")("error.csrf")
+    return translator(language_of(request))("error.csrf")
 
 
 async def _on_http_error(request: Request, exc: Exception) -> Response:
