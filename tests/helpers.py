@@ -120,8 +120,8 @@ def journeys_for(
 
     ``{"ania": [{"event": "Plan Viewed", "channel": "web", "at": "2026-01-05T10:00:00Z"}]}``:
     each person's events get ``userId`` = the person's key; ``type`` defaults to ``track`` (for
-    ``page``/``screen`` the ``event`` is the page name); ``traits``/``properties`` pass through.
-    Returns each person's profile id.
+    ``page``/``screen`` the ``event`` is the page name); ``traits``/``properties`` pass through,
+    ``context`` joins the channel. Returns each person's profile id.
     """
     from cxm.ingest import do_create_source, do_ingest_events, get_source
 
@@ -139,7 +139,7 @@ def journeys_for(
                 "userId": person,
                 "timestamp": step["at"],
                 "messageId": f"{person}-{i}",
-                "context": {"channel": step.get("channel", "web")},
+                "context": {"channel": step.get("channel", "web"), **step.get("context", {})},
             }
             if kind == "track":
                 payload["event"] = step["event"]

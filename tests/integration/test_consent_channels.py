@@ -68,3 +68,42 @@ async def test_consent_by_channel_is_kept_and_held_to(
         "cancelled",
         "the customer withdrew consent for marketing by email",
     )
+
+
+async def test_segments_consent_preferences_decide_marketing(
+    workspace: Workspace, api: httpx.AsyncClient, admin_token: str
+) -> None:
+    with workspace.session() as s:
+        do_save_rule(session=s, actor="test", data={
+            "name": "offer", "trigger": {"event": "Plan Viewed"}, "consent": "marketing",
+            "actions": [{"nudge": {"message": "Oferta w aplikacji"}}],
+        })  # fmt: skip
+
+    def preferences(advertising: bool) -> dict[str, object]:
+        return {"categoryPreferences": {"Advertising": advertising, "Analytics": True}}
+
+    journeys_for(workspace, {
+        "ola": [
+            {"type": "identify", "at": at(-600), "traits": {"email": "ola@example.pl"}},
+            {"event": "Segment Consent Preference Updated", "at": at(-500),
+             "context": {"consent": preferences(True)}},
+            {"event": "Plan Viewed", "at": at(-1)},
+        ],
+        "ewa": [
+            {"type": "identify", "at": at(-600), "traits": {"email": "ewa@example.pl"}},
+            {"event": "Segment Consent Preference Updated", "at": at(-500),
+             "context": {"consent": preferences(True)}},
+            {"event": "Segment Consent Preference Updated", "at": at(-300),
+             "context": {"consent": preferences(False)}},
+            {"event": "Plan Viewed", "at": at(-1)},
+        ],
+    })  # fmt: skip
+    ledger = await api.get("/api/profiles/ewa/consent", headers=bearer(admin_token))
+    rows = [(r["purpose"], r["given"]) for r in ledger.json()["consent"]]
+    assert rows == [("marketing", True), ("analytics", True),
+                    ("marketing", False), ("analytics", True)]  # fmt: skip
+    report = workspace.automation.run_once(now=NOW)
+    assert report["fired"] == 1, report  # ola only: ewa turned advertising off
+    with workspace.session() as s:
+        fired = [j.profile_id for j in s.execute(select(automation_jobs))]
+    assert len(fired) == 1

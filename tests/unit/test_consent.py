@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from cxm.automation.audience import Customer
+from cxm.automation.audience import SEGMENT_CONSENT_EVENT, Customer, consent_statements
 from cxm.automation.rules import Action
 
 
@@ -50,3 +50,29 @@ def test_actions_know_their_channel() -> None:
     assert Action("nudge", {"channel": "web"}).channel == "web"
     assert Action("nudge", {}).channel == "app"
     assert Action("webhook", {"url": "http://x"}).channel is None
+
+
+def test_segment_consent_preferences_are_read_per_category() -> None:
+    payload = {
+        "context": {"consent": {"categoryPreferences": {
+            "Advertising": False, "Analytics": True, "Strictly Necessary": True,
+            "Personalization": False, "Loyalty Club": True, "Broken": "yes"}}},
+        "properties": {"version": "cmp-7"},
+    }  # fmt: skip
+    said = {(s.purpose, s.given, s.version) for s in consent_statements(
+        SEGMENT_CONSENT_EVENT, payload)}  # fmt: skip
+    assert said == {("marketing", False, "cmp-7"), ("analytics", True, "cmp-7"),
+                    ("service", True, "cmp-7"), ("profiling", False, "cmp-7"),
+                    ("loyaltyclub", True, "cmp-7")}  # fmt: skip
+    assert consent_statements(SEGMENT_CONSENT_EVENT, {"context": {"consent": "all"}}) == []
+    assert consent_statements(SEGMENT_CONSENT_EVENT, None) == []
+
+
+def test_consent_events_without_a_purpose_say_nothing() -> None:
+    assert consent_statements("Consent Given", {"properties": {}}) == []
+    (dnc,) = consent_statements("Do Not Contact", {})
+    assert (dnc.key, dnc.given) == ("*", False)
+    (email,) = consent_statements(
+        "Consent Withdrawn", {"properties": {"purpose": "marketing", "channel": "email"}}
+    )
+    assert (email.key, email.given) == ("marketing@email", False)

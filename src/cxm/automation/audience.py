@@ -5,6 +5,11 @@ Consent, until the privacy capability keeps a ledger of its own, is read from wh
 customer told the company, newest first:
 
 - a ``Consent Given`` / ``Consent Withdrawn`` event with ``purpose`` (and ``Do Not Contact``);
+- Segment's ``Segment Consent Preference Updated`` event, whose
+  ``context.consent.categoryPreferences`` (category → true/false) is read per category:
+  Advertising and Marketing are ``marketing``, Analytics ``analytics``, Personalization
+  ``profiling``, Functional and Strictly Necessary ``service``; any other category is the
+  purpose of its own name, lower-cased (``SEGMENT_CATEGORIES``);
 - the traits ``do_not_contact`` (true: never contact), ``consent_<purpose>`` (true/false) and
   ``consents`` (an object of purpose → true/false).
 
@@ -15,6 +20,7 @@ the customer said no.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,7 +36,62 @@ from cxm.profiles.tables import profile_events, trait_observations
 from cxm.segments.queries import get_segment
 
 OPT_IN_PURPOSES = frozenset({"marketing"})
-CONSENT_EVENTS = ("Consent Given", "Consent Withdrawn", "Do Not Contact")
+SEGMENT_CONSENT_EVENT = "Segment Consent Preference Updated"
+CONSENT_EVENTS = ("Consent Given", "Consent Withdrawn", "Do Not Contact", SEGMENT_CONSENT_EVENT)
+# Segment's consent categories (lower-cased, spaces and dashes removed) → cxm's purposes.
+SEGMENT_CATEGORIES = {
+    "advertising": "marketing",
+    "marketing": "marketing",
+    "analytics": "analytics",
+    "personalization": "profiling",
+    "personalisation": "profiling",
+    "functional": "service",
+    "strictlynecessary": "service",
+}
+
+
+@dataclass(frozen=True)
+class ConsentStatement:
+    """One thing a consent event says: a purpose (``*``: any contact), maybe a channel, yes or
+    no, under which wording version."""
+
+    purpose: str
+    channel: str | None
+    given: bool
+    version: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.purpose}@{self.channel}" if self.channel else self.purpose
+
+
+def consent_statements(name: str, payload: dict[str, Any] | None) -> list[ConsentStatement]:
+    """What the consent event ``name`` with ``payload`` (the stored event) says."""
+    payload = payload or {}
+    props = payload.get("properties") or {}
+    version = props.get("version")
+    version = str(version) if isinstance(version, str | int | float) else None
+    if name == "Do Not Contact":
+        return [ConsentStatement("*", None, False, version)]
+    if name == SEGMENT_CONSENT_EVENT:
+        consent = (payload.get("context") or {}).get("consent") or {}
+        prefs = consent.get("categoryPreferences") if isinstance(consent, dict) else None
+        if not isinstance(prefs, dict):
+            return []
+        found = []
+        for category, given in prefs.items():
+            if not isinstance(given, bool) or not isinstance(category, str):
+                continue
+            plain = re.sub(r"[\s_-]+", "", category).lower()[:100]
+            if plain:
+                found.append(ConsentStatement(SEGMENT_CATEGORIES.get(plain, plain), None, given,
+                                              version))  # fmt: skip
+        return found
+    purpose, channel = props.get("purpose"), props.get("channel")
+    if not isinstance(purpose, str) or not purpose:
+        return []
+    channel = channel if isinstance(channel, str) and channel else None
+    return [ConsentStatement(purpose, channel, name == "Consent Given", version)]
 
 
 @dataclass(frozen=True)
@@ -145,14 +206,8 @@ def load_customer(session: Session, profile_id: str) -> Customer | None:
         .order_by(events.c.timestamp, events.c.seq)
     )
     for name, at, payload in rows:
-        if name == "Do Not Contact":
-            consent["*"].append((at, False))
-            continue
-        props = (orjson.loads(payload) or {}).get("properties") or {}
-        purpose, channel = props.get("purpose"), props.get("channel")
-        if isinstance(purpose, str) and purpose:
-            key = f"{purpose}@{channel}" if isinstance(channel, str) and channel else purpose
-            consent[key].append((at, name == "Consent Given"))
+        for said in consent_statements(name, orjson.loads(payload)):
+            consent[said.key].append((at, said.given))
     return Customer(
         profile_id=root,
         traits=traits,
@@ -176,18 +231,18 @@ def consent_ledger(session: Session, profile_id: str) -> list[dict[str, Any]]:
     )
     ledger = []
     for name, at, payload, source in rows:
-        props = (orjson.loads(payload) or {}).get("properties") or {}
-        default = "*" if name == "Do Not Contact" else None
-        ledger.append(
-            {
-                "event": name,
-                "at": at.isoformat(),
-                "source": source,
-                "purpose": props.get("purpose", default),
-                "channel": props.get("channel"),
-                "version": props.get("version"),
-            }
-        )
+        for said in consent_statements(name, orjson.loads(payload)):
+            ledger.append(
+                {
+                    "event": name,
+                    "at": at.isoformat(),
+                    "source": source,
+                    "purpose": said.purpose,
+                    "channel": said.channel,
+                    "given": said.given,
+                    "version": said.version,
+                }
+            )
     return ledger
 
 
