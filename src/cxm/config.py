@@ -29,6 +29,9 @@ CHANNELS: tuple[str, ...] = (
 )
 """Channels a source (and so an interaction) can belong to."""
 
+RETENTION_KINDS: tuple[str, ...] = ("customers", "events", "survey_comments", "messages")
+"""Kinds of personal data a retention policy names (``cxm.privacy.retention``)."""
+
 
 class Settings(BaseSettings):
     """Configuration of a cxm process. Every setting reads ``CXM_<NAME>`` from the environment."""
@@ -303,6 +306,20 @@ class Settings(BaseSettings):
         "wherever it appears in properties, traits and context. What was removed is listed in "
         "the event's context.cxm_removed.",
     )
+    retention: Annotated[dict[str, int], NoDecode] = Field(
+        default_factory=dict,
+        description="How long personal data is kept, in days per kind (comma-separated "
+        "kind=days; a kind not named is kept): customers (not seen and no open case: erased "
+        "everywhere), events (the raw log and its texts; consent events stay), survey_comments "
+        "(free text of answers; scores stay), messages (automation actions and in-app "
+        "messages). Applied by the worker every CXM_RETENTION_INTERVAL_S and by cxm privacy "
+        "retention.",
+    )
+    retention_interval_s: float = Field(
+        default=86400.0,
+        gt=0,
+        description="Seconds between the worker's runs of the retention policy (CXM_RETENTION).",
+    )
     insights_interval_s: float = Field(
         default=3600.0,
         gt=0,
@@ -366,6 +383,26 @@ class Settings(BaseSettings):
         ):
             raise ValueError("name keys or dotted paths, e.g. card_number,context.ip")
         return value
+
+    @field_validator("retention", mode="before")
+    @classmethod
+    def _retention(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        policy: dict[str, int] = {}
+        parts: tuple[str, ...] = tuple(p.strip() for p in value.split(",") if p.strip())
+        for part in parts:
+            kind, _, days = part.partition("=")
+            kind = kind.strip()
+            if kind not in RETENTION_KINDS:
+                raise ValueError(
+                    f"unknown kind {kind!r} in CXM_RETENTION; choose from "
+                    + ", ".join(RETENTION_KINDS)
+                )
+            if not days.strip().isdigit() or not 1 <= int(days) <= 36500:
+                raise ValueError(f"CXM_RETENTION {kind}={days!r}: give whole days, 1 to 36500")
+            policy[kind] = int(days)
+        return policy
 
     @field_validator("default_region")
     @classmethod

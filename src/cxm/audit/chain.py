@@ -31,6 +31,8 @@ from cxm.store.marks import read_mark
 from cxm.store.metadata import utcnow
 
 GENESIS = "0" * 64
+# The actions whose entries name the entries they redacted (details.redacted_entries).
+ERASING_ACTIONS = ("privacy.erasure", "privacy.retention")
 SEAL_MARK = "audit-seal"
 SETTLE = timedelta(seconds=3)
 
@@ -122,7 +124,7 @@ def verify_chain(db: Session | Connection, *, max_problems: int = 50) -> ChainRe
     problems: list[str] = []
     erased: set[int] = set()
     for (details,) in conn.execute(
-        select(audit_log.c.details).where(audit_log.c.action == "privacy.erasure")
+        select(audit_log.c.details).where(audit_log.c.action.in_(ERASING_ACTIONS))
     ):
         try:
             erased.update(int(i) for i in orjson.loads(details).get("redacted_entries", []))

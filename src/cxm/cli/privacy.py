@@ -1,4 +1,5 @@
-"""``cxm privacy``: a person's data exported or erased everywhere, and tombstones lifted."""
+"""``cxm privacy``: a person's data exported or erased everywhere, tombstones lifted, and the
+retention policy applied."""
 
 from __future__ import annotations
 
@@ -85,3 +86,27 @@ def allow(
         do_allow(s, secret=secret, kind=kind, value=value, basis=basis,
                  actor=cli_actor(), region=ws.settings.default_region)  # fmt: skip
     out.print(f"events with this {kind} are taken again")
+
+
+@privacy_app.command("retention")
+def retention(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what falls past the policy; remove nothing.")
+    ] = False,
+) -> None:
+    """Apply the retention policy (CXM_RETENTION) now; the worker applies it every day."""
+    from cxm.privacy.retention import apply_retention
+
+    ws = open_workspace()
+    if not ws.settings.retention:
+        out.print("no retention policy: set CXM_RETENTION (e.g. customers=1095,events=730)")
+        return
+    report = apply_retention(ws, actor=cli_actor(), dry_run=dry_run)
+    for kind, cutoff in report.cutoffs.items():
+        n = report.found.get(kind, 0)
+        verb = "would remove" if dry_run else "removed"
+        out.print(f"{kind}: older than {cutoff[:10]}: {verb} {n:,}")
+    if report.removed:
+        out.print("rows: " + escape(", ".join(f"{t} {n:,}" for t, n in report.removed.items())))
+    if report.request_id is not None:
+        out.print(f"recorded as retention run {report.request_id}")

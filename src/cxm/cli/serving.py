@@ -83,6 +83,7 @@ def worker(
     backoff = ws.settings.projector_interval_s
     matched_at = synced_at = surveyed_at = enriched_at = cased_at = time.monotonic()
     insights_at = sealed_at = time.monotonic()
+    retained_at = float("-inf")  # retention runs once soon after start, then on its interval
     automated_at = scheduled_at = 0.0  # automation runs at once, then on its intervals
     while not stop:
         if parent_pid is not None and os.getppid() != parent_pid:
@@ -130,6 +131,11 @@ def worker(
             if time.monotonic() - insights_at >= ws.settings.insights_interval_s:
                 _refresh_insights(ws)
                 insights_at = sealed_at = time.monotonic()
+            if ws.settings.retention and (
+                time.monotonic() - retained_at >= ws.settings.retention_interval_s
+            ):
+                _apply_retention(ws)
+                retained_at = time.monotonic()
             time.sleep(ws.settings.projector_interval_s)
 
 
@@ -189,6 +195,19 @@ def _run_automation(ws: Workspace, *, scheduled: bool) -> None:
     if report["fired"] or report["done"] or report["dead"]:
         log.info("automation: %d fired, %d actions done, %d dead", report["fired"],
                  report["done"], report["dead"])  # fmt: skip
+
+
+def _apply_retention(ws: Workspace) -> None:
+    """Remove what the retention policy (CXM_RETENTION) no longer allows cxm to keep."""
+    from cxm.privacy.retention import apply_retention
+
+    try:
+        report = apply_retention(ws, actor="system:worker")
+    except Exception:
+        log.exception("the retention policy failed; trying again later")
+        return
+    if report.removed:
+        log.info("retention: removed %s", report.removed)
 
 
 def _seal_audit(ws: Workspace) -> None:

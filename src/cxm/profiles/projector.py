@@ -225,6 +225,11 @@ def _claim_unchanged(conn: Connection, position: int, stamp: Any) -> bool:
     return claimed.rowcount == 1
 
 
+def projected_position(conn: Connection) -> int:
+    """The last event sequence number profiles reflect."""
+    return _cursor_position(conn)
+
+
 def touch_cursor(conn: Connection) -> None:
     """Tell projectors planning now that profiles changed under them (they plan again)."""
     _claim_cursor(conn)

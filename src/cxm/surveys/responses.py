@@ -170,6 +170,11 @@ def survey_source(session: Session) -> Source:
         return get_source(session, SURVEY_SOURCE)
 
 
+def answer_message_id(invitation_id: str) -> str:
+    """The message id of the ``Survey Answered`` event an invitation's answer is logged as."""
+    return f"survey-answer-{invitation_id}"
+
+
 def _record_event(
     session: Session,
     survey: SurveyDefinition,
@@ -185,7 +190,7 @@ def _record_event(
     event = {
         "type": "track",
         "event": ANSWERED_EVENT,
-        "messageId": f"survey-answer-{invitation.id}",
+        "messageId": answer_message_id(invitation.id),
         "timestamp": now.isoformat(),
         "properties": {
             "survey": survey.id,
