@@ -32,7 +32,8 @@ from cxm.cases import (
 )
 from cxm.cases.helpdesk import PRESETS, do_import_helpdesk
 from cxm.cases.masking import masked_case
-from cxm.errors import InvalidInput, PayloadTooLarge
+from cxm.cases.queries import case_served
+from cxm.errors import Forbidden, InvalidInput, PayloadTooLarge
 from cxm.profiles import resolve_profile_id
 from cxm.store.metadata import utcnow
 from cxm.workspace import Workspace
@@ -90,7 +91,7 @@ def inbox(
         filters: dict[str, Any] = {"status": status} if status else {}
         query = CaseFilter(**filters, department=department, channel=channel, priority=priority,
                            profile_id=profile_id, breached=breached, q=q, limit=limit,
-                           offset=offset)  # fmt: skip
+                           offset=offset, served_by=principal.held_to)  # fmt: skip
         page = list_cases(session, query)
     return JsonResponse(
         {
@@ -206,6 +207,9 @@ def open_case(
     ws: Workspace = Depends(get_workspace),
     principal: ApiPrincipal = Depends(require_cases),
 ) -> JsonResponse:
+    held = principal.held_to
+    if held is not None and body.department not in (None, held):
+        raise Forbidden(f"'{principal.name}' is held to the department '{held}': open cases there")
     with ws.session() as session:
         profile_id = resolve_profile_id(session, body.customer)
         case = do_open_case(
@@ -215,7 +219,7 @@ def open_case(
             profile_id=profile_id,
             title=body.title,
             priority=body.priority,
-            department=body.department,
+            department=body.department or held,
             channel=body.channel,
             ref=body.ref,
             note=body.note,
@@ -233,6 +237,11 @@ def change_case(
     if not body.model_fields_set:
         raise InvalidInput("give at least one of status, priority, department, title, note")
     with ws.session() as session:
+        if principal.held_to is not None and not case_served(session, ref, principal.held_to):
+            raise Forbidden(
+                f"'{principal.name}' is held to the department '{principal.held_to}', "
+                "which has not handled this case"
+            )
         case = do_update_case(
             session=session,
             actor=principal.actor,

@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from cxm.auth import ApiPrincipal, authenticate_token
+from cxm.auth.reach import check_aggregates, check_reach
 from cxm.errors import Forbidden, Unauthenticated
 from cxm.workspace import Workspace
 
@@ -49,6 +50,8 @@ def require(*scopes: str):  # type: ignore[no-untyped-def]
         if not any(principal.can(scope) for scope in scopes):
             wanted = " or ".join(f"'{s}'" for s in scopes)
             raise Forbidden(f"the token '{principal.name}' lacks the {wanted} scope")
+        if scopes == AGGREGATE_SCOPES:
+            check_aggregates(principal)  # a department's viewer reads only its own view
         return principal
 
     # The scopes a route accepts, for the authorisation matrix (tests/integration/test_authz.py)
@@ -60,15 +63,19 @@ def require(*scopes: str):  # type: ignore[no-untyped-def]
 # Aggregates (metrics, journeys, topics, drivers) need no person-level access: a department
 # viewer's token (scope ``aggregates``) reads them. Cases can be changed by an agent's token
 # (scope ``cases``) without the right to change anything else.
-require_aggregates = require("read", "aggregates")
+AGGREGATE_SCOPES = ("read", "aggregates")
+require_aggregates = require(*AGGREGATE_SCOPES)
 require_cases = require("write", "cases")
 
 
 def viewed(request: Request, principal: ApiPrincipal, profile_id: str, what: str) -> None:
-    """Log that ``principal`` looked at this customer's ``what`` (why: the ``X-Purpose``
-    header); see ``cxm.audit.access``."""
+    """Let ``principal`` see this customer's ``what`` only if they may reach the customer
+    (``cxm.auth.reach``: a principal held to a department), and log the look (why: the
+    ``X-Purpose`` header; ``cxm.audit.access``). Call it before answering."""
     from cxm.audit.access import PURPOSE_HEADER, log_access
 
     ws = request.app.state.workspace
+    with ws.session() as s:
+        check_reach(s, principal, profile_id)
     log_access(ws.session, actor=principal.actor, profile_id=profile_id, what=what,
                purpose=request.headers.get(PURPOSE_HEADER))  # fmt: skip

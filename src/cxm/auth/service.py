@@ -35,6 +35,9 @@ class ApiPrincipal:
     name: str
     scopes: tuple[str, ...]
     kind: str = "token"  # or "user": a person signed in with a password
+    # An agent or department viewer held to one department: they reach only the customers it
+    # serves and the aggregates of its touchpoints (cxm.auth.reach).
+    department: str | None = None
 
     @property
     def actor(self) -> str:
@@ -44,9 +47,38 @@ class ApiPrincipal:
     def can(self, scope: str) -> bool:
         return "admin" in self.scopes or scope in self.scopes
 
+    @property
+    def held_to(self) -> str | None:
+        """The department this principal is held to; admins and those who may change
+        everything (analysts) are never held."""
+        if self.department is None or self.can("admin") or self.can("write"):
+            return None
+        return self.department
+
+
+def check_department_holder(scopes: tuple[str, ...], department: str | None) -> str | None:
+    """The department a token or user of ``scopes`` is held to (cleaned), refusing one for
+    roles that see every department."""
+    if department is None or not department.strip():
+        return None
+    department = department.strip()
+    if "admin" in scopes or "write" in scopes:
+        raise InvalidInput(
+            "a department holds an agent or a viewer to it; admins and analysts see every "
+            "department"
+        )
+    if len(department) > 100:
+        raise InvalidInput("a department id has at most 100 characters")
+    return department
+
 
 def do_create_token(
-    session: Session, *, actor: str, name: str, scopes: tuple[str, ...] = ("admin",)
+    session: Session,
+    *,
+    actor: str,
+    name: str,
+    scopes: tuple[str, ...] = ("admin",),
+    department: str | None = None,
 ) -> tuple[ApiPrincipal, str]:
     """Create an API token; the plain token is returned once and never stored."""
     unknown = [s for s in scopes if s not in SCOPES]
@@ -54,6 +86,9 @@ def do_create_token(
         raise InvalidInput(f"unknown scopes {unknown}; choose from {', '.join(SCOPES)}")
     if not name.strip() or len(name) > 100:
         raise InvalidInput("a token needs a name of 1 to 100 characters")
+    department = check_department_holder(scopes, department)
+    if department is not None:
+        check_known_department(session, department)
     token = "cxm_" + secrets.token_urlsafe(32)
     new_id = session.execute(
         insert(api_tokens)
@@ -64,6 +99,7 @@ def do_create_token(
             prefix=token[:10],
             scopes=" ".join(scopes),
             created_at=utcnow(),
+            department=department,
         )
     ).scalar_one()
     record_action(
@@ -71,9 +107,12 @@ def do_create_token(
         actor=actor,
         action="token.created",
         subject=name.strip(),
-        details={"id": new_id, "scopes": list(scopes), "prefix": token[:10]},
-    )
-    return ApiPrincipal(id=new_id, name=name.strip(), scopes=tuple(scopes)), token
+        details={"id": new_id, "scopes": list(scopes), "prefix": token[:10],
+                 "department": department},
+    )  # fmt: skip
+    principal = ApiPrincipal(id=new_id, name=name.strip(), scopes=tuple(scopes),
+                             department=department)  # fmt: skip
+    return principal, token
 
 
 def do_revoke_tokens_named(session: Session, *, actor: str, name: str) -> int:
@@ -118,4 +157,20 @@ def any_token_exists(session: Session) -> bool:
 
 def _principal(row: object) -> ApiPrincipal:
     m = row._mapping  # type: ignore[attr-defined]
-    return ApiPrincipal(id=m["id"], name=m["name"], scopes=tuple(m["scopes"].split()))
+    return ApiPrincipal(id=m["id"], name=m["name"], scopes=tuple(m["scopes"].split()),
+                        department=m["department"])  # fmt: skip
+
+
+def check_known_department(session: Session, department: str) -> None:
+    """Refuse a department the journey map does not list (any, before a map exists)."""
+    from cxm.journeys.service import current_journey_map
+
+    journey = current_journey_map(session)
+    if journey is None:
+        return
+    known = [d.id for d in journey.departments]
+    if department not in known:
+        raise InvalidInput(
+            f"the journey map has no department '{department}'; its departments are "
+            f"{', '.join(known)}"
+        )

@@ -17,6 +17,8 @@ api_tokens = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("last_used_at", UTCDateTime, nullable=True),
     Column("revoked_at", UTCDateTime, nullable=True),
+    # An agent's or department viewer's token held to one department (cxm.auth.reach).
+    Column("department", String(100), nullable=True),
 )
 
 # People who sign in to the dashboard with a password (cxm.auth.users).
@@ -31,4 +33,5 @@ users = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("last_login_at", UTCDateTime, nullable=True),
     Column("disabled_at", UTCDateTime, nullable=True),
+    Column("department", String(100), nullable=True),  # as for tokens
 )

@@ -19,7 +19,12 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from cxm.audit import record_action
-from cxm.auth.service import ROLES, ApiPrincipal
+from cxm.auth.service import (
+    ROLES,
+    ApiPrincipal,
+    check_department_holder,
+    check_known_department,
+)
 from cxm.auth.tables import users
 from cxm.errors import Conflict, InvalidInput, NotFound
 from cxm.store.metadata import utcnow
@@ -41,9 +46,11 @@ class User:
     created_at: datetime
     last_login_at: datetime | None
     disabled: bool
+    department: str | None = None
 
     def principal(self) -> ApiPrincipal:
-        return ApiPrincipal(id=self.id, name=self.username, scopes=ROLES[self.role], kind="user")
+        return ApiPrincipal(id=self.id, name=self.username, scopes=ROLES[self.role], kind="user",
+                            department=self.department)  # fmt: skip
 
 
 def _user(row: object) -> User:
@@ -55,6 +62,7 @@ def _user(row: object) -> User:
         created_at=row.created_at,  # type: ignore[attr-defined]
         last_login_at=row.last_login_at,  # type: ignore[attr-defined]
         disabled=row.disabled_at is not None,  # type: ignore[attr-defined]
+        department=row.department,  # type: ignore[attr-defined]
     )
 
 
@@ -67,26 +75,31 @@ def check_password(password: str) -> None:
 
 def do_create_user(
     session: Session, *, actor: str, username: str, password: str, role: str,
-    name: str | None = None,
+    name: str | None = None, department: str | None = None,
 ) -> User:  # fmt: skip
-    """Create a user (the user name lower-case letters, digits, '.', '_' or '-')."""
+    """Create a user (the user name lower-case letters, digits, '.', '_' or '-'); an agent or
+    viewer may be held to one ``department``."""
     username = username.strip().lower()
     if not USERNAME.fullmatch(username):
         raise InvalidInput("a user name is 2 to 100 lower-case letters, digits, '.', '_' or '-'")
     if role not in ROLES:
         raise InvalidInput(f"unknown role {role!r}; the roles are {', '.join(ROLES)}")
     check_password(password)
+    department = check_department_holder(ROLES[role], department)
+    if department is not None:
+        check_known_department(session, department)
     taken = session.execute(select(users.c.id).where(users.c.username == username)).first()
     if taken is not None:
         raise Conflict(f"there is already a user {username!r}")
     new_id = session.execute(
         insert(users)
         .values(username=username, name=(name or "").strip() or None,
-                password_hash=_HASHER.hash(password), role=role, created_at=utcnow())
+                password_hash=_HASHER.hash(password), role=role, created_at=utcnow(),
+                department=department)
         .returning(users.c.id)
     ).scalar_one()  # fmt: skip
     record_action(session, actor=actor, action="user.created", subject=f"user:{username}",
-                  details={"role": role})  # fmt: skip
+                  details={"role": role, "department": department})  # fmt: skip
     return get_user(session, int(new_id))
 
 

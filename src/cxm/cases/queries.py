@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from cxm.cases.models import OPEN_STATUSES, PRIORITIES, STATUSES, Case, CaseActivity
@@ -34,6 +34,9 @@ class CaseFilter(BaseModel):
     channel: str | None = Field(None, max_length=32)
     priority: str | None = None
     profile_id: str | None = Field(None, max_length=40)
+    served_by: str | None = Field(
+        None, max_length=100, description="Only cases this department holds or handled."
+    )
     breached: bool = Field(False, description="Only cases past a service-level due time.")
     q: str | None = Field(None, max_length=200, description="Words in the title or the ref.")
     limit: int = Field(50, ge=1, le=500)
@@ -105,12 +108,32 @@ def get_case(
     return case
 
 
+def served_by(department: str) -> Any:
+    """A condition on ``cases``: the department holds the case now or handled it (a contact,
+    a transfer, a data request there)."""
+    touched = exists().where(
+        case_activity.c.case_id == cases.c.id, case_activity.c.department == department
+    )
+    return or_(cases.c.department == department, touched)
+
+
+def case_served(session: Session, ref: str, department: str) -> bool:
+    """Whether the case ``ref`` is held or was handled by ``department`` (an unknown ref is
+    not: the refusal says no more than that)."""
+    found = session.execute(
+        select(cases.c.id).where(cases.c.ref == ref, served_by(department)).limit(1)
+    ).first()
+    return found is not None
+
+
 def list_cases(session: Session, query: CaseFilter, *, now: datetime | None = None) -> CasePage:
     """The inbox: cases matching ``query``, most recently active first."""
     now = now or utcnow()
     conditions = []
     if query.department:
         conditions.append(cases.c.department == query.department)
+    if query.served_by:
+        conditions.append(served_by(query.served_by))
     if query.channel:
         conditions.append(cases.c.channel == query.channel)
     if query.priority:
@@ -123,7 +146,7 @@ def list_cases(session: Session, query: CaseFilter, *, now: datetime | None = No
             or_(func.lower(cases.c.title).like(like), func.lower(cases.c.ref).like(like))
         )
     if query.breached:
-        conditions.append(_breached(now))
+        conditions.append(breached_condition(now))
     counts = {
         status: int(n)
         for status, n in session.execute(
@@ -143,7 +166,8 @@ def list_cases(session: Session, query: CaseFilter, *, now: datetime | None = No
     return CasePage([_from_row(r) for r in rows], total, counts)
 
 
-def _breached(now: datetime) -> Any:
+def breached_condition(now: datetime) -> Any:
+    """A condition on ``cases``: answered or resolved after its due time, or open past it."""
     open_now = cases.c.status.in_(OPEN_STATUSES)
     late_answer = or_(
         cases.c.first_response_at > cases.c.response_due_at,
@@ -231,7 +255,7 @@ def case_overview(session: Session, *, now: datetime | None = None) -> dict[str,
     ]
     breached = int(
         session.execute(
-            select(func.count()).where(cases.c.status.in_(OPEN_STATUSES), _breached(now))
+            select(func.count()).where(cases.c.status.in_(OPEN_STATUSES), breached_condition(now))
         ).scalar()
         or 0
     )

@@ -197,6 +197,13 @@ def tokens_create(
     role: Annotated[
         str | None, typer.Option(help=f"A role instead of scopes: {', '.join(ROLES)}.")
     ] = None,
+    department: Annotated[
+        str | None,
+        typer.Option(
+            help="Hold an agent's or viewer's token to one department of the journey "
+            "map (its customers and its touchpoints' figures only)."
+        ),
+    ] = None,
 ) -> None:
     """Create an API token and print it (shown once)."""
     if role is not None and scope:
@@ -206,7 +213,8 @@ def tokens_create(
     scopes = ROLES[role] if role is not None else tuple(scope or ["admin"])
     ws = open_workspace()
     with ws.session() as session:
-        _, token = do_create_token(session, actor=cli_actor(), name=name, scopes=scopes)
+        _, token = do_create_token(session, actor=cli_actor(), name=name, scopes=scopes,
+                                   department=department)  # fmt: skip
     out.print(f"[bold green]{token}[/bold green]")
 
 

@@ -34,6 +34,10 @@ def add(
     username: Annotated[str, typer.Argument(help="Lower-case letters, digits, '.', '_', '-'.")],
     role: Annotated[str, typer.Option(help="admin, analyst, agent or viewer.")],
     name: Annotated[str | None, typer.Option(help="The person's name, as shown.")] = None,
+    department: Annotated[
+        str | None,
+        typer.Option(help="Hold an agent or viewer to one department of the journey map."),
+    ] = None,
 ) -> None:
     """Add a user; the password is asked for (or read from CXM_NEW_PASSWORD)."""
     from cxm.auth.users import do_create_user
@@ -42,8 +46,9 @@ def add(
     password = _password()
     with ws.session() as s:
         user = do_create_user(s, actor=cli_actor(), username=username, password=password,
-                              role=role, name=name)  # fmt: skip
-    out.print(f"user {user.username} ({user.role}) added")
+                              role=role, name=name, department=department)  # fmt: skip
+    held = f", held to {user.department}" if user.department else ""
+    out.print(f"user {user.username} ({user.role}{held}) added")
 
 
 @users_app.command("list")
@@ -55,11 +60,11 @@ def list_() -> None:
     with ws.session() as s:
         found = list_users(s)
     table = Table(title=f"{len(found)} users")
-    for column in ("user", "name", "role", "last sign-in", "state"):
+    for column in ("user", "name", "role", "department", "last sign-in", "state"):
         table.add_column(column)
     for u in found:
         last = u.last_login_at.strftime("%Y-%m-%d %H:%M") if u.last_login_at else "never"
-        table.add_row(u.username, u.name or "", u.role, last,
+        table.add_row(u.username, u.name or "", u.role, u.department or "", last,
                       "disabled" if u.disabled else "active")  # fmt: skip
     out.print(table)
 

@@ -6,7 +6,7 @@ import shutil
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import orjson
@@ -141,6 +141,8 @@ def build_demo(
     ws.build_cases(progress=bar.advance)
     bar.stage("Copying to the lake", None)
     ws.lake.rebuild(ws.engine)
+    bar.stage("Taking the staff's monthly pulse", None)
+    _run_pulse(ws, seed=seed, days=days)
     bar.stage("Setting up automation", None)
     _save_rules(ws)
     bar.stage("Finding insights", None)
@@ -280,6 +282,48 @@ def _save_surveys(ws: Workspace, *, seed: int, days: int) -> None:
         do_run_employee_survey(
             session=session, actor=DEMO_ACTOR, start=start, end=DEFAULT_END, seed=seed
         )
+
+
+def _run_pulse(ws: Workspace, *, seed: int, days: int) -> None:
+    """The employees' monthly pulse over the demo's whole months, the call centre's mood
+    drawn from its monthly CSAT (``cxm.demo.surveys.do_run_pulse``); once per workspace."""
+    from cxm.demo.generator import DEFAULT_END
+    from cxm.demo.surveys import PULSE_LINKED, PULSE_SURVEY, do_run_pulse
+    from cxm.metrics.queries import CatalogueQuery
+    from cxm.metrics.runner import run_catalogue
+    from cxm.surveys import get_survey
+
+    with ws.session() as session:
+        try:
+            get_survey(session, str(PULSE_SURVEY["id"]))
+            return
+        except NotFound:
+            pass
+    start = DEFAULT_END - timedelta(days=days)
+    first = datetime(start.year, start.month, 1, tzinfo=UTC)
+    if first < start:
+        first = datetime(first.year + first.month // 12, first.month % 12 + 1, 1, tzinfo=UTC)
+    months = []
+    while True:
+        following = datetime(first.year + first.month // 12, first.month % 12 + 1, 1, tzinfo=UTC)
+        if following > DEFAULT_END:
+            break
+        months.append(first)
+        first = following
+    if not months:
+        return
+    query = CatalogueQuery(metrics=("csat",), by=("department", "month"),
+                           start=months[0].date(), end=first.date(), min_sample=1)  # fmt: skip
+    frame = run_catalogue(ws.query_engine(), ws.journey_map(), query)
+    csat = frame[(frame["department"] == PULSE_LINKED) & frame["reportable"]]
+    by_month = dict(zip(csat["month"], csat["estimate"].astype(float), strict=True))
+    values = list(by_month.values())
+    mean = sum(values) / len(values) if values else 0.0
+    sd = (sum((v - mean) ** 2 for v in values) / max(1, len(values) - 1)) ** 0.5 or 1.0
+    plan = [(m, (by_month[m.strftime("%Y-%m")] - mean) / sd
+             if m.strftime("%Y-%m") in by_month else None) for m in months]  # fmt: skip
+    with ws.session() as session:
+        do_run_pulse(session=session, actor=DEMO_ACTOR, months=plan, seed=seed)
 
 
 def do_issue_demo_token(ws: Workspace) -> str:

@@ -108,6 +108,72 @@ TEAMS = (
 WAVES = (0.45, 0.85)  # when each wave goes out, as a share of the demo's window
 ANSWER_DAYS = 10
 
+# The monthly pulse: the same eNPS question each month to every team big enough for a monthly
+# figure (the call centre, field service, retail), answered by a little over half. The call
+# centre's mood follows the customer satisfaction (CSAT) of the contacts it owns, month by
+# month (PULSE_LINK points of the 0-10 scale per standard deviation of its monthly CSAT); the
+# other teams' moods wander independently of their customers. The department view
+# (cxm.metrics.departments) should find the first link and none of the others.
+PULSE_SURVEY: dict[str, Any] = {
+    "id": "employee_pulse",
+    "name": "Monthly pulse",
+    "kind": "nps",
+    "audience": "employee",
+    "anonymous": True,
+    "languages": ["pl", "en"],
+    "question": {
+        "en": "This month, how likely are you to recommend your team as a place to work?",
+        "pl": "Jak bardzo w tym miesiącu poleciłbyś swój zespół jako miejsce pracy?",
+    },
+    "expires_days": 10,
+}
+PULSE_SHARE = 0.55
+MIN_PULSE_ANSWERS = 30  # the metrics' minimum sample: smaller teams are not pulsed
+PULSE_LINK = 1.2
+PULSE_LINKED = "call-centre"
+
+
+def do_run_pulse(
+    *,
+    session: Session,
+    actor: str,
+    months: list[tuple[datetime, float | None]],
+    seed: int,
+) -> int:
+    """Send the monthly pulse to each team and store its answers; returns how many.
+
+    ``months``: each month's first moment and the linked team's CSAT z-score that month (None
+    when its CSAT is not known). Invitations go out on the 3rd and are answered within days.
+    """
+    do_save_survey(session=session, actor=actor, data=PULSE_SURVEY, now=months[0][0])
+    rng = random.Random(f"demo-pulse:{seed}")
+    answered = 0
+    for month, z in months:
+        sent_at = month + timedelta(days=2)
+        for team in TEAMS:
+            if round(team.invited * PULSE_SHARE) < MIN_PULSE_ANSWERS:
+                continue  # too small a team for a monthly figure: not pulsed
+            base = sum(team.mean) / 2
+            if team.department == PULSE_LINKED:
+                mood = base + PULSE_LINK * (z or 0.0)
+            else:
+                mood = base + rng.gauss(0, 0.4)
+            outcomes = do_invite_batch(
+                session=session,
+                actor=actor,
+                survey=str(PULSE_SURVEY["id"]),
+                departments=[team.department] * team.invited,
+                language="pl",
+                now=sent_at,
+            )
+            tokens = [o.token for o in outcomes if o.token is not None]
+            for token in rng.sample(tokens, round(team.invited * PULSE_SHARE)):
+                score = max(0, min(10, round(rng.gauss(mood, 1.7))))
+                at = sent_at + timedelta(hours=rng.uniform(1, 5 * 24))
+                do_answer(session=session, token=token, answers={"score": score}, now=at)
+                answered += 1
+    return answered
+
 
 def do_save_demo_surveys(*, session: Session, actor: str, now: datetime) -> list[str]:
     """Save the demo's customer surveys and the employee eNPS; returns their ids."""
