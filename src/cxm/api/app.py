@@ -12,6 +12,7 @@ from cxm.api import (
     audit,
     automation,
     cases,
+    departments,
     events,
     identity,
     ingest,
@@ -91,6 +92,7 @@ def create_app(workspace: Workspace, *, web: bool = True) -> FastAPI:
     app.include_router(insights.router)
     app.include_router(insights.profiles_router)
     app.include_router(privacy.router)
+    app.include_router(departments.router)
     if web:
         from cxm.web import mount_web
 

@@ -41,8 +41,12 @@ def get_principal(request: Request, session: Session = Depends(get_session)) -> 
     return principal
 
 
-def require(*scopes: str):  # type: ignore[no-untyped-def]
-    """A dependency that lets the request through with any of ``scopes`` (or admin)."""
+def require(*scopes: str, per_department: bool = False):  # type: ignore[no-untyped-def]
+    """A dependency that lets the request through with any of ``scopes`` (or admin).
+
+    A principal held to a department (``cxm.auth.reach``) reads no company-wide aggregates:
+    routes that accept the ``aggregates`` scope refuse it, unless ``per_department`` (the
+    route then checks the department asked for with ``check_aggregates``)."""
     if not scopes:
         raise ValueError("name at least one scope")
 
@@ -50,8 +54,8 @@ def require(*scopes: str):  # type: ignore[no-untyped-def]
         if not any(principal.can(scope) for scope in scopes):
             wanted = " or ".join(f"'{s}'" for s in scopes)
             raise Forbidden(f"the token '{principal.name}' lacks the {wanted} scope")
-        if scopes == AGGREGATE_SCOPES:
-            check_aggregates(principal)  # a department's viewer reads only its own view
+        if "aggregates" in scopes and not per_department:
+            check_aggregates(principal)
         return principal
 
     # The scopes a route accepts, for the authorisation matrix (tests/integration/test_authz.py)
@@ -63,8 +67,8 @@ def require(*scopes: str):  # type: ignore[no-untyped-def]
 # Aggregates (metrics, journeys, topics, drivers) need no person-level access: a department
 # viewer's token (scope ``aggregates``) reads them. Cases can be changed by an agent's token
 # (scope ``cases``) without the right to change anything else.
-AGGREGATE_SCOPES = ("read", "aggregates")
-require_aggregates = require(*AGGREGATE_SCOPES)
+require_aggregates = require("read", "aggregates")
+require_department = require("read", "aggregates", per_department=True)
 require_cases = require("write", "cases")
 
 
