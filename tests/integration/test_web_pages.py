@@ -89,14 +89,24 @@ async def test_session_lifecycle_and_csrf(
     assert (await api.get("/overview")).status_code == 303
 
 
-async def test_read_only_tokens_cannot_open_the_dashboard(
+async def test_a_token_opens_the_pages_its_scopes_allow(
     api: httpx.AsyncClient, workspace: Workspace, admin_token: str
 ) -> None:
     with workspace.session() as session:
         _, reader = do_create_token(session, actor="test", name="reader", scopes=("read",))
+        _, writer = do_create_token(session, actor="test", name="writer", scopes=("write",))
+    page = await api.get("/login")
+    refused = await api.post("/login", data={"token": writer, "csrf_token": csrf(page.text)})
+    assert refused.status_code == 403  # changes without reading: no page to open
     page = await api.get("/login")
     response = await api.post("/login", data={"token": reader, "csrf_token": csrf(page.text)})
-    assert response.status_code == 403
+    assert response.status_code == 303 and response.headers["location"] == "/cases"
+    assert (await api.get("/cases")).status_code == 200
+    assert (await api.get("/customers")).status_code == 200
+    overview = await api.get("/overview")
+    assert overview.status_code == 403 and "/cases" in overview.text
+    nav = (await api.get("/cases")).text
+    assert 'href="/customers"' in nav and 'href="/overview"' not in nav.split("<main")[0]
 
 
 async def test_unknown_pages_are_html_for_people_and_json_for_programs(

@@ -16,6 +16,8 @@ Admins and analysts (who may change everything) are never held: ``ApiPrincipal.h
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -30,6 +32,13 @@ def serves(session: Session, department: str, profile_id: str) -> bool:
         select(cases.c.id).where(cases.c.profile_id == profile_id, served_by(department)).limit(1)
     ).first()
     return found is not None
+
+
+def served_customers(department: str) -> Any:
+    """A condition on ``profiles``: the department serves the customer (for lists)."""
+    from cxm.identity.tables import profiles
+
+    return profiles.c.id.in_(select(cases.c.profile_id).where(served_by(department)))
 
 
 def check_reach(session: Session, principal: ApiPrincipal, profile_id: str) -> None:

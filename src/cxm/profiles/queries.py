@@ -88,12 +88,15 @@ def resolve_profile_id(session: Session, ref: str, *, region: str | None = None)
     )
 
 
-def search_profiles(session: Session, query: str, *, limit: int = 50) -> list[ProfileCard]:
-    """Customers whose name, e-mail, phone or user id contains every word of ``query``.
+def search_profiles(
+    session: Session, query: str, *, limit: int = 50, among: Any = None
+) -> list[ProfileCard]:
+    """Customers whose name, e-mail, phone or user id contains every word of ``query``
+    (``among``: a further condition on ``profiles``, e.g. the customers a department serves).
 
     An empty query lists the most recently active customers.
     """
-    stmt = select(profiles).where(*_matching(query))
+    stmt = select(profiles).where(*_matching(query, among))
     rows = session.execute(
         stmt.order_by(profiles.c.last_seen.desc().nulls_last(), profiles.c.id).limit(limit)
     ).all()
@@ -101,14 +104,16 @@ def search_profiles(session: Session, query: str, *, limit: int = 50) -> list[Pr
     return [_card(r._mapping, channels.get(r.id, [])) for r in rows]
 
 
-def count_profiles(session: Session, query: str = "") -> int:
+def count_profiles(session: Session, query: str = "", *, among: Any = None) -> int:
     """How many customers :func:`search_profiles` would find without a limit."""
-    stmt = select(func.count()).select_from(profiles).where(*_matching(query))
+    stmt = select(func.count()).select_from(profiles).where(*_matching(query, among))
     return int(session.execute(stmt).scalar() or 0)
 
 
-def _matching(query: str) -> list[Any]:
+def _matching(query: str, among: Any = None) -> list[Any]:
     conditions: list[Any] = [profiles.c.merged_into.is_(None)]
+    if among is not None:
+        conditions.append(among)
     for term in fold(query).split():
         conditions.append(profiles.c.search_text.contains(term, autoescape=True))
     return conditions

@@ -14,7 +14,6 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from cxm.audit.access import log_access
 from cxm.cases import (
     PRIORITIES,
     STATUSES,
@@ -26,6 +25,7 @@ from cxm.cases import (
     list_cases,
 )
 from cxm.cases.masking import masked_case
+from cxm.cases.queries import case_served
 from cxm.config import CHANNELS
 from cxm.errors import CxmError
 from cxm.journeys.service import current_journey_map
@@ -33,8 +33,9 @@ from cxm.store.metadata import utcnow
 from cxm.web.i18n import translator
 from cxm.web.session import CSRF_FIELD
 from cxm.web.viewer import (
-    SignedIn,
+    Serving,
     error_page,
+    look_at,
     refuse_change,
     render_page,
     workspace_of,
@@ -47,7 +48,7 @@ PAGE = 50
 @router.get("/cases", response_class=HTMLResponse)
 def inbox(
     request: Request,
-    viewer: SignedIn,
+    viewer: Serving,
     status: str = "active",
     department: str = "",
     channel: str = "",
@@ -68,7 +69,8 @@ def inbox(
     try:
         query = CaseFilter(status=statuses, department=department or None,
                            channel=channel or None, breached=late, q=q or None, limit=PAGE,
-                           offset=(page - 1) * PAGE)  # fmt: skip
+                           offset=(page - 1) * PAGE,
+                           served_by=viewer.principal.held_to)  # fmt: skip
     except (CxmError, ValueError) as exc:
         return error_page(request, 400, str(exc), viewer, "cases")
     with ws.session() as s:
@@ -108,7 +110,7 @@ def inbox(
 
 
 @router.get("/cases/{ref}", response_class=HTMLResponse)
-def case_page(request: Request, viewer: SignedIn, ref: str) -> Response:
+def case_page(request: Request, viewer: Serving, ref: str) -> Response:
     ws = workspace_of(request)
     now = utcnow()
     try:
@@ -117,8 +119,9 @@ def case_page(request: Request, viewer: SignedIn, ref: str) -> Response:
             journey = current_journey_map(s)
     except CxmError as exc:
         return error_page(request, exc.http_status, exc.message, viewer, "cases")
-    log_access(ws.session, actor=viewer.principal.actor, profile_id=case.profile_id,
-               what=f"case page {case.ref}", purpose=None)  # fmt: skip
+    refused = look_at(request, viewer, case.profile_id, f"case page {case.ref}")
+    if refused is not None:
+        return refused
     departments = [(d.id, d.name) for d in journey.departments] if journey else []
     context = {
         "c": masked_case(case, can_see_pii=viewer.principal.can("pii")),
@@ -128,7 +131,7 @@ def case_page(request: Request, viewer: SignedIn, ref: str) -> Response:
         "touchpoint_names": {tp.id: tp.name for tp in journey.touchpoints} if journey else {},
         "statuses": STATUSES,
         "priorities": PRIORITIES,
-        "can_write": viewer.principal.can("write"),
+        "can_write": viewer.principal.can("write") or viewer.principal.can("cases"),
         "pii": viewer.principal.can("pii"),
     }
     return render_page(request, "case.html", context, viewer=viewer, active="cases")
@@ -137,7 +140,7 @@ def case_page(request: Request, viewer: SignedIn, ref: str) -> Response:
 @router.post("/cases/{ref}/change", response_class=HTMLResponse)
 def change_case(
     request: Request,
-    viewer: SignedIn,
+    viewer: Serving,
     ref: str,
     status: Annotated[str, Form(max_length=16)] = "",
     priority: Annotated[str, Form(max_length=16)] = "",
@@ -146,12 +149,17 @@ def change_case(
     csrf_token: Annotated[str, Form(alias=CSRF_FIELD)] = "",
 ) -> Response:
     refused = refuse_change(request, viewer, csrf_token, active="cases",
-                             need_write="cases.need_write")  # fmt: skip
+                             need_write="cases.need_write", scope="cases")  # fmt: skip
     if refused is not None:
         return refused
     ws = workspace_of(request)
+    held = viewer.principal.held_to
     try:
         with ws.session() as s:
+            if held is not None and not case_served(s, ref, held):
+                t = translator(viewer.lang)
+                return error_page(request, 403, t("cases.not_served", department=held),
+                                  viewer, "cases")  # fmt: skip
             case = do_update_case(
                 session=s,
                 actor=viewer.principal.actor,

@@ -32,26 +32,40 @@ class NavItem:
     active: bool = False
 
 
-_NAV: tuple[tuple[str, str, str | None], ...] = (
-    ("overview", "grid", "/overview"),
-    ("metrics", "chart", "/metrics"),
-    ("customers", "users", "/customers"),
-    ("review", "link", "/review"),
-    ("sources", "database", "/sources"),
-    ("journey", "route", "/journey"),
-    ("surveys", "star", "/surveys"),
-    ("text", "text", "/text"),
-    ("cases", "inbox", "/cases"),
-    ("insights", "bulb", "/insights"),
-    ("automation", "bolt", "/automation"),
-    ("privacy", "shield", None),
-    ("settings", "sliders", None),
+# (key, icon, href, the page level that opens it: cxm.web.viewer.LEVELS)
+_NAV: tuple[tuple[str, str, str | None, str], ...] = (
+    ("overview", "grid", "/overview", "dashboard"),
+    ("metrics", "chart", "/metrics", "dashboard"),
+    ("customers", "users", "/customers", "serving"),
+    ("review", "link", "/review", "dashboard"),
+    ("sources", "database", "/sources", "dashboard"),
+    ("journey", "route", "/journey", "dashboard"),
+    ("departments", "building", "/departments", "department"),
+    ("surveys", "star", "/surveys", "dashboard"),
+    ("text", "text", "/text", "dashboard"),
+    ("cases", "inbox", "/cases", "serving"),
+    ("insights", "bulb", "/insights", "dashboard"),
+    ("automation", "bolt", "/automation", "dashboard"),
+    ("privacy", "shield", None, "dashboard"),
+    ("settings", "sliders", None, "dashboard"),
 )
-NAV_KEYS: tuple[str, ...] = tuple(key for key, _, _ in _NAV)
+NAV_KEYS: tuple[str, ...] = tuple(key for key, _, _, _ in _NAV)
 
 
-def build_nav(active: str | None) -> list[NavItem]:
-    return [NavItem(key, icon, href, key == active) for key, icon, href in _NAV]
+def build_nav(active: str | None, principal: Any = None) -> list[NavItem]:
+    """The sidebar: the pages the signed-in ``principal`` may open (all, signed out)."""
+    from urllib.parse import quote
+
+    from cxm.web.viewer import may_open
+
+    items = []
+    for key, icon, href, level in _NAV:
+        if principal is not None and not may_open(principal, level):
+            continue
+        if key == "departments" and principal is not None and principal.held_to is not None:
+            href = f"/departments/{quote(principal.held_to, safe='')}"
+        items.append(NavItem(key, icon, href, key == active))
+    return items
 
 
 def page_context(
@@ -72,7 +86,7 @@ def page_context(
         "languages": SUPPORTED,
         "t": translator(lang),
         "principal": principal,
-        "nav": build_nav(active),
+        "nav": build_nav(active, principal),
         "active": active,
         "csrf_token": csrf_token,
         "csrf_field": CSRF_FIELD,

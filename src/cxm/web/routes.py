@@ -22,12 +22,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cxm.api.errors import http_error_response
 from cxm.audit import record_action
-from cxm.audit.access import log_access
 from cxm.auth import authenticate_token, get_token
+from cxm.auth.reach import check_reach, served_customers
 from cxm.cases import open_cases_of
 from cxm.cases.masking import masked_case
 from cxm.config import CHANNELS
-from cxm.errors import NotFound
+from cxm.errors import Forbidden, NotFound
 from cxm.insights.scoring import customer_outlook
 from cxm.journeys.map import JourneyMap
 from cxm.journeys.service import current_journey_map
@@ -41,11 +41,12 @@ from cxm.profiles import (
     search_profiles,
     what_we_know,
 )
-from cxm.profiles.masking import masked_timeline
+from cxm.profiles.masking import masked_brief, masked_cards, masked_profile, masked_timeline
 from cxm.store.engine import write_intent
 from cxm.web import (
     automation,
     cases,
+    departments,
     identity,
     insights,
     journey,
@@ -73,14 +74,20 @@ from cxm.web.session import (
 from cxm.web.viewer import (
     WEB_SCOPE,
     LoginRequired,
+    PageRefused,
+    Serving,
     SignedIn,
     Viewer,
+    current_viewer,
     error_page,
     fragment_error,
+    home_of,
     is_partial,
     language_of,
+    look_at,
     may_use_dashboard,
     on_login_required,
+    on_page_refused,
     render_page,
     workspace_of,
 )
@@ -93,8 +100,14 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/")
-def home() -> RedirectResponse:
-    return RedirectResponse("/overview", status_code=303)
+def home(request: Request) -> RedirectResponse:
+    """The signed-in person's first page (the dashboard's overview, an agent's inbox, a
+    department viewer's department)."""
+    try:
+        viewer = current_viewer(request)
+    except LoginRequired:
+        return RedirectResponse("/overview", status_code=303)
+    return RedirectResponse(home_of(viewer.principal) or "/overview", status_code=303)
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -158,18 +171,20 @@ def login(
                               subject=f"user:{username.strip().lower()[:100]}")  # fmt: skip
         if user is None:
             return again(t("login.error.password"), 401, WebSession(csrf=session.csrf))
-        if not may_use_dashboard(user.principal()):
+        home = home_of(user.principal())
+        if home is None:
             return again(t("login.error.role"), 403, WebSession(csrf=session.csrf))
-        response = RedirectResponse(target, status_code=303)
+        response = RedirectResponse(home if target == "/overview" else target, status_code=303)
         store_session(response, request, workspace.secret_key, session.signed_in_user(user.id))
         return response
     with workspace.session() as db:
         principal = authenticate_token(db, token.strip()) if token.strip() else None
     if principal is None:
         return again(t("login.error.invalid"), 401, WebSession(csrf=session.csrf))
-    if not may_use_dashboard(principal):
+    home = home_of(principal)
+    if home is None:
         return again(t("login.error.scope"), 403, WebSession(csrf=session.csrf))
-    response = RedirectResponse(target, status_code=303)
+    response = RedirectResponse(home if target == "/overview" else target, status_code=303)
     store_session(response, request, workspace.secret_key, session.signed_in(principal.id))
     return response
 
@@ -208,11 +223,13 @@ def overview(request: Request, viewer: SignedIn) -> Response:
 
 
 @router.get("/customers", response_class=HTMLResponse)
-def customers(request: Request, viewer: SignedIn, q: str = "") -> Response:
+def customers(request: Request, viewer: Serving, q: str = "") -> Response:
     query = q.strip()[:MAX_QUERY_CHARS]
+    among = served_customers(viewer.principal.held_to) if viewer.principal.held_to else None
     with workspace_of(request).session() as db:
-        cards = search_profiles(db, query, limit=pages.CUSTOMER_LIST_LIMIT)
-        total = count_profiles(db, query)
+        cards = search_profiles(db, query, limit=pages.CUSTOMER_LIST_LIMIT, among=among)
+        total = count_profiles(db, query, among=among)
+    cards = masked_cards(cards, can_see_pii=viewer.principal.can("pii"))
     context = pages.customers_context(cards, query, total)
     template = "_customer_rows.html" if is_partial(request) else "customers.html"
     return render_page(request, template, context, viewer=viewer, active="customers")
@@ -236,7 +253,7 @@ def _timeline_params(
 @router.get("/customers/{profile_id}", response_class=HTMLResponse)
 def customer(
     request: Request,
-    viewer: SignedIn,
+    viewer: Serving,
     profile_id: str,
     channel: str | None = None,
     before: str | None = None,
@@ -253,15 +270,20 @@ def customer(
         if profile.id != profile_id:
             query = f"?{request.url.query}" if request.url.query else ""
             return RedirectResponse(f"/customers/{quote(profile.id, safe='')}{query}")
-        brief = what_we_know(db, profile.id)
-        pairs = identity.pairs_about(db, profile)
+    refused = look_at(request, viewer, profile.id, "customer page")
+    if refused is not None:
+        return refused
+    pii = viewer.principal.can("pii")
+    with workspace_of(request).session() as db:
+        brief = masked_brief(what_we_know(db, profile.id), can_see_pii=pii)
+        # Identity review is the dashboard's work: an agent sees the merges, not the queue.
+        dashboard = may_use_dashboard(viewer.principal)
+        pairs = identity.pairs_about(db, profile) if dashboard else []
         journey_map = current_journey_map(db)
         fetched = _timeline(db, profile.id, viewer, channel, before_seq)
-        pii = viewer.principal.can("pii")
         cases = [masked_case(c, can_see_pii=pii) for c in open_cases_of(db, profile.id)]
         outlook = customer_outlook(db, profile.id)
-    log_access(workspace_of(request).session, actor=viewer.principal.actor,
-               profile_id=profile.id, what="customer page", purpose=None)  # fmt: skip
+    profile = masked_profile(profile, can_see_pii=pii)
     page = pages.TimelinePage.from_fetch(fetched, pages.TIMELINE_PAGE_SIZE)
     effort = customer_effort_of(workspace_of(request), journey_map, profile.id)
     context = pages.customer_context(
@@ -296,7 +318,7 @@ def customer_effort_of(
 @router.get("/customers/{profile_id}/timeline", response_class=HTMLResponse)
 def customer_timeline(
     request: Request,
-    viewer: SignedIn,
+    viewer: Serving,
     profile_id: str,
     channel: str | None = None,
     before: str | None = None,
@@ -310,6 +332,10 @@ def customer_timeline(
         except NotFound:
             message = translator(viewer.lang)("customer.not_found", ref=profile_id)
             return fragment_error(404, message)
+        try:
+            check_reach(db, viewer.principal, profile.id)
+        except Forbidden as exc:
+            return fragment_error(403, exc.message)
         fetched = _timeline(db, profile.id, viewer, channel, before_seq)
         journey_map = current_journey_map(db)
     page = pages.TimelinePage.from_fetch(fetched, pages.TIMELINE_PAGE_SIZE)
@@ -328,6 +354,7 @@ def mount_web(app: FastAPI) -> None:
     app.include_router(identity.router)
     app.include_router(journey.router)
     app.include_router(metrics.router)
+    app.include_router(departments.router)
     app.include_router(survey_page.router)
     # The builder first: its /surveys/new must not be read as the survey called "new".
     app.include_router(survey_builder.router)
@@ -337,6 +364,7 @@ def mount_web(app: FastAPI) -> None:
     app.include_router(automation.router)
     app.include_router(insights.router)
     app.add_exception_handler(LoginRequired, on_login_required)
+    app.add_exception_handler(PageRefused, on_page_refused)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_middleware(FormGuard)
 
