@@ -241,3 +241,24 @@ def test_churn_scores_are_refused_on_too_short_a_history_and_the_page_says_why(
     assert "no churn model yet" in status["refused"]["score"]
     with ws.session() as s:
         assert risk_distribution(s)["customers"] == 0
+
+
+def test_the_call_centres_mood_is_found_to_follow_its_customers(
+    demo: tuple[Workspace, dict[str, Any]],
+) -> None:
+    """Total Experience on the demo: the call centre's monthly pulse was drawn from its CSAT
+    (docs/demo.md); HR is too small for any eNPS to be shown."""
+    from cxm.metrics.departments import department_view
+
+    ws, _ = demo
+    with ws.session() as s:
+        # 1,000 customers answer about 8 CSAT surveys a month about the call centre: the test
+        # lowers the minimum sample to read them (the default 30 would hide every month).
+        call = department_view(ws.query_engine(), ws.journey_map(), s, "call-centre",
+                               cx_metric="csat", min_sample=5)  # fmt: skip
+        hr = department_view(ws.query_engine(), ws.journey_map(), s, "hr")
+    link = call.link
+    assert link.months >= 8 and link.r is not None and link.low is not None
+    assert link.r > 0.5 and link.low > 0, link
+    assert all(m.ex.estimate is not None for m in call.monthly)  # ~77 answers every month
+    assert hr.ex.estimate is None and all(m.ex.estimate is None for m in hr.monthly)
