@@ -75,8 +75,8 @@ def link_chart(view: DepartmentView, t: Any) -> dict[str, Any]:
         "grid": {"left": 8, "right": 8, "top": 24, "bottom": 48, "containLabel": True},
         "xAxis": {"type": "category", "data": months},
         "yAxis": [
-            {"type": "value", "name": cx_name, "scale": True},
-            {"type": "value", "name": "eNPS", "scale": True, "splitLine": {"show": False}},
+            {"type": "value", "scale": True},
+            {"type": "value", "scale": True, "splitLine": {"show": False}},
         ],
         "series": [
             {"name": cx_name, "type": "line", "yAxisIndex": 0, "connectNulls": False,
