@@ -216,7 +216,10 @@ class Workspace:
         from cxm.metrics.analytics import MetricAnalytics
 
         return MetricAnalytics(
-            engine=self.query_engine, journey=self.journey_map, members=self.segment_members
+            engine=self.query_engine,
+            journey=self.journey_map,
+            members=self.segment_members,
+            session=self.session,
         )
 
     @property

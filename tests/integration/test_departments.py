@@ -195,3 +195,26 @@ def test_too_few_months_give_no_coefficient(workspace: Workspace) -> None:
     # With the default minimum sample (30 answers), 6 staff answers a month are never shown.
     assert all(m.ex.estimate is None for m in small.monthly)
     assert small.ex.estimate is None or small.ex.n >= 30
+
+
+def test_the_cli_prints_the_departments(workspace: Workspace) -> None:
+    import subprocess
+    import sys
+
+    _plant(workspace, months=8, linked=True)
+    env = {"CXM_WORKSPACE": str(workspace.path), "PATH": "/usr/bin:/bin"}
+    if workspace.settings.database_url:
+        env["CXM_DATABASE_URL"] = workspace.settings.database_url
+    listed = subprocess.run([sys.executable, "-m", "cxm", "metrics", "departments"], env=env,
+                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    assert "call-centre" in listed.stdout and "billing" in listed.stdout
+    one = subprocess.run([sys.executable, "-m", "cxm", "metrics", "departments", "call-centre",
+                          "--months", "8", "--cx-metric", "csat"], env=env,
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert one.returncode == 0, one.stderr
+    assert "csat beside eNPS" in one.stdout
+    unknown = subprocess.run([sys.executable, "-m", "cxm", "metrics", "departments", "nowhere"],
+                             env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    said = " ".join((unknown.stdout + unknown.stderr).split())
+    assert unknown.returncode != 0 and "its departments are" in said

@@ -293,3 +293,61 @@ def _cell(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)
+
+
+@metrics_app.command("departments")
+def departments(
+    department: Annotated[
+        str | None, typer.Argument(help="A department of the journey map (default: all).")
+    ] = None,
+    months: Annotated[int, typer.Option(help="Whole months in the period.")] = 12,
+    cx_metric: Annotated[
+        str | None, typer.Option(help="The monthly customer measure set beside eNPS.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the view as JSON.")] = False,
+) -> None:
+    """Each department's CX beside its staff's eNPS (Total Experience); one department: its
+    touchpoints, the two month by month and their correlation."""
+    import orjson
+
+    ws = open_workspace()
+    ws.sync_lake()
+    if department is None:
+        frame = ws.metrics.departments(months=months)
+        if as_json:
+            sys.stdout.write(frame.to_json(orient="records", force_ascii=False) + "\n")
+            return
+        table = Table(title=f"departments, last {months} months")
+        for column in ("department", "owns", "CSAT", "NPS", "eNPS", "open cases"):
+            table.add_column(column)
+        for row in frame.to_dict(orient="records"):
+            table.add_row(row["id"], str(row["owns"]), _shown(row["csat.estimate"], 2),
+                          _shown(row["nps.estimate"], 0), _shown(row["enps.estimate"], 0),
+                          str(row["open_cases"]))  # fmt: skip
+        out.print(table)
+        return
+    view = ws.metrics.department(department, months=months, cx_metric=cx_metric)
+    if as_json:
+        sys.stdout.write(orjson.dumps(view.to_dict(), option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    out.print(f"[bold]{view.name}[/bold] ({view.start} to {view.end}); eNPS "
+              f"{_shown(view.ex.estimate, 0)} from {view.ex.n} answers")  # fmt: skip
+    table = Table(title=f"{view.link.cx_metric} beside eNPS, month by month")
+    for column in ("month", view.link.cx_metric, "n", "eNPS", "n "):
+        table.add_column(column)
+    for m in view.monthly:
+        table.add_row(m.month, _shown(m.cx.estimate, 2), str(m.cx.n), _shown(m.ex.estimate, 0),
+                      str(m.ex.n))  # fmt: skip
+    out.print(table)
+    link = view.link
+    if link.r is None:
+        out.print(f"no correlation: {link.reason}")
+    else:
+        out.print(f"r = {link.r:.2f} (95% interval {link.low:.2f} to {link.high:.2f}) over "
+                  f"{link.months} months, p = {link.p_value:.3g}")  # fmt: skip
+
+
+def _shown(value: Any, digits: int) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "–"
+    return f"{float(value):.{digits}f}"

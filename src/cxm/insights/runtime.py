@@ -82,11 +82,14 @@ class Insights:
     def as_of(self) -> datetime:
         """The moment customers are scored at: now, or the lake's last event when the data
         ends earlier (an import of history, the demo), so silence after it is not read as
-        every customer drifting away."""
+        every customer drifting away. Identify calls only update traits (the churn bands
+        this capability writes among them) and do not count as the data going on."""
         from cxm.analytics import events_table
 
         ev = events_table()
-        last = self.ws.query_engine().execute(ev.aggregate(last=ev.t.max()))
+        last = self.ws.query_engine().execute(
+            ev.filter(ev.type != "identify").aggregate(last=ev.t.max())
+        )
         now = self._now()
         if last.empty or pd.isna(last["last"].iloc[0]):
             return now

@@ -326,11 +326,12 @@ def _num(value: Any) -> float | None:
 
 
 def _after_last_event(engine: Engine) -> date:
-    """The day after the lake's last event (today when the lake is empty)."""
+    """The day after the lake's last interaction (today when there is none): identify calls
+    only update traits (cxm's own churn bands among them) and do not extend the period."""
     from cxm.analytics import events_table
 
     ev = events_table()
-    last = engine.execute(ev.aggregate(last=ev.t.max()))
+    last = engine.execute(ev.filter(ev.type != "identify").aggregate(last=ev.t.max()))
     if last.empty or pd.isna(last["last"].iloc[0]):
         return datetime.now(UTC).date()
     moment = datetime.fromtimestamp(int(last["last"].iloc[0]) / 1e6, tz=UTC)
