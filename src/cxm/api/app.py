@@ -19,6 +19,7 @@ from cxm.api import (
     insights,
     journey_map,
     journeys,
+    kb,
     metrics,
     privacy,
     profiles,
@@ -93,6 +94,7 @@ def create_app(workspace: Workspace, *, web: bool = True) -> FastAPI:
     app.include_router(insights.profiles_router)
     app.include_router(privacy.router)
     app.include_router(departments.router)
+    app.include_router(kb.router)
     if web:
         from cxm.web import mount_web
 

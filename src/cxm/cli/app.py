@@ -20,6 +20,7 @@ from cxm.cli import (
     insights,
     journey,
     journeys,
+    kb,
     metrics,
     privacy,
     resolve,
@@ -69,6 +70,7 @@ segments.register(app)
 text.register(app)
 audit.register(app)
 privacy.register(app)
+kb.register(app)
 users.register(app)
 cases.register(app)
 automation.register(app)

@@ -10,6 +10,7 @@ import cxm.identity.tables
 import cxm.ingest.tables
 import cxm.insights.tables
 import cxm.journeys.tables
+import cxm.kb.tables
 import cxm.privacy.tables
 import cxm.profiles.tables
 import cxm.segments.tables

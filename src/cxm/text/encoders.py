@@ -72,6 +72,14 @@ class _E5Encoder:
         self._model = E5(num_threads=os.cpu_count() or 1)
         self._lock = threading.Lock()
 
+    def passages(self, texts: list[str]) -> np.ndarray:
+        """Vectors of documents to be found by questions (e5's "passage: " side)."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            out = self._model.passage([t[:MAX_CHARS] for t in texts])
+        return np.asarray(out, dtype=np.float32).reshape(len(texts), self.dim)
+
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
@@ -93,6 +101,13 @@ def encoder(name: str) -> Encoder:
     if name == "e5":
         return _E5Encoder()
     raise InvalidInput(f"unknown text encoder {name!r}; choose from {', '.join(ENCODERS)}")
+
+
+def e5_passages(texts: list[str]) -> np.ndarray:
+    """e5 passage vectors (documents a question should find: knowledge-base articles)."""
+    enc = encoder("e5")
+    assert isinstance(enc, _E5Encoder)
+    return enc.passages(texts)
 
 
 def encode_batched(enc: Encoder, texts: list[str], batch: int = 256) -> np.ndarray:

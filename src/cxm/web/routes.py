@@ -47,6 +47,7 @@ from cxm.web import (
     automation,
     cases,
     departments,
+    help_centre,
     identity,
     insights,
     journey,
@@ -355,6 +356,7 @@ def mount_web(app: FastAPI) -> None:
     app.include_router(journey.router)
     app.include_router(metrics.router)
     app.include_router(departments.router)
+    app.include_router(help_centre.router)
     app.include_router(survey_page.router)
     # The builder first: its /surveys/new must not be read as the survey called "new".
     app.include_router(survey_builder.router)
