@@ -10,7 +10,14 @@ from sqlalchemy import func, select
 
 from cxm.demo import build_demo
 from cxm.demo.generator import DEFAULT_END
-from cxm.demo.surveys import CUSTOMER_SURVEYS, EMPLOYEE_SURVEY, TEAMS
+from cxm.demo.surveys import (
+    CUSTOMER_SURVEYS,
+    EMPLOYEE_SURVEY,
+    MIN_PULSE_ANSWERS,
+    PULSE_SHARE,
+    PULSE_SURVEY,
+    TEAMS,
+)
 from cxm.ingest.tables import events
 from cxm.metrics.surveys import survey_metric
 from cxm.surveys import list_surveys
@@ -32,11 +39,23 @@ def test_the_demo_brings_its_surveys_and_the_employee_enps(workspace: Workspace)
         assert {surveys[s].kind for s in customer} == {"nps", "csat", "ces"}
         assert surveys[EMPLOYEE_SURVEY["id"]].anonymous
 
-        by_department = {r.group: r for r in survey_metric(session, metric="enps", by="department")}
+        waves = str(EMPLOYEE_SURVEY["id"])
+        by_department = {r.group: r for r in survey_metric(
+            session, metric="enps", by="department", survey=waves)}  # fmt: skip
         for team in TEAMS:
             row = by_department[team.department]
             assert row.n == 2 * team.answered
             assert row.reportable == (row.n >= 30), team.department
+        # The monthly pulse: every whole month, the teams big enough for a monthly figure.
+        pulse = {r.group: r for r in survey_metric(
+            session, metric="enps", by="department", survey=str(PULSE_SURVEY["id"]))}  # fmt: skip
+        pulsed = [t for t in TEAMS if round(t.invited * PULSE_SHARE) >= MIN_PULSE_ANSWERS]
+        assert {t.department for t in pulsed} == set(pulse) == {
+            "call-centre", "field-service", "retail"}  # fmt: skip
+        months = pulse["call-centre"].n // round(TEAMS[0].invited * PULSE_SHARE)
+        assert 3 <= months <= 4  # the whole months in 120 days
+        for team in pulsed:
+            assert pulse[team.department].n == months * round(team.invited * PULSE_SHARE)
         hr = by_department["hr"]
         assert hr.estimate is None and "at least 30 needed" in (hr.reason or "")
         assert by_department["call-centre"].estimate is not None

@@ -131,6 +131,8 @@ def build_demo(
     matched = ws.resolve(full=True, on_stage=lambda stage: bar.stage(stage, None))
     bar.stage("Mapping the journey", None)
     _save_journey_map(ws)
+    bar.stage("Writing the help centre", None)
+    _help_centre(ws, seed=seed, days=days)
     bar.stage("Surveying customers and staff", None)
     _save_surveys(ws, seed=seed, days=days)
     bar.stage("Reading what customers wrote", total)
@@ -282,6 +284,22 @@ def _save_surveys(ws: Workspace, *, seed: int, days: int) -> None:
         do_run_employee_survey(
             session=session, actor=DEMO_ACTOR, start=start, end=DEFAULT_END, seed=seed
         )
+
+
+def _help_centre(ws: Workspace, *, seed: int, days: int) -> None:
+    """The knowledge base and a year of help-centre visits (``cxm.demo.help_traffic``); once
+    per workspace. The visits are placed on profiles before the cases are built."""
+    from cxm.demo.generator import DEFAULT_END
+    from cxm.demo.help_traffic import load_demo_kb, run_help_traffic
+    from cxm.kb.articles import list_articles
+
+    with ws.session() as session:
+        if list_articles(session):
+            return
+        load_demo_kb(session, DEMO_ACTOR)
+    run_help_traffic(ws, seed=seed, start=DEFAULT_END - timedelta(days=days), end=DEFAULT_END,
+                     actor=DEMO_ACTOR)  # fmt: skip
+    ws.catch_up()
 
 
 def _run_pulse(ws: Workspace, *, seed: int, days: int) -> None:
