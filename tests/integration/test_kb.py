@@ -20,7 +20,7 @@ from cxm.kb.search import search_kb
 from cxm.kb.service import do_load_kb
 from cxm.metrics.changes import compare_proportions
 from cxm.workspace import Workspace
-from helpers import bearer, journeys_for
+from helpers import bearer, journeys_for, sign_in
 
 pytestmark = pytest.mark.anyio
 DEMO_KB = Path(__file__).parents[2] / "src" / "cxm" / "demo" / "kb.yaml"
@@ -127,6 +127,11 @@ async def test_the_help_centre_logs_searches_and_views_and_finds_the_gaps(
     assert {u["article"] for u in gaps["untranslated"]} == {"roaming", "opening-hours"}
     over_api = await api.get("/api/kb/gaps", headers=bearer(admin_token))
     assert over_api.json()["answered"] == 1
+    await sign_in(api, admin_token)
+    page = await api.get("/kb")
+    assert page.status_code == 200
+    assert "czy macie telewizję w pakiecie" in page.text and 'id="kb-untranslated"' in page.text
+    assert 'data-article="roaming"' in page.text
 
 
 async def test_articles_over_the_api_refuse_bad_input(

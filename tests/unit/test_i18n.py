@@ -130,3 +130,18 @@ def test_plural_category() -> None:
 )
 def test_pick_language(accept: str | None, cookie: str | None, default: str, expected: str) -> None:
     assert pick_language(accept, cookie, default) == expected
+
+
+def test_the_help_centre_speaks_every_language_it_offers() -> None:
+    from cxm.web.help_centre import TEXTS
+
+    keys = {lang: set(texts) for lang, texts in TEXTS.items()}
+    assert set(keys) == {"pl", "en", "ru"} and keys["pl"] == keys["en"] == keys["ru"]
+    used = set()
+    for path in sorted(TEMPLATES_DIR.glob("*help*.html")):
+        used |= {m.group(2) for m in re.finditer(r"""\bht\(\s*(["'])([^"']+)\1""",
+                                                 path.read_text(encoding="utf-8"))}  # fmt: skip
+    used = {k for k in used if not k.endswith(".")}  # "kind." ~ kind: built at run time
+    assert used and used <= keys["en"], used - keys["en"]
+    for lang, texts in TEXTS.items():
+        assert placeholders(texts["fallback"]) == {"language"}, lang

@@ -132,7 +132,12 @@ def build_demo(
     bar.stage("Mapping the journey", None)
     _save_journey_map(ws)
     bar.stage("Writing the help centre", None)
-    _help_centre(ws, seed=seed, days=days)
+    languages = {
+        str(c["user_id"]): str(c["language"])
+        for c in company.ground_truth["customers"].values()
+        if c.get("user_id")
+    }
+    _help_centre(ws, seed=seed, days=days, languages=languages)
     bar.stage("Surveying customers and staff", None)
     _save_surveys(ws, seed=seed, days=days)
     bar.stage("Reading what customers wrote", total)
@@ -286,7 +291,7 @@ def _save_surveys(ws: Workspace, *, seed: int, days: int) -> None:
         )
 
 
-def _help_centre(ws: Workspace, *, seed: int, days: int) -> None:
+def _help_centre(ws: Workspace, *, seed: int, days: int, languages: dict[str, str]) -> None:
     """The knowledge base and a year of help-centre visits (``cxm.demo.help_traffic``); once
     per workspace. The visits are placed on profiles before the cases are built."""
     from cxm.demo.generator import DEFAULT_END
@@ -298,7 +303,7 @@ def _help_centre(ws: Workspace, *, seed: int, days: int) -> None:
             return
         load_demo_kb(session, DEMO_ACTOR)
     run_help_traffic(ws, seed=seed, start=DEFAULT_END - timedelta(days=days), end=DEFAULT_END,
-                     actor=DEMO_ACTOR)  # fmt: skip
+                     actor=DEMO_ACTOR, languages=languages)  # fmt: skip
     ws.catch_up()
 
 

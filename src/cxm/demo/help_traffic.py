@@ -32,7 +32,7 @@ from cxm.ingest.tables import events
 from cxm.kb.insights import ASSISTED_CHANNELS
 from cxm.kb.search import search_kb
 from cxm.kb.service import HELP_SOURCE, SEARCHED, VIEWED, do_load_kb, search_properties
-from cxm.profiles.tables import profile_events, trait_observations
+from cxm.profiles.tables import profile_events
 
 KB_FILE = Path(__file__).parent / "kb.yaml"
 VISIT_SHARE = 1 / 16
@@ -56,12 +56,16 @@ def load_demo_kb(session: Any, actor: str) -> None:
         raise RuntimeError(f"the demo knowledge base has problems: {report.rejected[:3]}")
 
 
-def run_help_traffic(ws: Any, *, seed: int, start: datetime, end: datetime, actor: str) -> int:
-    """Log the demo's help-centre visits (see the module docstring); returns how many."""
+def run_help_traffic(
+    ws: Any, *, seed: int, start: datetime, end: datetime, actor: str,
+    languages: dict[str, str],
+) -> int:  # fmt: skip
+    """Log the demo's help-centre visits (see the module docstring); returns how many.
+    ``languages``: each customer's language by user id (the generator's)."""
     rng = random.Random(f"demo-help:{seed}")
     questions = _questions()
     with ws.session() as s:
-        people = _customers(s)
+        people = _customers(s, languages)
         contacts = _contacts(s, [p for p, _, _ in people])
         source = source_named(s, actor=actor, name=HELP_SOURCE, channel="web",
                               label="Help centre")  # fmt: skip
@@ -111,7 +115,7 @@ def _questions() -> dict[str, list[tuple[str, str]]]:
     return out
 
 
-def _customers(s: Any) -> list[tuple[str, str, str]]:
+def _customers(s: Any, languages: dict[str, str]) -> list[tuple[str, str, str]]:
     """(profile id, user id, language) of every live customer with a user id."""
     users = dict(s.execute(
         select(identifiers.c.profile_id, identifiers.c.value)
@@ -119,13 +123,7 @@ def _customers(s: Any) -> list[tuple[str, str, str]]:
         .where(identifiers.c.kind == "user_id", profiles.c.merged_into.is_(None))
         .order_by(identifiers.c.profile_id)
     ).all())  # fmt: skip
-    languages: dict[str, str] = {}
-    for pid, value in s.execute(
-        select(trait_observations.c.profile_id, trait_observations.c.value)
-        .where(trait_observations.c.key == "language")
-    ):  # fmt: skip
-        languages[pid] = str(value).strip('"')[:2]
-    return [(pid, uid, languages.get(pid, "pl")) for pid, uid in users.items()]
+    return [(pid, uid, languages.get(uid, "pl")[:2]) for pid, uid in users.items()]
 
 
 def _contacts(s: Any, ids: list[str]) -> dict[str, list[datetime]]:

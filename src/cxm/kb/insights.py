@@ -119,6 +119,16 @@ def content_gaps(
     }
 
 
+def article_views(session: Session, *, start: datetime, end: datetime) -> dict[str, int]:
+    """How many times each article was opened in the help centre in the period."""
+    views: dict[str, int] = defaultdict(int)
+    for e in help_events(session, start=start, end=end):
+        article = e.properties.get("article")
+        if e.event == VIEWED and isinstance(article, str):
+            views[article] += 1
+    return dict(views)
+
+
 @dataclass(frozen=True)
 class Deflection:
     days: int

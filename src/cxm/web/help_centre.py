@@ -37,6 +37,8 @@ _VISITOR = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 _HEADERS = SECURITY_HEADERS | {"Cache-Control": "no-store"}
 WIDGET = Path(__file__).parent / "static" / "help-widget.js"
 
+# The help centre's own words, in the three languages it serves customers in (the dashboard's
+# catalogues have no Russian); templates call them ``ht(key)``.
 TEXTS: dict[str, dict[str, str]] = {
     "en": {
         "title": "Help centre", "lead": "Answers to what customers ask most, in your language.",
@@ -134,7 +136,7 @@ def help_centre(request: Request, q: str = "", lang: str = "") -> Response:
         record_help_event(ws, visitor=visitor[0], event=SEARCHED, properties=properties)
     by_kind = {kind: [a for a in articles if a.kind == kind] for kind in KINDS}
     context = {
-        "lang": language, "t": t, "languages": LANGUAGES, "q": question, "hits": hits,
+        "lang": language, "ht": t, "languages": LANGUAGES, "q": question, "hits": hits,
         "problem": problem, "by_kind": by_kind, "title_in": _title_in(language),
     }  # fmt: skip
     return _page(request, "help.html", context, visitor=visitor)
@@ -150,7 +152,7 @@ def help_article(request: Request, article_id: str, lang: str = "", q: str = "")
         with ws.session() as s:
             article = get_article(s, article_id)
     except NotFound:
-        context = {"lang": language, "t": t, "languages": LANGUAGES, "message": t("missing")}
+        context = {"lang": language, "ht": t, "languages": LANGUAGES, "message": t("missing")}
         return _page(request, "help_missing.html", context, status=404)
     shown = language if language in article.versions else article.languages[0]
     version = article.versions[shown]
@@ -158,7 +160,7 @@ def help_article(request: Request, article_id: str, lang: str = "", q: str = "")
         "article": article.id, "language": shown, "asked_language": language,
         "version": version.version, "from_search": bool(q)})  # fmt: skip
     context = {
-        "lang": language, "t": t, "languages": LANGUAGES, "a": article, "v": version,
+        "lang": language, "ht": t, "languages": LANGUAGES, "a": article, "v": version,
         "shown": shown, "fallback": shown != language, "body_html": version.html(),
     }  # fmt: skip
     return _page(request, "help_article.html", context, visitor=visitor)

@@ -44,6 +44,7 @@ _NAV: tuple[tuple[str, str, str | None, str], ...] = (
     ("surveys", "star", "/surveys", "dashboard"),
     ("text", "text", "/text", "dashboard"),
     ("cases", "inbox", "/cases", "serving"),
+    ("kb", "search", "/kb", "dashboard"),
     ("insights", "bulb", "/insights", "dashboard"),
     ("automation", "bolt", "/automation", "dashboard"),
     ("privacy", "shield", None, "dashboard"),

@@ -51,6 +51,7 @@ from cxm.web import (
     identity,
     insights,
     journey,
+    kb,
     metrics,
     pages,
     sources,
@@ -357,6 +358,7 @@ def mount_web(app: FastAPI) -> None:
     app.include_router(metrics.router)
     app.include_router(departments.router)
     app.include_router(help_centre.router)
+    app.include_router(kb.router)
     app.include_router(survey_page.router)
     # The builder first: its /surveys/new must not be read as the survey called "new".
     app.include_router(survey_builder.router)
