@@ -107,3 +107,36 @@ async def test_segments_consent_preferences_decide_marketing(
     with workspace.session() as s:
         fired = [j.profile_id for j in s.execute(select(automation_jobs))]
     assert len(fired) == 1
+
+
+async def test_an_audience_export_withholds_those_without_consent(
+    workspace: Workspace, api: httpx.AsyncClient, admin_token: str
+) -> None:
+    from cxm.segments import do_save_segment
+
+    journeys_for(workspace, {
+        "ola": [{"type": "identify", "at": at(-60), "traits": {"plan": "fibre"}},
+                {"event": "Consent Given", "at": at(-50), "properties": {"purpose": "marketing"}}],
+        "ewa": [{"type": "identify", "at": at(-60), "traits": {"plan": "fibre"}},
+                {"event": "Consent Given", "at": at(-50), "properties": {"purpose": "marketing"}},
+                {"event": "Consent Withdrawn", "at": at(-40),
+                 "properties": {"purpose": "marketing", "channel": "email"}}],
+        "iza": [{"type": "identify", "at": at(-60), "traits": {"plan": "fibre"}}],
+    })  # fmt: skip
+    with workspace.session() as s:
+        do_save_segment(session=s, actor="test",
+                        data={"name": "fibre", "traits": {"plan": "fibre"}})  # fmt: skip
+    auth = bearer(admin_token)
+    everyone = await api.get("/api/segments/fibre/members", headers=auth)
+    assert everyone.json()["count"] == 3
+    mail = await api.get("/api/segments/fibre/members", headers=auth,
+                         params={"purpose": "marketing", "channel": "email"})  # fmt: skip
+    body = mail.json()
+    assert body["count"] == 1
+    assert body["withheld"] == {"the customer withdrew consent for marketing by email": 1,
+                                "no consent for marketing (it needs a yes)": 1}  # fmt: skip
+    app = await api.get("/api/segments/fibre/members", headers=auth,
+                        params={"purpose": "marketing", "channel": "app"})  # fmt: skip
+    assert app.json()["count"] == 2
+    bad = await api.get("/api/segments/fibre/members", headers=auth, params={"channel": "app"})
+    assert bad.status_code == 400

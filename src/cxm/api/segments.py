@@ -14,6 +14,7 @@ from cxm.api.bodies import definition_body, read_definition
 from cxm.api.deps import get_session, require
 from cxm.api.responses import JsonResponse
 from cxm.auth import ApiPrincipal
+from cxm.errors import InvalidInput
 from cxm.segments import (
     Segment,
     do_save_segment,
@@ -85,19 +86,43 @@ def read_segment(name: str = _NAME, session: Session = Depends(get_session)) -> 
 @router.get(
     "/segments/{name}/members",
     dependencies=[Depends(require_read)],
-    summary="The profile ids in the segment now, by id",
+    summary="The profile ids in the segment now, by id (an audience: only those who consent)",
 )
 def read_members(
     name: str = _NAME,
     limit: int = Query(1000, ge=1, le=100_000),
     offset: int = Query(0, ge=0),
+    purpose: str | None = Query(
+        None,
+        max_length=100,
+        description="Export an audience for this purpose (marketing, service …): members "
+        "who may not be contacted for it are withheld, and counted by reason",
+    ),
+    channel: str | None = Query(None, max_length=32, description="… and by this channel"),
     session: Session = Depends(get_session),
 ) -> JsonResponse:
     segment = get_segment(session, name)
     members = segment_members(session, segment.definition, now=utcnow())
-    return JsonResponse(
-        {"ok": True, "count": len(members), "profiles": members[offset : offset + limit]}
-    )
+    withheld: dict[str, int] = {}
+    if purpose:
+        from cxm.automation.audience import load_customer
+
+        allowed = []
+        for profile_id in members:
+            customer = load_customer(session, profile_id)
+            ok, why = customer.may_contact(purpose, channel) if customer else (False, "gone")
+            if ok:
+                allowed.append(profile_id)
+            else:
+                withheld[why or "no"] = withheld.get(why or "no", 0) + 1
+        members = allowed
+    elif channel:
+        raise InvalidInput("name the purpose the audience is for (purpose=marketing …)")
+    body: dict[str, Any] = {"ok": True, "count": len(members),
+                            "profiles": members[offset : offset + limit]}  # fmt: skip
+    if purpose:
+        body["withheld"] = withheld
+    return JsonResponse(body)
 
 
 def _body(segment: Segment) -> dict[str, Any]:
