@@ -12,6 +12,7 @@ from cxm.api import (
     audit,
     automation,
     cases,
+    consistency,
     departments,
     events,
     identity,
@@ -95,6 +96,7 @@ def create_app(workspace: Workspace, *, web: bool = True) -> FastAPI:
     app.include_router(privacy.router)
     app.include_router(departments.router)
     app.include_router(kb.router)
+    app.include_router(consistency.router)
     if web:
         from cxm.web import mount_web
 

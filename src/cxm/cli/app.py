@@ -15,6 +15,7 @@ from cxm.cli import (
     audit,
     automation,
     cases,
+    consistency,
     data,
     identity,
     insights,
@@ -71,6 +72,7 @@ text.register(app)
 audit.register(app)
 privacy.register(app)
 kb.register(app)
+consistency.register(app)
 users.register(app)
 cases.register(app)
 automation.register(app)

@@ -150,6 +150,8 @@ def build_demo(
     ws.lake.rebuild(ws.engine)
     bar.stage("Taking the staff's monthly pulse", None)
     _run_pulse(ws, seed=seed, days=days)
+    bar.stage("Registering the facts every channel should agree on", None)
+    _save_facts(ws)
     bar.stage("Setting up automation", None)
     _save_rules(ws)
     bar.stage("Finding insights", None)
@@ -305,6 +307,19 @@ def _help_centre(ws: Workspace, *, seed: int, days: int, languages: dict[str, st
     run_help_traffic(ws, seed=seed, start=DEFAULT_END - timedelta(days=days), end=DEFAULT_END,
                      actor=DEMO_ACTOR, languages=languages)  # fmt: skip
     ws.catch_up()
+
+
+def _save_facts(ws: Workspace) -> None:
+    """The demo's canonical facts (``demo/facts.yaml``), for the consistency checks."""
+    from pathlib import Path
+
+    from cxm.consistency import do_load_facts
+
+    text = (Path(__file__).parent / "facts.yaml").read_text(encoding="utf-8")
+    with ws.session() as session:
+        report = do_load_facts(session, text=text, actor=DEMO_ACTOR)
+    if report.rejected:
+        raise WorkspaceError(f"the demo's facts have problems: {report.rejected[:3]}")
 
 
 def _run_pulse(ws: Workspace, *, seed: int, days: int) -> None:

@@ -6,6 +6,7 @@ import cxm.audit.tables
 import cxm.auth.tables
 import cxm.automation.tables
 import cxm.cases.tables
+import cxm.consistency.tables
 import cxm.identity.tables
 import cxm.ingest.tables
 import cxm.insights.tables
