@@ -15,7 +15,7 @@ import pytest
 from cxm.consistency import do_load_facts, duplicate_accounts, find_conflicts
 from cxm.kb.service import do_load_kb
 from cxm.workspace import Workspace
-from helpers import bearer, journeys_for
+from helpers import bearer, journeys_for, sign_in
 
 pytestmark = pytest.mark.anyio
 DAY = datetime(2026, 9, 10, 12, tzinfo=UTC)
@@ -156,6 +156,10 @@ async def test_conflicts_over_the_api(
     body = answer.json()
     assert [c["kind"] for c in body["conflicts"]] == ["different value"]
     assert body["duplicate_accounts"]["with_duplicates"] == 0
+    await sign_in(api, admin_token)
+    page = await api.get("/consistency")
+    assert page.status_code == 200
+    assert 'data-fact="price.roaming-eu" data-kind="different value"' in page.text
     no_day = {"name": "X", "kind": "fee", "values": [{"value": "1 PLN"}]}
     bad = await api.put("/api/consistency/facts/x", headers=auth, json=no_day)
     assert bad.status_code == 400 and body["facts"] == 3

@@ -262,3 +262,24 @@ def test_the_call_centres_mood_is_found_to_follow_its_customers(
     assert link.r > 0.5 and link.low > 0, link
     assert all(m.ex.estimate is not None for m in call.monthly)  # ~77 answers every month
     assert hr.ex.estimate is None and all(m.ex.estimate is None for m in hr.monthly)
+
+
+def test_the_planted_inconsistencies_are_found_and_nothing_else(
+    demo: tuple[Workspace, dict[str, Any]],
+) -> None:
+    """docs/demo.md: the branches' old roaming price, the payment-reminder template's old fee,
+    the opening-hours article without Russian; the Wi-Fi Booster agrees everywhere."""
+    from cxm.consistency import find_conflicts
+
+    ws, _ = demo
+    report = find_conflicts(ws)
+    found = {(c.fact, c.kind, c.channel, c.language) for c in report.conflicts}
+    assert found == {
+        ("price.roaming-eu", "different value", "branch", None),
+        ("fee.paper-invoice", "expired value", "email", None),
+        ("hours.branches", "missing translation", "kb", "ru"),
+    }, report.conflicts
+    branch = next(c for c in report.conflicts if c.fact == "price.roaming-eu")
+    assert branch.stated == "25 PLN" and branch.expected == "19 PLN" and branch.exposure
+    assert report.conflicts[0] is branch  # the one customers saw most comes first
+    assert report.checked["price.wifi-booster"] > 10  # checked, and no conflict

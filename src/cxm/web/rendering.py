@@ -45,6 +45,7 @@ _NAV: tuple[tuple[str, str, str | None, str], ...] = (
     ("text", "text", "/text", "dashboard"),
     ("cases", "inbox", "/cases", "serving"),
     ("kb", "search", "/kb", "dashboard"),
+    ("consistency", "check", "/consistency", "dashboard"),
     ("insights", "bulb", "/insights", "dashboard"),
     ("automation", "bolt", "/automation", "dashboard"),
     ("privacy", "shield", None, "dashboard"),

@@ -46,6 +46,7 @@ from cxm.store.engine import write_intent
 from cxm.web import (
     automation,
     cases,
+    consistency,
     departments,
     help_centre,
     identity,
@@ -359,6 +360,7 @@ def mount_web(app: FastAPI) -> None:
     app.include_router(departments.router)
     app.include_router(help_centre.router)
     app.include_router(kb.router)
+    app.include_router(consistency.router)
     app.include_router(survey_page.router)
     # The builder first: its /surveys/new must not be read as the survey called "new".
     app.include_router(survey_builder.router)
