@@ -276,7 +276,7 @@ def test_the_planted_inconsistencies_are_found_and_nothing_else(
     found = {(c.fact, c.kind, c.channel, c.language) for c in report.conflicts}
     assert found == {
         ("price.roaming-eu", "different value", "branch", None),
-        ("fee.paper-invoice", "expired value", "email", None),
+        ("fee.paper-invoice", "expired value", "email", "pl"),
         ("hours.branches", "missing translation", "kb", "ru"),
     }, report.conflicts
     branch = next(c for c in report.conflicts if c.fact == "price.roaming-eu")
