@@ -37,6 +37,10 @@ def do_load_kb(session: Session, *, text: str, actor: str) -> LoadReport:
         raise InvalidInput(f"a knowledge-base file has at most {MAX_FILE_BYTES:,} bytes")
     try:
         data = yaml.safe_load(text)
+    except ValueError:  # a date YAML reads itself, such as 2026-13-01
+        raise InvalidInput(
+            "the file holds a value YAML cannot read (a date such as 2026-13-01?); quote it"
+        ) from None
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         line = f" at line {where.line + 1}" if where is not None else ""
