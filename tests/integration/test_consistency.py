@@ -127,6 +127,34 @@ def test_planted_conflicts_are_found_and_agreeing_facts_give_none(workspace: Wor
     assert found.checked == {"price.roaming-eu": 5, "fee.paper-invoice": 3, "price.booster": 1}
 
 
+def test_an_automation_templates_amounts_are_read(workspace: Workspace) -> None:
+    from cxm.automation import do_save_rule
+
+    with workspace.session() as s:
+        do_save_rule(session=s, actor="test", data={
+            "name": "reminder", "trigger": {"event": "Payment Failed"},
+            "actions": [{"email": {"subject": "Payment", "body": {
+                "pl": "Faktura papierowa kosztuje 4 zł.", "en": "A paper invoice costs 5 PLN."}}}],
+        })  # fmt: skip
+        do_load_facts(s, text="""
+facts:
+  - id: fee.paper-invoice
+    name: Paper invoice fee
+    kind: fee
+    values:
+      - {value: 4 PLN, from: 2024-01-01, to: 2026-07-01}
+      - {value: 5 PLN, from: 2026-07-01}
+    statements:
+      - {channel: email, where: "rule:reminder"}
+      - {channel: email, where: "rule:nowhere"}
+""", actor="test")  # fmt: skip
+    found = find_conflicts(workspace, today=date(2026, 10, 20)).conflicts
+    assert {(c.kind, c.where, c.language, c.stated, c.exposure) for c in found} == {
+        ("expired value", "rule:reminder", "pl", "4 PLN", 0),
+        ("missing template", "rule:nowhere", None, None, None),
+    }  # fmt: skip
+
+
 def test_the_value_in_force_is_the_one_of_the_day(workspace: Workspace) -> None:
     """Before the fee changed, the old fee was right: a June e-mail gives no conflict."""
     with workspace.session() as s:

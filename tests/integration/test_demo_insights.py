@@ -267,7 +267,7 @@ def test_the_call_centres_mood_is_found_to_follow_its_customers(
 def test_the_planted_inconsistencies_are_found_and_nothing_else(
     demo: tuple[Workspace, dict[str, Any]],
 ) -> None:
-    """docs/demo.md: the branches' old roaming price, the payment-reminder template's old fee,
+    """docs/demo.md: the branches' old roaming price, the payment-reminder rule's old fee,
     the opening-hours article without Russian; the Wi-Fi Booster agrees everywhere."""
     from cxm.consistency import find_conflicts
 
@@ -277,6 +277,7 @@ def test_the_planted_inconsistencies_are_found_and_nothing_else(
     assert found == {
         ("price.roaming-eu", "different value", "branch", None),
         ("fee.paper-invoice", "expired value", "email", "pl"),
+        ("fee.paper-invoice", "expired value", "email", "en"),
         ("hours.branches", "missing translation", "kb", "ru"),
     }, report.conflicts
     branch = next(c for c in report.conflicts if c.fact == "price.roaming-eu")

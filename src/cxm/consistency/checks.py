@@ -13,7 +13,10 @@ many customers saw the wrong version; and customers forced into duplicate accoun
   different (or expired) value; a language the article lacks is a **missing translation**,
   whose exposure is how many help-centre visitors asking in that language opened the article
   in another;
-- **declared statements** (a template, a macro, a price list, with ``value`` and ``as_of``):
+- **automation templates** (``rule:<name>``): the e-mail subjects and bodies and in-app
+  messages of the rule, per language, read as articles are; exposure is how many customers the
+  rule's e-mails or messages reached;
+- **declared statements** (a web page, a macro, a price list, with ``value`` and ``as_of``):
   compared with the value in force on ``as_of`` (today when not given). Their exposure is not
   measured, and says so.
 
@@ -97,6 +100,9 @@ def find_conflicts(ws: Workspace, *, today: date | None = None) -> CheckReport:
             if where.startswith("kb:") and statement.get("value") is None:
                 report.conflicts.extend(_kb_conflicts(fact, statement, articles.get(where[3:]),
                                                       fallback_views, today))  # fmt: skip
+            elif where.startswith("rule:") and statement.get("value") is None:
+                with ws.session() as s:
+                    report.conflicts.extend(_rule_conflicts(s, fact, where[5:], today))
             else:
                 conflict = _declared_conflict(fact, statement, today)
                 if conflict is not None:
@@ -206,6 +212,54 @@ def _kb_conflicts(
                                   language, str(stated), expected, None, 1,
                                   version.created_at.date().isoformat(), today.isoformat(),
                                   f"version {version.version} of the article"))  # fmt: skip
+    return found
+
+
+def _rule_conflicts(s: Session, fact: Fact, name: str, today: date) -> list[Conflict]:
+    """What an automation rule's e-mail and in-app templates say, per language."""
+    from cxm.automation import get_rule
+    from cxm.automation.tables import automation_jobs
+    from cxm.errors import NotFound
+
+    where = f"rule:{name}"
+    try:
+        rule = get_rule(s, name).rule
+    except NotFound:
+        return [Conflict(fact.id, fact.name, fact.department, "missing template", "automation",
+                         where, None, None, None, None, 0, None, None,
+                         "no automation rule of that name")]  # fmt: skip
+    period = fact.value_at(today)
+    if fact.kind not in ("price", "fee") or period is None:
+        return []
+    found = []
+    for action in rule.actions:
+        if action.kind not in ("email", "nudge"):
+            continue
+        texts: dict[str | None, list[str]] = defaultdict(list)
+        for key in ("subject", "body", "message"):
+            value = action.options.get(key)
+            if isinstance(value, dict):
+                for lang, text in value.items():
+                    texts[str(lang)].append(str(text))
+            elif isinstance(value, str):
+                texts[None].append(value)
+        reached = s.execute(
+            select(func.count(func.distinct(automation_jobs.c.profile_id))).where(
+                automation_jobs.c.rule == name, automation_jobs.c.kind == action.kind,
+                automation_jobs.c.status == "done")
+        ).scalar()  # fmt: skip
+        for lang, parts in texts.items():
+            amounts = [a for a in mentioned_amounts("\n".join(parts))
+                       if a.currency == period.value.currency]  # fmt: skip
+            if not amounts or any(a.same_as(period.value) for a in amounts):
+                continue
+            kind, expected = _judge(fact, amounts[0], today)
+            if kind is not None:
+                found.append(Conflict(fact.id, fact.name, fact.department, kind,
+                                      str(action.channel or action.kind), where, lang,
+                                      str(amounts[0]), expected, int(reached or 0),
+                                      int(reached or 0), None, today.isoformat(),
+                                      f"the rule's {action.kind} template"))  # fmt: skip
     return found
 
 

@@ -14,7 +14,9 @@ A fact is written as data (``cxm consistency load FILE``, ``PUT /api/consistency
           - {event: Add-on Purchased, property: price, where: {addon: Roaming Pack EU+}}
         statements:                     # documents that state it
           - {channel: kb, where: "kb:roaming"}            # read from the article's text
-          - {channel: email, where: "template: welcome", value: 19 PLN, as_of: 2026-10-01}
+          - {channel: email, where: "rule:welcome"}       # read from an automation rule's
+                                                          # e-mail and in-app templates
+          - {channel: agent, where: "macro: prices", value: 19 PLN, as_of: 2026-10-01}
 
 Money is an amount and an ISO currency (``59 PLN``, ``19,99 zł``, ``€5``: zł, zl and złotych
 are PLN); a value of another kind is text, compared without case and extra spaces. A value
@@ -250,9 +252,9 @@ def check_fact(data: Any) -> tuple[dict[str, Any], list[ErrorDetail]]:
                 bad((*loc, "value"), str(exc))
                 continue
             item["value"] = str(item["value"])
-        elif not str(statement["where"]).startswith("kb:"):
-            bad((*loc, "value"), "say what it states (only a kb: statement is read from the "
-                "article itself)")  # fmt: skip
+        elif not str(statement["where"]).startswith(("kb:", "rule:")):
+            bad((*loc, "value"), "say what it states (only kb: articles and rule: templates "
+                "are read by cxm itself)")  # fmt: skip
             continue
         as_of = statement.get("as_of")
         day = _day(as_of, (*loc, "as_of"), bad) if as_of is not None else None

@@ -187,7 +187,7 @@ def _save_rules(ws: Workspace) -> None:
     with ws.session() as s:
         report = association_report(s, ws.query_engine(), start=end - timedelta(days=400),
                                     end=end)  # fmt: skip
-        rules = [callback_rule(), alert_rule()]
+        rules = [callback_rule(), alert_rule(), reminder_rule()]
         booster = [r for r in report.rules if r.significant and r.product == CAMPAIGN_ADDON]
         if booster:
             rules.append(campaign_rule(booster[0].problem_id))
@@ -211,6 +211,29 @@ def callback_rule() -> dict[str, Any]:
         "limits": {"per_customer": {"count": 1, "days": 30},
                    "quiet_hours": {"start": "21:00", "end": "08:00",
                                    "timezone": "Europe/Warsaw"}},
+    }  # fmt: skip
+
+
+def reminder_rule() -> dict[str, Any]:
+    """A reminder after a failed payment, by e-mail, in the customer's language. Its Polish
+    and English templates still quote the paper-invoice fee that ended on 30 June (planted:
+    the consistency check finds it; docs/demo.md). Saved switched off, like every demo rule
+    that writes to customers from outside the demo."""
+    return {
+        "name": "payment-reminder",
+        "description": "A customer whose payment failed is reminded by e-mail",
+        "enabled": False,
+        "trigger": {"event": "Payment Failed"},
+        "consent": "service",
+        "actions": [{"email": {
+            "subject": {"pl": "Płatność nie powiodła się", "en": "Your payment failed",
+                        "ru": "Платёж не прошёл"},
+            "body": {"pl": "Dzień dobry {{ first_name }}, prosimy o ponowną płatność. Pamiętaj: "
+                           "faktura papierowa kosztuje 4 zł miesięcznie, e-faktura nic.",
+                     "en": "Hello {{ first_name }}, please pay again. A paper invoice costs "
+                           "4 PLN a month; an e-invoice is free.",
+                     "ru": "Здравствуйте, {{ first_name }}! Пожалуйста, оплатите ещё раз."},
+        }}],
     }  # fmt: skip
 
 
