@@ -34,7 +34,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import orjson
-import yaml
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
@@ -307,43 +306,15 @@ class FactsReport:
     rejected: list[ErrorDetail] = field(default_factory=list)
 
 
-class _Loader(yaml.SafeLoader):
-    """YAML without its own date reading: dates stay text, so a bad one (2026-13-01) is one
-    fact's problem, reported where it is, not a file that cannot be read."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
 def do_load_facts(session: Session, *, text: str, actor: str) -> FactsReport:
     """Save every fact of a YAML or JSON document (``facts: [...]``); bad ones are listed."""
-    try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 (a SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" at line {mark.line + 1}" if mark is not None else ""
-        raise InvalidInput(f"the file is not valid YAML or JSON{line}") from None
-    except RecursionError:
-        raise InvalidInput("the file is nested too deeply") from None
-    items = data.get("facts") if isinstance(data, dict) else None
-    if not isinstance(items, list):
-        raise InvalidInput("the file holds no fact list: write 'facts:' and a list")
-    report = FactsReport()
-    for i, item in enumerate(items):
-        try:
-            with session.begin_nested():
-                saved = do_save_fact(session, data=item, actor=actor)
-        except InvalidInput as exc:
-            label = item.get("id") if isinstance(item, dict) else None
-            where = f"facts[{i}]" + (f" ({label})" if isinstance(label, str) else "")
-            for p in exc.errors or [ErrorDetail((), exc.message)]:
-                report.rejected.append(ErrorDetail((where, *p.loc), p.message))
-            continue
-        report.saved.append(saved.id)
-    return report
+    from cxm.documents import read_items, save_each
+
+    items = read_items(text, "facts")
+    saved, rejected = save_each(
+        session, items, "facts", lambda item: do_save_fact(session, data=item, actor=actor)
+    )
+    return FactsReport(saved=[f.id for f in saved], rejected=rejected)
 
 
 def get_fact(session: Session, fact_id: str) -> Fact:

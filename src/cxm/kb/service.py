@@ -6,9 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
-from cxm.errors import ErrorDetail, InvalidInput
+from cxm.errors import ErrorDetail
 from cxm.kb.articles import do_save_article
 
 if TYPE_CHECKING:
@@ -33,37 +31,17 @@ class LoadReport:
 def do_load_kb(session: Session, *, text: str, actor: str) -> LoadReport:
     """Save every article of a YAML or JSON document (``articles: [...]``); a bad article is
     rejected with its problems and where they are, and the good ones are saved."""
-    if len(text.encode()) > MAX_FILE_BYTES:
-        raise InvalidInput(f"a knowledge-base file has at most {MAX_FILE_BYTES:,} bytes")
-    try:
-        data = yaml.safe_load(text)
-    except ValueError:  # a date YAML reads itself, such as 2026-13-01
-        raise InvalidInput(
-            "the file holds a value YAML cannot read (a date such as 2026-13-01?); quote it"
-        ) from None
-    except yaml.YAMLError as exc:
-        where = getattr(exc, "problem_mark", None)
-        line = f" at line {where.line + 1}" if where is not None else ""
-        raise InvalidInput(f"the file is not valid YAML or JSON{line}") from None
-    except RecursionError:
-        raise InvalidInput("the file is nested too deeply") from None
-    articles = data.get("articles") if isinstance(data, dict) else None
-    if not isinstance(articles, list):
-        raise InvalidInput("the file holds no article list: write 'articles:' and a list")
-    report = LoadReport()
-    for index, article in enumerate(articles):
-        try:
-            with session.begin_nested():
-                saved = do_save_article(session, data=article, actor=actor)
-        except InvalidInput as exc:
-            label = article.get("id") if isinstance(article, dict) else None
-            where = f"articles[{index}]" + (f" ({label})" if isinstance(label, str) else "")
-            for problem in exc.errors or [ErrorDetail((), exc.message)]:
-                report.rejected.append(ErrorDetail((where, *problem.loc), problem.message))
-            continue
-        report.saved.append(saved.article)
-        report.new_versions += len(saved.new_versions)
-    return report
+    from cxm.documents import read_items, save_each
+
+    items = read_items(text, "articles", max_bytes=MAX_FILE_BYTES)
+    saved, rejected = save_each(
+        session, items, "articles", lambda item: do_save_article(session, data=item, actor=actor)
+    )
+    return LoadReport(
+        saved=[s.article for s in saved],
+        new_versions=sum(len(s.new_versions) for s in saved),
+        rejected=rejected,
+    )
 
 
 def record_help_event(
