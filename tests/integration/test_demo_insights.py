@@ -284,3 +284,19 @@ def test_the_planted_inconsistencies_are_found_and_nothing_else(
     assert branch.stated == "25 PLN" and branch.expected == "19 PLN" and branch.exposure
     assert report.conflicts[0] is branch  # the one customers saw most comes first
     assert report.checked["price.wifi-booster"] > 10  # checked, and no conflict
+
+
+def test_case_topics_are_set_beside_the_articles_that_answer_them(
+    demo: tuple[Workspace, dict[str, Any]],
+) -> None:
+    from cxm.kb.insights import content_gaps
+
+    ws, _ = demo
+    start, end = period()
+    with ws.session() as s:
+        report = content_gaps(s, start=start, end=end)
+    topics = report["case_topics"]
+    assert topics and topics == sorted(topics, key=lambda t: -t["cases"])
+    assert all(t["cases"] > 0 and t["label"] for t in topics)
+    assert any(t["closest"] for t in topics)
+    assert report["searches"] > 0  # the demo's help-centre visits are read

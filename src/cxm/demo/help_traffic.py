@@ -64,6 +64,7 @@ def run_help_traffic(
     ``languages``: each customer's language by user id (the generator's)."""
     rng = random.Random(f"demo-help:{seed}")
     questions = _questions()
+    versions = _versions()
     with ws.session() as s:
         people = _customers(s, languages)
         contacts = _contacts(s, [p for p, _, _ in people])
@@ -93,11 +94,13 @@ def run_help_traffic(
                 "event": SEARCHED, "messageId": f"demo-help-{visits}-s",
                 "timestamp": at.isoformat(),
                 "properties": search_properties(question, asked, hits)}))  # fmt: skip
-            if opened:
+            if opened and article is not None:
+                has = versions[article]
                 batch.append((len(batch), base | {
                     "event": VIEWED, "messageId": f"demo-help-{visits}-v",
                     "timestamp": (at + timedelta(minutes=rng.uniform(0.5, 4))).isoformat(),
-                    "properties": {"article": article, "language": lang,
+                    "properties": {"article": article, "asked_language": lang,
+                                   "language": lang if lang in has else has[0],
                                    "from_search": True}}))  # fmt: skip
             visits += 1
     report = do_ingest_events(ws.engine, source=source, events=batch)
@@ -113,6 +116,12 @@ def _questions() -> dict[str, list[tuple[str, str]]]:
         for lang, asked in article.get("questions", {}).items():
             out[lang].extend((article["id"], q) for q in asked)
     return out
+
+
+def _versions() -> dict[str, list[str]]:
+    """Each article's languages, in the file's order."""
+    data = yaml.safe_load(KB_FILE.read_text(encoding="utf-8"))
+    return {a["id"]: list(a["versions"]) for a in data["articles"]}
 
 
 def _customers(s: Any, languages: dict[str, str]) -> list[tuple[str, str, str]]:

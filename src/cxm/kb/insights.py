@@ -11,6 +11,12 @@ versions missing in a language are listed too (``untranslated``). Similarity is 
 judge a gap: a question nothing answers still finds a nearest article about as similar as a
 right answer often is (``cxm.kb.search``).
 
+**Case topics** (``case_topics``). What customers open cases about (the text topic of a case's
+first words), ranked by cases opened in the period, each with the article a search with the
+topic's keyphrases finds first in each language, and whether it had to fall back to another
+language. It shows which frequent problems the knowledge base answers and in which language,
+for a person to judge (similarity alone cannot, see above).
+
 **Deflection** (``deflection``). Among linked customers who used the help centre in the
 period, two groups with the same need: those who opened an article (*self-served*) and those
 who searched but opened none (*comparison*). For each, the share who contacted the company
@@ -110,6 +116,7 @@ def content_gaps(
         if any(lang not in a.versions for lang in LANGUAGES)
     ]  # fmt: skip
     return {
+        "case_topics": case_topics(session, start=start, end=end),
         "searches": searches,
         "answered": answered,
         "answered_share": round(answered / searches, 4) if searches else None,
@@ -117,6 +124,48 @@ def content_gaps(
         "untranslated": untranslated,
         "answer_minutes": ANSWER_MINUTES,
     }
+
+
+def case_topics(
+    session: Session, *, start: datetime, end: datetime, limit: int = 10
+) -> list[dict[str, Any]]:
+    """The topics of the cases opened in the period, most cases first, each with the article
+    its keyphrases find first per language."""
+    from sqlalchemy import func
+
+    from cxm.cases.tables import cases
+    from cxm.errors import InvalidInput
+    from cxm.kb.search import search_kb
+    from cxm.text.tables import text_topics
+
+    rows = session.execute(
+        select(cases.c.topic_id, func.count(), text_topics.c.label, text_topics.c.keyphrases)
+        .join(text_topics, text_topics.c.id == cases.c.topic_id)
+        .where(cases.c.opened_at >= start, cases.c.opened_at < end)
+        .group_by(cases.c.topic_id, text_topics.c.label, text_topics.c.keyphrases)
+        .order_by(func.count().desc(), cases.c.topic_id)
+        .limit(limit)
+    ).all()  # fmt: skip
+    out = []
+    for topic_id, n, label, keyphrases in rows:
+        phrases = orjson.loads(keyphrases) if keyphrases else {}
+        closest = {}
+        for language in LANGUAGES:
+            words = [str(p) for p in (phrases.get(language) or [])[:5]]
+            if not words:
+                continue
+            try:
+                hits = search_kb(session, " ".join(words)[:500], language=language, limit=1)
+            except InvalidInput:
+                continue
+            if hits:
+                closest[language] = {"article": hits[0].article, "title": hits[0].title,
+                                     "fallback": hits[0].fallback,
+                                     "similarity": hits[0].similarity}  # fmt: skip
+        first: list[str] = next(iter(phrases.values()), [])
+        out.append({"topic": int(topic_id), "label": label or ", ".join(first[:3]),
+                    "cases": int(n), "closest": closest})  # fmt: skip
+    return out
 
 
 def article_views(session: Session, *, start: datetime, end: datetime) -> dict[str, int]:
