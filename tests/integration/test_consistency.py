@@ -188,6 +188,16 @@ async def test_conflicts_over_the_api(
     page = await api.get("/consistency")
     assert page.status_code == 200
     assert 'data-fact="price.roaming-eu" data-kind="different value"' in page.text
+    # Routed: the owning department's page lists it, another's does not.
+    from cxm.journeys.map import telecom_yaml
+    from cxm.journeys.service import do_save_journey_map
+
+    with workspace.session() as s:
+        do_save_journey_map(session=s, source=telecom_yaml(), actor="test")
+    sales = await api.get("/departments/sales")
+    assert 'id="dp-conflicts"' in sales.text and 'data-fact="price.roaming-eu"' in sales.text
+    retail = await api.get("/departments/retail")
+    assert retail.status_code == 200 and 'id="dp-conflicts"' not in retail.text
     no_day = {"name": "X", "kind": "fee", "values": [{"value": "1 PLN"}]}
     bad = await api.put("/api/consistency/facts/x", headers=auth, json=no_day)
     assert bad.status_code == 400 and body["facts"] == 3

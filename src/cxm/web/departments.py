@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
 from cxm.auth.reach import check_aggregates
+from cxm.consistency import find_conflicts
 from cxm.errors import CxmError
 from cxm.metrics.departments import LINK_METRICS, DepartmentView, department_summaries
 from cxm.metrics.departments import department_view as build_view
@@ -51,6 +52,8 @@ def department_page(
         with ws.session() as s:
             view = build_view(ws.query_engine(), ws.journey_map(), s, department,
                               cx_metric=cx or None)  # fmt: skip
+        # What the channels say wrong about the facts this department owns (routed here).
+        conflicts = [c for c in find_conflicts(ws).conflicts if c.department == department]
     except CxmError as exc:
         return error_page(request, exc.http_status, exc.message, viewer, "departments")
     t = translator(viewer.lang)
@@ -60,6 +63,7 @@ def department_page(
         "link_metrics": LINK_METRICS,
         "held": viewer.principal.held_to is not None,
         "shown": reading_text(viewer.lang),
+        "conflicts": conflicts,
     }
     return render_page(request, "department.html", context, viewer=viewer, active="departments")
 
