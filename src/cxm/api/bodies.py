@@ -49,3 +49,18 @@ async def read_definition(request: Request, what: str) -> Any:
     raise InvalidInput(
         f"send the {what} as application/json (or application/yaml); got {media_type!r}"
     )
+
+
+MAX_DOCUMENT_BYTES = 5_000_000
+
+
+async def read_document(request: Request) -> str:
+    """The body as UTF-8 text: a file of many definitions (articles, facts) to be read by
+    ``cxm.documents``, at most ``MAX_DOCUMENT_BYTES``."""
+    body = await request.body()
+    if len(body) > MAX_DOCUMENT_BYTES:
+        raise PayloadTooLarge(f"the file is over {MAX_DOCUMENT_BYTES:,} bytes")
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput("send the file as UTF-8 text (YAML or JSON)") from None

@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from cxm.api.bodies import definition_body, read_definition
+from cxm.api.bodies import definition_body, read_definition, read_document
 from cxm.api.deps import get_workspace, require, require_aggregates
 from cxm.api.responses import JsonResponse
 from cxm.auth import ApiPrincipal
@@ -116,11 +116,7 @@ async def load(
     ws: Workspace = Depends(get_workspace),
     principal: ApiPrincipal = Depends(require_write),
 ) -> JsonResponse:
-    body = await request.body()
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InvalidInput("send the file as UTF-8 text (YAML or JSON)") from None
+    text = await read_document(request)
     with ws.session() as s:
         report = do_load_kb(s, text=text, actor=principal.actor)
     return JsonResponse({"ok": not report.rejected, "saved": report.saved,

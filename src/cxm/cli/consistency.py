@@ -8,10 +8,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
-from cxm.cli.context import cli_actor, open_workspace
+from cxm.cli.context import cli_actor, open_workspace, print_rejected
 
 out = Console()
 consistency_app = typer.Typer(help="One truth across channels: facts and conflicts.",
@@ -31,11 +30,7 @@ def load(path: Annotated[Path, typer.Argument(help="A YAML or JSON file with 'fa
     with ws.session() as s:
         report = do_load_facts(s, text=path.read_text(encoding="utf-8"), actor=cli_actor())
     out.print(f"{len(report.saved)} facts saved")
-    for problem in report.rejected:
-        where = ".".join(str(p) for p in problem.loc)
-        out.print(f"[red]rejected[/red] {escape(where)}: {escape(problem.message)}")
-    if report.rejected:
-        raise typer.Exit(1)
+    print_rejected(out, report.rejected)
 
 
 @consistency_app.command("check")

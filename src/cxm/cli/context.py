@@ -5,6 +5,9 @@ from __future__ import annotations
 import getpass
 import os
 from datetime import date
+from typing import Any
+
+import typer
 
 from cxm.config import Settings
 from cxm.errors import InvalidInput
@@ -41,3 +44,15 @@ def parse_day(text: str | None, name: str) -> date | None:
         return date.fromisoformat(text)
     except ValueError:
         raise InvalidInput(f"{name}: {text!r} is not a day; write YYYY-MM-DD") from None
+
+
+def print_rejected(console: Any, rejected: list[Any]) -> None:
+    """Each refused item of a loaded file (``cxm.documents``), with where it is and why; exits
+    with status 1 when there was any (the good items were saved)."""
+    from rich.markup import escape
+
+    for problem in rejected:
+        where = ".".join(str(p) for p in problem.loc)
+        console.print(f"[red]rejected[/red] {escape(where)}: {escape(problem.message)}")
+    if rejected:
+        raise typer.Exit(1)

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from cxm.cli.context import cli_actor, open_workspace
+from cxm.cli.context import cli_actor, open_workspace, print_rejected
 
 out = Console()
 kb_app = typer.Typer(help="The knowledge base and the help centre.", no_args_is_help=True)
@@ -34,11 +34,7 @@ def load(
     with ws.session() as s:
         report = do_load_kb(s, text=path.read_text(encoding="utf-8"), actor=cli_actor())
     out.print(f"{len(report.saved)} articles saved, {report.new_versions} new versions")
-    for problem in report.rejected:
-        where = ".".join(str(p) for p in problem.loc)
-        out.print(f"[red]rejected[/red] {escape(where)}: {escape(problem.message)}")
-    if report.rejected:
-        raise typer.Exit(1)
+    print_rejected(out, report.rejected)
 
 
 @kb_app.command("list")

@@ -34,7 +34,6 @@ from cxm.web.viewer import SECURITY_HEADERS, workspace_of
 router = APIRouter(include_in_schema=False)
 VISITOR_COOKIE = "cxm_help"
 _VISITOR = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-_HEADERS = SECURITY_HEADERS | {"Cache-Control": "no-store"}
 WIDGET = Path(__file__).parent / "static" / "help-widget.js"
 
 # The help centre's own words, in the three languages it serves customers in (the dashboard's
@@ -107,7 +106,7 @@ def _visitor(request: Request) -> tuple[str, bool]:
 def _page(request: Request, template: str, context: dict[str, Any], status: int = 200,
           visitor: tuple[str, bool] | None = None) -> HTMLResponse:  # fmt: skip
     html = render_template(template, context)
-    response = HTMLResponse(html, status_code=status, headers=_HEADERS)
+    response = HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
     if visitor is not None and visitor[1]:
         response.set_cookie(VISITOR_COOKIE, visitor[0], max_age=365 * 86400, httponly=True,
                             samesite="lax", secure=request.url.scheme == "https")  # fmt: skip
