@@ -79,6 +79,16 @@ def test_a_labelled_csv_keeps_the_good_rows_and_says_where_the_bad_ones_are() ->
         read_labelled_csv(b"\xff\xfe\x00bad", filename="x.csv")
 
 
+def test_a_source_column_says_where_each_kept_text_came_from() -> None:
+    data = "text,label,channel\nŚwietnie,pos,chat\n,negative,chat\nOkropne,-1,\nOk,0,email\n"
+    read = read_labelled_csv(data.encode(), source_column="channel", filename="labels.csv")
+    assert read.texts == ["Świetnie", "Okropne", "Ok"]
+    assert read.sources == ["chat", "-", "email"]  # an empty source is a source of its own
+    assert read_labelled_csv(data.encode(), filename="labels.csv").sources is None
+    with pytest.raises(InvalidInput, match="no column source"):
+        read_labelled_csv(data.encode(), source_column="source", filename="labels.csv")
+
+
 def test_language_centring_makes_topics_form_by_theme() -> None:
     rng = np.random.default_rng(7)
     themes = rng.normal(size=(4, 64))

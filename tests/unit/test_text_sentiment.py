@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cxm.text.encoders import encode_batched, encoder
 from cxm.text.sentiment import FILES, load_model
 from cxm.text.training import evaluate_sentiment, train_sentiment
 from text_corpus import THEMES
@@ -61,3 +62,43 @@ def test_held_out_measurement_reports_both_stages() -> None:
     metrics = evaluate_sentiment(texts, labels, languages=langs, holdout=0.3)
     assert metrics["held_out"] >= 30
     assert metrics["cascade_accuracy"] >= 0.8 and 0 <= metrics["routed_to_e5"] <= 1
+
+
+def test_folds_hold_out_whole_sources_where_a_language_has_several() -> None:
+    from cxm.text.training import _folds
+
+    langs = np.array(["en"] * 6 + ["pl"] * 6)
+    y = np.array(["positive", "negative"] * 6)
+    sources = np.array(["tweets"] * 2 + ["films"] * 2 + ["news"] * 2 + ["medicine"] * 6)
+    fold = _folds(langs, y, sources, folds=3, seed=1)
+    for name in ("tweets", "films", "news"):  # each English source is one fold of its own
+        assert len(set(fold[sources == name].tolist())) == 1
+    assert len(set(fold[:6].tolist())) == 3
+    # Polish has one source: a stratified random split, every fold gets each label
+    for label in ("positive", "negative"):
+        assert sorted(fold[(langs == "pl") & (y == label)].tolist()) == [0, 1, 2]
+
+
+def test_each_language_with_enough_texts_gets_its_own_combiners(tmp_path: Path) -> None:
+    texts, labels, langs = labelled()
+    model = train_sentiment(texts, labels, languages=langs, min_language_texts=10, version="t")
+    assert set(model.by_language) == set(langs)
+    names = {p.name for p in model.save(tmp_path)}
+    assert {"sentiment-fast.pl.npz", "sentiment-full.ru.npz"} <= names
+    loaded = load_model(tmp_path)
+    assert set(loaded.by_language) == set(langs)
+    sample = ["Dziękuję, świetna obsługa!", "Internet is down again"]
+    vectors = encode_batched(encoder("use"), sample)
+    own = loaded.fast_probabilities(sample, vectors, ["pl", "en"])
+    shared = loaded.fast_probabilities(sample, vectors, ["de", "de"])  # no German combiners
+    assert not np.allclose(own, shared)
+    np.testing.assert_allclose(shared, loaded.fast_probabilities(sample, vectors), atol=1e-6)
+    np.testing.assert_allclose(own.sum(axis=1), 1, atol=1e-5)
+    by_text = [
+        loaded.predict([t], languages=[g])[0] for t, g in zip(sample, ("pl", "en"), strict=True)
+    ]
+    assert [r.label for r in by_text] == ["positive", "negative"]
+    # a model retrained without languages leaves no stale per-language files behind
+    train_sentiment(texts, labels, version="t2").save(tmp_path)
+    assert not list(tmp_path.glob("sentiment-f*.*.npz"))
+    assert load_model(tmp_path).by_language == {}

@@ -167,13 +167,21 @@ def train(
     label_column: Annotated[
         str, typer.Option(help="The column holding labels (negative/neutral/positive/mixed).")
     ] = "label",
+    source_column: Annotated[
+        str | None,
+        typer.Option(
+            help="A column saying where each text came from (channel, data set); "
+            "training then holds out whole sources to fit its combiners."
+        ),
+    ] = None,  # fmt: skip
 ) -> None:
     """Train the sentiment model on your labelled texts; it replaces the shipped one here."""
     from cxm.text.training import evaluate_sentiment, read_labelled_csv, train_sentiment
 
     ws = open_workspace()
     data = read_labelled_csv(file.read_bytes(), text_column=text_column,
-                             label_column=label_column, filename=file.name)  # fmt: skip
+                             label_column=label_column, source_column=source_column,
+                             filename=file.name)  # fmt: skip
     for problem in data.rejected[:20]:
         err.print(f"  skipped {':'.join(map(str, problem.loc))}: {problem.message}")
     if data.rejected:
@@ -181,8 +189,9 @@ def train(
     from cxm.text.language import detect_languages
 
     languages = [lang.code for lang in detect_languages(data.texts)]
-    metrics = evaluate_sentiment(data.texts, data.labels, languages=languages)
-    model = train_sentiment(data.texts, data.labels, languages=languages)
+    metrics = evaluate_sentiment(data.texts, data.labels, languages=languages,
+                                 sources=data.sources)  # fmt: skip
+    model = train_sentiment(data.texts, data.labels, languages=languages, sources=data.sources)
     model.full.metrics["held_out"] = metrics
     paths = model.save(ws.path / "models" / "text")
     out.print(f"trained on {len(data.texts)} texts; held-out accuracy "

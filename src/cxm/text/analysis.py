@@ -109,7 +109,7 @@ def analyse_texts(
         )
         for j in missing:
             vectors[j] = fresh[hashes[live[j]]]
-    sentiments = model.predict(cut, vectors)
+    sentiments = model.predict(cut, vectors, [lang.code for lang in languages])
     emotions = read_emotions(vectors, [s.label for s in sentiments])
     out: list[TextAnalysis] = []
     by_live = {i: j for j, i in enumerate(live)}

@@ -16,13 +16,15 @@ the hard ones get the better model. ``model="use"`` runs the fast stage only, ``
 full stage for every text (``CXM_TEXT_MODEL``).
 
 Each stage's combiner is trained on out-of-fold probabilities of the base models and calibrated
-(``cxm.text.heads``), so a confidence of 0.8 means right about 80% of the time. The score is
-``P(positive) − P(negative)`` in [−1, 1].
+(``cxm.text.heads``), so a confidence of 0.8 means right about 80% of the time. Each language
+the training data had enough texts of gets combiners of its own (how far to trust the n-grams
+differs between Polish and English); other languages use the combiners of all of them. The
+score is ``P(positive) − P(negative)`` in [−1, 1].
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -69,6 +71,9 @@ class SentimentModel:
     full: LinearHead  # combines n-grams + USE + e5
     choice: str = "cascade"
     threshold: float = 0.6
+    # Combiners of one language ("pl": (fast, full)); a text in another language uses the
+    # combiners above.
+    by_language: dict[str, tuple[LinearHead, LinearHead]] = field(default_factory=dict)
 
     @property
     def version(self) -> str:
@@ -82,42 +87,70 @@ class SentimentModel:
     def classes(self) -> tuple[str, ...]:
         return self.full.classes
 
-    def fast_probabilities(self, texts: list[str], use_vectors: np.ndarray) -> np.ndarray:
+    def fast_probabilities(
+        self, texts: list[str], use_vectors: np.ndarray, languages: list[str] | None = None
+    ) -> np.ndarray:
         views = [
             self.ngrams.predict_proba(ngram_counts(texts)),
             self.use.predict_proba(use_vectors),
         ]
-        return self.fast.predict_proba(stack_features(views))
+        return self._combined(stack_features(views), languages, stage=0)
 
     def full_probabilities(
-        self, texts: list[str], use_vectors: np.ndarray, e5_vectors: np.ndarray
+        self,
+        texts: list[str],
+        use_vectors: np.ndarray,
+        e5_vectors: np.ndarray,
+        languages: list[str] | None = None,
     ) -> np.ndarray:
         views = [
             self.ngrams.predict_proba(ngram_counts(texts)),
             self.use.predict_proba(use_vectors),
             self.e5.predict_proba(e5_vectors),
         ]
-        return self.full.predict_proba(stack_features(views))
+        return self._combined(stack_features(views), languages, stage=1)
 
-    def predict(self, texts: list[str], use_vectors: np.ndarray | None = None) -> list[Sentiment]:
-        """Sentiment of each text; ``use_vectors`` (already computed) saves encoding twice."""
+    def _combined(self, x: np.ndarray, languages: list[str] | None, stage: int) -> np.ndarray:
+        """Each text through its language's combiner of ``stage`` (0 fast, 1 full), or the
+        combiner of all languages; columns in the order of ``classes``."""
+        shared = (self.fast, self.full)[stage]
+        out = shared.predict_proba(x)
+        if not languages or not self.by_language:
+            return out
+        langs = np.asarray(languages)
+        for lang, heads in self.by_language.items():
+            rows = np.flatnonzero(langs == lang)
+            if len(rows):
+                head = heads[stage]
+                out[rows] = _columns(head.predict_proba(x[rows]), head.classes, shared.classes)
+        return out
+
+    def predict(
+        self,
+        texts: list[str],
+        use_vectors: np.ndarray | None = None,
+        languages: list[str] | None = None,
+    ) -> list[Sentiment]:
+        """Sentiment of each text; ``use_vectors`` (already computed) saves encoding twice, and
+        ``languages`` (ISO codes, one per text) picks each language's combiners."""
         if not texts:
             return []
         if use_vectors is None:
             use_vectors = encode_batched(encoder("use"), texts)
         out: list[Sentiment | None] = [None] * len(texts)
         if self.choice != "e5":
-            probs = self.fast_probabilities(texts, use_vectors)
+            probs = self.fast_probabilities(texts, use_vectors, languages)
             for i, p in enumerate(probs):
                 if self.choice == "use" or p.max() > self.threshold:
-                    out[i] = _reading(self.fast.classes, p, "fast")
+                    out[i] = _reading(self.classes, p, "fast")
         hard = [i for i, r in enumerate(out) if r is None]
         if hard:
             hard_texts = [texts[i] for i in hard]
             e5 = encode_batched(encoder("e5"), hard_texts, batch=32)
-            probs = self.full_probabilities(hard_texts, use_vectors[hard], e5)
+            hard_langs = [languages[i] for i in hard] if languages else None
+            probs = self.full_probabilities(hard_texts, use_vectors[hard], e5, hard_langs)
             for i, p in zip(hard, probs, strict=True):
-                out[i] = _reading(self.full.classes, p, "full")
+                out[i] = _reading(self.classes, p, "full")
         return [r for r in out if r is not None]
 
     def save(self, directory: Path) -> list[Path]:
@@ -127,7 +160,29 @@ class SentimentModel:
             part: Any = getattr(self, key)
             part.save(path)
             paths.append(path)
+        for old in directory.glob("sentiment-f*.*.npz"):  # a retrained model's languages
+            old.unlink()
+        for lang, heads in sorted(self.by_language.items()):
+            for key, head in zip(("fast", "full"), heads, strict=True):
+                path = directory / _language_file(key, lang)
+                head.save(path)
+                paths.append(path)
         return paths
+
+
+def _language_file(stage: str, language: str) -> str:
+    return FILES[stage].replace(".npz", f".{language}.npz")
+
+
+def _columns(p: np.ndarray, have: tuple[str, ...], want: tuple[str, ...]) -> np.ndarray:
+    """Probabilities with columns in the order of ``want`` (a label ``have`` lacks gets 0)."""
+    if have == want:
+        return p
+    out = np.zeros((p.shape[0], len(want)), dtype=p.dtype)
+    for j, label in enumerate(have):
+        if label in want:
+            out[:, want.index(label)] = p[:, j]
+    return out / np.clip(out.sum(axis=1, keepdims=True), 1e-12, None)
 
 
 def _reading(classes: tuple[str, ...], p: np.ndarray, model: str) -> Sentiment:
@@ -148,7 +203,13 @@ def load_model(
     for key, filename in FILES.items():
         path = directory / filename
         parts[key] = NgramHead.load(path) if key == "ngrams" else LinearHead.load(path)
-    return SentimentModel(**parts, choice=choice, threshold=threshold)
+    by_language = {}
+    for path in sorted(directory.glob(_language_file("fast", "*"))):
+        lang = path.name.split(".")[-2]
+        full = directory / _language_file("full", lang)
+        if full.exists():
+            by_language[lang] = (LinearHead.load(path), LinearHead.load(full))
+    return SentimentModel(**parts, choice=choice, threshold=threshold, by_language=by_language)
 
 
 def sentiment_model(

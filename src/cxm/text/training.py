@@ -33,6 +33,7 @@ LABEL_ALIASES = {
     "+1": "positive", "mixed": "mixed", "amb": "mixed", "ambivalent": "mixed",
 }  # fmt: skip
 MIN_PER_LABEL = 20
+MIN_LANGUAGE_TEXTS = 300  # a language with fewer labelled texts uses the shared combiners
 
 
 @dataclass
@@ -40,6 +41,7 @@ class LabelledTexts:
     texts: list[str]
     labels: list[str]
     rejected: list[ErrorDetail] = field(default_factory=list)
+    sources: list[str] | None = None  # where each text came from, when a column says so
 
 
 def normalise_label(raw: str) -> str | None:
@@ -47,21 +49,28 @@ def normalise_label(raw: str) -> str | None:
 
 
 def read_labelled_csv(
-    data: bytes, *, text_column: str = "text", label_column: str = "label", filename: str = "file"
+    data: bytes,
+    *,
+    text_column: str = "text",
+    label_column: str = "label",
+    source_column: str | None = None,
+    filename: str = "file",
 ) -> LabelledTexts:
     """Rows with a text and a known label; each bad row is reported with its line, the rest
-    are kept."""
+    are kept. ``source_column`` (optional) names where each text came from (a channel, a
+    data set): training then holds out whole sources to fit its combiners."""
     try:
         reader = csv.DictReader(io.StringIO(data.decode("utf-8-sig")))
     except UnicodeDecodeError as exc:
         raise InvalidInput(f"{filename} is not UTF-8 text: {exc}") from exc
-    missing = {text_column, label_column} - set(reader.fieldnames or [])
+    wanted = {text_column, label_column} | ({source_column} if source_column else set())
+    missing = wanted - set(reader.fieldnames or [])
     if missing:
         raise InvalidInput(
             f"{filename} has no column {', '.join(sorted(missing))}; its columns are "
             f"{', '.join(reader.fieldnames or []) or 'none'}"
         )
-    out = LabelledTexts([], [])
+    out = LabelledTexts([], [], sources=[] if source_column else None)
     for line, row in enumerate(reader, start=2):
         text = (row.get(text_column) or "").strip()
         label = normalise_label(row.get(label_column) or "")
@@ -78,6 +87,8 @@ def read_labelled_csv(
         else:
             out.texts.append(text)
             out.labels.append(label)
+            if out.sources is not None and source_column:
+                out.sources.append((row.get(source_column) or "").strip() or "-")
     return out
 
 
@@ -96,6 +107,7 @@ def train_sentiment(
     labels: list[str],
     *,
     languages: list[str] | None = None,
+    sources: list[str] | None = None,
     use_vectors: np.ndarray | None = None,
     e5_vectors: np.ndarray | None = None,
     version: str | None = None,
@@ -104,13 +116,19 @@ def train_sentiment(
     c_use: float = 10.0,
     c_e5: float = 10.0,
     seed: int = 7,
+    min_language_texts: int = MIN_LANGUAGE_TEXTS,
     on_stage: Callable[[str], None] | None = None,
 ) -> SentimentModel:
     """Train the three base models and the two combiners (see ``cxm.text.sentiment``).
 
     The combiners learn from *out-of-fold* probabilities: each base model is trained ``folds``
     times on the other folds and predicts the held-out one, so the combiners see how the base
-    models do on texts they were not trained on. Precomputed vectors save encoding time.
+    models do on texts they were not trained on. Where a language's texts come from several
+    ``sources`` (data sets, channels), a fold holds out whole sources: the combiners then learn
+    how far each view carries to texts unlike its training texts (n-grams learnt on film
+    reviews say little about product reviews), which is what they meet in use. Each language
+    with at least ``min_language_texts`` texts gets combiners of its own beside the shared
+    ones. Precomputed vectors save encoding time.
     """
     check_training_labels(labels)
     say = on_stage or (lambda _stage: None)
@@ -126,11 +144,7 @@ def train_sentiment(
     counts = ngram_counts(texts)
     classes = tuple(sorted(set(y.tolist())))
     oof = {k: np.zeros((len(y), len(classes))) for k in ("ngrams", "use", "e5")}
-    rng = np.random.default_rng(seed)
-    fold_of = np.empty(len(y), dtype=int)
-    for lang, label in set(zip(langs.tolist(), y.tolist(), strict=True)):
-        idx = np.flatnonzero((langs == lang) & (y == label))
-        fold_of[idx] = rng.permutation(len(idx)) % folds
+    fold_of = _folds(langs, y, np.asarray(sources) if sources else None, folds, seed)
     for fold in range(folds):
         say(f"Training fold {fold + 1} of {folds}")
         train, held = fold_of != fold, fold_of == fold
@@ -142,10 +156,19 @@ def train_sentiment(
                             calibration_share=0)  # fmt: skip
             oof[key][held] = _aligned(head.classes, classes, head.predict_proba(x[held]))
     say("Training the combiners")
-    fast = fit_head(stack_features([oof["ngrams"], oof["use"]]), y, encoders=("stack",),
-                    sample_weight=weights)  # fmt: skip
-    full = fit_head(stack_features([oof["ngrams"], oof["use"], oof["e5"]]), y,
-                    encoders=("stack",), sample_weight=weights)  # fmt: skip
+    fast_x = stack_features([oof["ngrams"], oof["use"]])
+    full_x = stack_features([oof["ngrams"], oof["use"], oof["e5"]])
+    fast = fit_head(fast_x, y, encoders=("stack",), sample_weight=weights)
+    full = fit_head(full_x, y, encoders=("stack",), sample_weight=weights)
+    by_language = {}
+    for lang, count in Counter(langs.tolist()).items():
+        rows = langs == lang
+        if lang == "*" or count < min_language_texts or len(set(y[rows].tolist())) < 2:
+            continue
+        by_language[lang] = (
+            fit_head(fast_x[rows], y[rows], encoders=("stack",)),
+            fit_head(full_x[rows], y[rows], encoders=("stack",)),
+        )
     say("Training on everything")
     model = SentimentModel(
         ngrams=fit_ngram_head(texts, y, c=c_ngrams, sample_weight=weights),
@@ -153,6 +176,7 @@ def train_sentiment(
         e5=fit_head(e5_vectors, y, encoders=("e5",), c=c_e5, sample_weight=weights),
         fast=fast,
         full=full,
+        by_language=by_language,
     )
     stamp = version or datetime.now(UTC).strftime("%Y%m%d%H%M")
     model.full.metrics.update(
@@ -160,6 +184,26 @@ def train_sentiment(
         languages=dict(Counter(langs.tolist())),
     )  # fmt: skip
     return model
+
+
+def _folds(
+    langs: np.ndarray, y: np.ndarray, sources: np.ndarray | None, folds: int, seed: int
+) -> np.ndarray:
+    """The fold of each text: whole sources where a language has several, else a stratified
+    random split within the language and label."""
+    rng = np.random.default_rng(seed)
+    fold_of = np.empty(len(y), dtype=int)
+    for lang in sorted(set(langs.tolist())):
+        in_lang = langs == lang
+        names = sorted(set(sources[in_lang].tolist())) if sources is not None else []
+        if len(names) >= 2:
+            for k, name in enumerate(names):
+                fold_of[in_lang & (sources == name)] = k % folds
+            continue
+        for label in sorted(set(y[in_lang].tolist())):
+            idx = np.flatnonzero(in_lang & (y == label))
+            fold_of[idx] = rng.permutation(len(idx)) % folds
+    return fold_of
 
 
 def _aligned(have: tuple[str, ...], want: tuple[str, ...], p: np.ndarray) -> np.ndarray:
@@ -184,6 +228,7 @@ def evaluate_sentiment(
     labels: list[str],
     *,
     languages: list[str] | None = None,
+    sources: list[str] | None = None,
     threshold: float = 0.6,
     holdout: float = 0.2,
     seed: int = 11,
@@ -202,15 +247,17 @@ def evaluate_sentiment(
     e5 = encode_batched(encoder("e5"), texts, batch=32)
     model = train_sentiment(
         [texts[i] for i in train_idx], [labels[i] for i in train_idx],
-        languages=[langs[i] for i in train_idx], use_vectors=use[train_idx],
+        languages=[langs[i] for i in train_idx],
+        sources=[sources[i] for i in train_idx] if sources else None, use_vectors=use[train_idx],
         e5_vectors=e5[train_idx],
     )  # fmt: skip
     model.threshold = threshold
     truth = [labels[i] for i in test_idx]
     held_texts = [texts[i] for i in test_idx]
-    fast = model.fast_probabilities(held_texts, use[test_idx])
+    held_langs = [langs[i] for i in test_idx]
+    fast = model.fast_probabilities(held_texts, use[test_idx], held_langs)
     fast_pred = [model.classes[int(j)] for j in fast.argmax(axis=1)]
-    cascade = model.predict(held_texts, use[test_idx])
+    cascade = model.predict(held_texts, use[test_idx], held_langs)
     cascade_pred = [r.label for r in cascade]
     return {
         "held_out": len(test_idx),
