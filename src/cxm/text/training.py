@@ -148,6 +148,8 @@ def train_sentiment(
     for fold in range(folds):
         say(f"Training fold {fold + 1} of {folds}")
         train, held = fold_of != fold, fold_of == fold
+        if not held.any():  # two sources and three folds: this fold holds nothing out
+            continue
         texts_train = [t for t, keep in zip(texts, train, strict=True) if keep]
         ng = fit_ngram_head(texts_train, y[train], c=c_ngrams, sample_weight=weights[train])
         oof["ngrams"][held] = _aligned(ng.classes, classes, ng.predict_proba(counts[held]))

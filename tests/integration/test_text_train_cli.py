@@ -1,0 +1,73 @@
+"""``cxm text train`` at the command line: a labelled CSV (with the channel each text came
+from) trains the workspace's own sentiment model, which then replaces the shipped one there;
+bad rows are listed with their line and the good ones kept; a missing column is a clear error
+that leaves the workspace's model as it was."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from cxm.cli.app import app as cli
+from cxm.errors import InvalidInput
+from cxm.text.sentiment import FILES, sentiment_model
+from cxm.workspace import Workspace
+from text_corpus import THEMES
+
+WIDE = {"COLUMNS": "250"}
+
+
+@pytest.fixture
+def cxm(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("CXM_WORKSPACE", str(workspace.path))
+    monkeypatch.setenv("CXM_DATABASE_URL", workspace.settings.resolved_database_url)
+    runner = CliRunner()
+    return lambda *args: runner.invoke(cli, list(args), env=WIDE)
+
+
+def labelled_csv(path: Path) -> Path:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["text", "mood", "channel"])
+    for theme, by_lang in THEMES.items():
+        for items in by_lang.values():
+            for i, text in enumerate(items):
+                for variant in (text, text.lower(), text + " !", text.upper()):
+                    mood = "pos" if theme == "praise" else "neg"
+                    writer.writerow([variant, mood, "chat" if i % 2 else "email"])
+    writer.writerow(["", "neg", "chat"])  # line 182: no text
+    writer.writerow(["Meh.", "sarcastic", "chat"])  # line 183: unknown label
+    path.write_text(buf.getvalue(), encoding="utf-8")
+    return path
+
+
+def test_text_train_with_a_source_column_replaces_the_shipped_model_here(
+    cxm: Any, workspace: Workspace, tmp_path: Path
+) -> None:
+    data = labelled_csv(tmp_path / "labels.csv")
+    result = cxm("text", "train", str(data), "--label-column", "mood",
+                 "--source-column", "channel")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "skipped labels.csv:182:text: empty text" in result.output
+    assert "skipped labels.csv:183:mood: unknown label 'sarcastic'" in result.output
+    assert "2 row(s) skipped; 180 kept" in result.output
+    assert "trained on 180 texts" in result.output
+    models = workspace.path / "models" / "text"
+    assert {p.name for p in models.iterdir()} >= set(FILES.values())
+    model = sentiment_model(models_dir=models)
+    assert model.full.metrics["trained_on"] == 180
+    assert model.full.metrics["held_out"]["held_out"] > 0
+    out = model.predict(["Dziękuję, świetna obsługa!", "Третий день нет интернета."], None,
+                        ["pl", "ru"])  # fmt: skip
+    assert [r.label for r in out] == ["positive", "negative"]
+
+    before = {p.name: p.stat().st_mtime_ns for p in models.iterdir()}
+    refused = cxm("text", "train", str(data), "--source-column", "branch")
+    assert isinstance(refused.exception, InvalidInput)  # `cxm` prints it as an error line
+    assert "labels.csv has no column branch, label" in str(refused.exception)
+    assert {p.name: p.stat().st_mtime_ns for p in models.iterdir()} == before
