@@ -10,8 +10,10 @@ from typing import Any
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
 from cxm.api import create_app
+from cxm.cli.app import app as cli
 from cxm.config import Settings
 from cxm.ingest import do_create_source
 from cxm.workspace import Workspace
@@ -42,6 +44,15 @@ def workspace(settings: Settings) -> Iterator[Workspace]:
         yield ws
     finally:
         ws.close()
+
+
+@pytest.fixture
+def cxm(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Run ``cxm ARGS`` on the test's workspace (wide output); returns the click result."""
+    monkeypatch.setenv("CXM_WORKSPACE", str(workspace.path))
+    monkeypatch.setenv("CXM_DATABASE_URL", workspace.settings.resolved_database_url)
+    runner = CliRunner()
+    return lambda *args: runner.invoke(cli, list(args), env={"COLUMNS": "250"})
 
 
 @pytest.fixture

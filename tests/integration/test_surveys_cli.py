@@ -9,9 +9,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
-from typer.testing import CliRunner
 
-from cxm.cli.app import app as cli
 from cxm.errors import InvalidInput, NotFound
 from cxm.ingest import do_create_source, do_ingest_events, get_source
 from cxm.journeys import do_save_journey_map, telecom_yaml
@@ -21,8 +19,6 @@ from cxm.surveys import do_answer, list_invitations
 from cxm.surveys.tables import survey_invitations, survey_versions
 from cxm.surveys.tokens import sign_invitation, workspace_secret
 from cxm.workspace import Workspace
-
-WIDE = {"COLUMNS": "250"}
 
 SURVEY = """\
 id: nps-after-repair
@@ -46,15 +42,6 @@ questions:
     text: {en: "Why?"}
 trigger: {after_touchpoint: teleport}
 """
-
-
-@pytest.fixture
-def cxm(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """Run ``cxm ARGS`` on the test's workspace; returns the click result."""
-    monkeypatch.setenv("CXM_WORKSPACE", str(workspace.path))
-    monkeypatch.setenv("CXM_DATABASE_URL", workspace.settings.resolved_database_url)
-    runner = CliRunner()
-    return lambda *args: runner.invoke(cli, list(args), env=WIDE)
 
 
 @pytest.fixture

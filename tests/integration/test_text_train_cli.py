@@ -10,24 +10,10 @@ import io
 from pathlib import Path
 from typing import Any
 
-import pytest
-from typer.testing import CliRunner
-
-from cxm.cli.app import app as cli
 from cxm.errors import InvalidInput
 from cxm.text.sentiment import FILES, sentiment_model
 from cxm.workspace import Workspace
 from text_corpus import THEMES
-
-WIDE = {"COLUMNS": "250"}
-
-
-@pytest.fixture
-def cxm(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setenv("CXM_WORKSPACE", str(workspace.path))
-    monkeypatch.setenv("CXM_DATABASE_URL", workspace.settings.resolved_database_url)
-    runner = CliRunner()
-    return lambda *args: runner.invoke(cli, list(args), env=WIDE)
 
 
 def labelled_csv(path: Path) -> Path:

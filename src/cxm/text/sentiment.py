@@ -122,7 +122,7 @@ class SentimentModel:
             rows = np.flatnonzero(langs == lang)
             if len(rows):
                 head = heads[stage]
-                out[rows] = _columns(head.predict_proba(x[rows]), head.classes, shared.classes)
+                out[rows] = aligned(head.classes, shared.classes, head.predict_proba(x[rows]))
         return out
 
     def predict(
@@ -174,15 +174,15 @@ def _language_file(stage: str, language: str) -> str:
     return FILES[stage].replace(".npz", f".{language}.npz")
 
 
-def _columns(p: np.ndarray, have: tuple[str, ...], want: tuple[str, ...]) -> np.ndarray:
-    """Probabilities with columns in the order of ``want`` (a label ``have`` lacks gets 0)."""
+def aligned(have: tuple[str, ...], want: tuple[str, ...], p: np.ndarray) -> np.ndarray:
+    """Probabilities with columns in the order of ``want``; a label ``have`` lacks (a language,
+    or a training fold, without "mixed") gets a floor of 1e-6."""
     if have == want:
         return p
-    out = np.zeros((p.shape[0], len(want)), dtype=p.dtype)
+    out = np.full((p.shape[0], len(want)), 1e-6)
     for j, label in enumerate(have):
-        if label in want:
-            out[:, want.index(label)] = p[:, j]
-    return out / np.clip(out.sum(axis=1, keepdims=True), 1e-12, None)
+        out[:, want.index(label)] = p[:, j]
+    return out / out.sum(axis=1, keepdims=True)
 
 
 def _reading(classes: tuple[str, ...], p: np.ndarray, model: str) -> Sentiment:

@@ -24,7 +24,7 @@ from cxm.errors import ErrorDetail, InvalidInput
 from cxm.text.encoders import encode_batched, encoder
 from cxm.text.heads import fit_head
 from cxm.text.ngrams import fit_ngram_head, ngram_counts
-from cxm.text.sentiment import SentimentModel, stack_features
+from cxm.text.sentiment import SentimentModel, aligned, stack_features
 
 LABEL_ALIASES = {
     "negative": "negative", "neg": "negative", "-1": "negative", "minus": "negative",
@@ -152,11 +152,11 @@ def train_sentiment(
             continue
         texts_train = [t for t, keep in zip(texts, train, strict=True) if keep]
         ng = fit_ngram_head(texts_train, y[train], c=c_ngrams, sample_weight=weights[train])
-        oof["ngrams"][held] = _aligned(ng.classes, classes, ng.predict_proba(counts[held]))
+        oof["ngrams"][held] = aligned(ng.classes, classes, ng.predict_proba(counts[held]))
         for key, x, c in (("use", use_vectors, c_use), ("e5", e5_vectors, c_e5)):
             head = fit_head(x[train], y[train], c=c, sample_weight=weights[train],
                             calibration_share=0)  # fmt: skip
-            oof[key][held] = _aligned(head.classes, classes, head.predict_proba(x[held]))
+            oof[key][held] = aligned(head.classes, classes, head.predict_proba(x[held]))
     say("Training the combiners")
     fast_x = stack_features([oof["ngrams"], oof["use"]])
     full_x = stack_features([oof["ngrams"], oof["use"], oof["e5"]])
@@ -206,14 +206,6 @@ def _folds(
             idx = np.flatnonzero(in_lang & (y == label))
             fold_of[idx] = rng.permutation(len(idx)) % folds
     return fold_of
-
-
-def _aligned(have: tuple[str, ...], want: tuple[str, ...], p: np.ndarray) -> np.ndarray:
-    """Probabilities in the order of ``want`` (a fold may miss a rare label)."""
-    out = np.full((p.shape[0], len(want)), 1e-6)
-    for j, label in enumerate(have):
-        out[:, want.index(label)] = p[:, j]
-    return out / out.sum(axis=1, keepdims=True)
 
 
 def _balance(langs: np.ndarray, y: np.ndarray) -> np.ndarray:
