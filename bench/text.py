@@ -10,8 +10,11 @@ English combiners are fitted on folds that hold out whole data sets). Tests:
 
 - ``text.pl_polemo_in_acc``: PolEmo 2.0-IN dev, 4-class accuracy (whole reviews of doctors and
   hotels; the training set is medicine sentences);
-- ``text.en_binary_acc``: VADER Amazon snippets, positive vs negative (ratings of exactly 0
-  left out), by ``P(positive) > P(negative)``;
+- ``text.en_binary_acc``: VADER Amazon snippets the raters scored positive (mean ≥ 0.5) or
+  negative (≤ −0.5), by ``P(positive) > P(negative)``. The band between is what training calls
+  neutral, and this is the reading under which the issue's baselines reproduce (the VADER
+  lexicon: 0.743 here, 0.745 in the issue). ``text.en_binary_acc_nonzero`` is the stricter
+  reading that keeps every non-zero mean, faint ones (0 < |mean| < 0.5) included;
 - ``text.ru_macro_f1``: RuSentiTweet test, macro-F1 over negative/neutral/positive;
 - ``text.ru_sentirueval_f1pn``: SentiRuEval-2016 banks + telecom, macro-F1 over positive and
   negative (tweets whose companies disagree left out);
@@ -82,6 +85,15 @@ def pick(probs: np.ndarray, classes: tuple[str, ...], allowed: tuple[str, ...]) 
     return [classes[cols[b]] for b in best]
 
 
+# The English polarity test: a name suffix and the least |mean rating| a snippet needs to count.
+EN_READINGS = {"": 0.5, "_nonzero": 0.0}
+
+
+def polar(scores: list[float], band: float) -> list[int]:
+    """Indices of the snippets with a polarity: |mean| ≥ band (band 0: every non-zero mean)."""
+    return [i for i, s in enumerate(scores) if (abs(s) >= band if band else s != 0)]
+
+
 def evaluate(model: SentimentModel, tests: dict, t: float, tag: str) -> dict:
     out: dict[str, float] = {}
     if "pl" in tests:
@@ -95,12 +107,15 @@ def evaluate(model: SentimentModel, tests: dict, t: float, tag: str) -> dict:
         out["pl_routed"] = p.routed
     if "en" in tests:
         c = tests["en"]
-        keep = [i for i, s in enumerate(c.scores) if s != 0]
         p = Probs(model, c, t)
-        truth = ["positive" if c.scores[i] > 0 else "negative" for i in keep]
-        for kind in ("fast", "full", "cascade"):
-            pred = pick(getattr(p, kind)[keep], p.classes, ("negative", "positive"))
-            out[f"en_{kind}"] = float(np.mean([a == b for a, b in zip(pred, truth, strict=True)]))
+        for suffix, band in EN_READINGS.items():
+            keep = polar(c.scores, band)
+            truth = ["positive" if c.scores[i] > 0 else "negative" for i in keep]
+            for kind in ("fast", "full", "cascade"):
+                pred = pick(getattr(p, kind)[keep], p.classes, ("negative", "positive"))
+                out[f"en{suffix}_{kind}"] = float(
+                    np.mean([a == b for a, b in zip(pred, truth, strict=True)])
+                )
         out["en_routed"] = p.routed
     for key, name, labels in (
         ("ru", "ru", ("negative", "neutral", "positive")),
@@ -155,10 +170,13 @@ def e5_baseline(train: tuple, tests: dict) -> dict[str, float]:
                 pred = pick(probs, head.classes, ("negative", "neutral", "positive", "mixed"))
                 out[k] = float(np.mean([a == b for a, b in zip(pred, c.labels, strict=True)]))
             elif k == "en":
-                keep = [i for i, s in enumerate(c.scores) if s != 0]
-                truth = ["positive" if c.scores[i] > 0 else "negative" for i in keep]
-                pred = pick(probs[keep], head.classes, ("negative", "positive"))
-                out[k] = float(np.mean([a == b for a, b in zip(pred, truth, strict=True)]))
+                for suffix, band in EN_READINGS.items():
+                    keep = polar(c.scores, band)
+                    truth = ["positive" if c.scores[i] > 0 else "negative" for i in keep]
+                    pred = pick(probs[keep], head.classes, ("negative", "positive"))
+                    out[k + suffix] = float(
+                        np.mean([a == b for a, b in zip(pred, truth, strict=True)])
+                    )
             else:
                 pred = pick(probs, head.classes, ("negative", "neutral", "positive"))
                 lab = ("negative", "neutral", "positive") if k == "ru" else ("positive", "negative")
@@ -167,18 +185,21 @@ def e5_baseline(train: tuple, tests: dict) -> dict[str, float]:
     return out
 
 
-def vader_lexicon(c: text_data.Corpus) -> float | None:
+def vader_lexicon(c: text_data.Corpus) -> dict[str, float]:
+    """The VADER lexicon's accuracy per English reading (positive: compound ≥ 0.05, as VADER
+    documents)."""
     try:
         from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
     except ImportError:
         say("vadersentiment is not installed (pip install '.[bench]'): no lexicon baseline")
-        return None
+        return {}
     sia = SentimentIntensityAnalyzer()
-    keep = [i for i, s in enumerate(c.scores or []) if s != 0]
-    right = sum(
-        (sia.polarity_scores(c.texts[i])["compound"] >= 0) == (c.scores[i] > 0) for i in keep
-    )
-    return right / len(keep)
+    positive = [sia.polarity_scores(t)["compound"] >= 0.05 for t in c.texts]
+    out = {}
+    for suffix, band in EN_READINGS.items():
+        keep = polar(c.scores or [], band)
+        out["en" + suffix] = sum(positive[i] == (c.scores[i] > 0) for i in keep) / len(keep)
+    return out
 
 
 def topic_corpus(n_per: int = 20, seed: int = 3) -> tuple[list[str], list[str], list[str]]:
@@ -282,8 +303,8 @@ def main() -> None:
     figures = evaluate(model, tests, args.threshold, "all training sets")
     base = e5_baseline(train, tests)
     lexicon = vader_lexicon(tests["en"])
-    if lexicon is not None:
-        say(f"[baseline VADER lexicon] en={lexicon:.3f}")
+    if lexicon:
+        say("[baseline VADER lexicon] " + "  ".join(f"{k}={v:.3f}" for k, v in lexicon.items()))
 
     per_s, routed = throughput(model, tests)
     model.choice = "use"  # the fast stage alone: CXM_TEXT_MODEL=use
@@ -312,6 +333,7 @@ def main() -> None:
 
     say(f"BENCH text.pl_polemo_in_acc={fig('pl_cascade')}")
     say(f"BENCH text.en_binary_acc={fig('en_cascade')}")
+    say(f"BENCH text.en_binary_acc_nonzero={fig('en_nonzero_cascade')}")
     say(f"BENCH text.ru_macro_f1={fig('ru_cascade')}")
     say(f"BENCH text.ru_sentirueval_f1pn={fig('sre_cascade')}")
     say(f"BENCH text.texts_per_s={per_s:.1f}")
@@ -321,8 +343,8 @@ def main() -> None:
     say(f"BENCH text.topics_language_ari={language_ari:.4f}")
     for key, value in base.items():
         say(f"BENCH text.baseline_e5_lr_{key}={value:.4f}")
-    if lexicon is not None:
-        say(f"BENCH text.baseline_vader_lexicon_en={lexicon:.4f}")
+    for key, value in lexicon.items():
+        say(f"BENCH text.baseline_vader_lexicon_{key}={value:.4f}")
 
 
 if __name__ == "__main__":
