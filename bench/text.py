@@ -1,7 +1,7 @@
 """Benchmark: sentiment accuracy in Polish, Russian and English on labelled data nobody here
 wrote, enrichment throughput, and topics that form by theme rather than by language.
 
-    .venv/bin/python bench/text.py [--threshold 0.8] [--write-shipped]
+    .venv/bin/python bench/text.py [--threshold 0.8] [--write-shipped] [--curve 0.45,0.5,0.7]
 
 Training (one multilingual model, the product's own ``cxm.text.training.train_sentiment``): the
 VADER tweets, movie and NYT editorial snippets (English, MIT), PolEmo 2.0 medicine sentences
@@ -27,7 +27,9 @@ English combiners are fitted on folds that hold out whole data sets). Tests:
 Each figure is printed beside its baselines from the same run: the fast head alone (USE),
 e5 + logistic regression (the baseline the targets name) and, for English, the VADER lexicon.
 ``--write-shipped`` also trains the model shipped in ``src/cxm/text/models`` on the openly
-licensed sets only (VADER, MIT; PolEmo, CC BY-SA 4.0) and reports them.
+licensed sets only (VADER, MIT; PolEmo, CC BY-SA 4.0) and reports them. ``--curve`` measures
+the cascade at other thresholds too (accuracy per test set, share sent to e5, texts/s): what
+``CXM_TEXT_CASCADE_THRESHOLD`` trades.
 """
 
 from __future__ import annotations
@@ -273,6 +275,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threshold", type=float, default=0.8)
     parser.add_argument("--write-shipped", action="store_true")
+    parser.add_argument("--curve", default="", help="more thresholds, e.g. 0.45,0.5,0.7")
     args = parser.parse_args()
 
     en_train = [
@@ -310,6 +313,14 @@ def main() -> None:
     model.choice = "use"  # the fast stage alone: CXM_TEXT_MODEL=use
     fast_per_s, _ = throughput(model, tests)
     model.choice = "cascade"
+    for t in sorted(float(x) for x in args.curve.split(",") if x.strip()):
+        model.threshold = t
+        at = evaluate(model, tests, t, f"threshold {t:g}")
+        speed, share = throughput(model, tests)
+        say(f"[curve] threshold={t:g} texts_per_s={speed:.1f} routed={share:.3f} "
+            + " ".join(f"{k}={at[k + '_cascade']:.4f}" for k in ("pl", "en", "ru", "sre")
+                       if k + "_cascade" in at))  # fmt: skip
+    model.threshold = args.threshold
     ari, language_ari, raw_ari = topics_figures()
     say(f"topics: ARI by theme {ari:.3f} (without language centring {raw_ari:.3f}), "
         f"by language {language_ari:.3f}")  # fmt: skip
