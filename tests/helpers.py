@@ -193,3 +193,22 @@ def sign_in_browser(page: Any, url: str, token: str, target: str) -> None:
     page.fill("input[name=token]", token)
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(re.escape(target) + "$"))
+
+
+def recording_model(model: Any) -> Any:
+    """``model`` (a real ``SentimentModel``), unchanged, that keeps in ``.asked`` the texts it
+    was asked to read: the tests of what is analysed once, or read back instead."""
+    from dataclasses import fields
+
+    from cxm.text.sentiment import SentimentModel
+
+    class Recording(SentimentModel):
+        asked: list[list[str]]
+
+        def predict(self, texts: Any, use_vectors: Any = None, languages: Any = None) -> Any:
+            self.asked.append(list(texts))
+            return super().predict(texts, use_vectors, languages)
+
+    copy = Recording(**{f.name: getattr(model, f.name) for f in fields(model)})
+    copy.asked = []
+    return copy

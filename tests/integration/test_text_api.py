@@ -16,7 +16,7 @@ from cxm.auth.service import do_create_token
 from cxm.store.metadata import utcnow
 from cxm.text.tables import text_items, text_topics
 from cxm.workspace import Workspace
-from helpers import bearer, journeys_for
+from helpers import bearer, journeys_for, recording_model
 from text_corpus import BAD_TEXTS, PII_TEXTS, PII_VALUES, THEMES
 
 pytestmark = pytest.mark.anyio
@@ -80,6 +80,43 @@ def test_every_text_is_analysed_once_with_its_flags(
     # Enriching again finds nothing new and writes nothing twice.
     again = workspace.text.enrich()
     assert again.texts == 0 and len(items(workspace)) == len(rows)
+
+
+READINGS = ("text_hash", "chars", "language", "language_confidence", "sentiment",
+            "sentiment_score", "sentiment_confidence", "sentiment_model", "emotion",
+            "emotion_score", "pii", "flag", "topic_id", "model_version")  # fmt: skip
+
+
+def test_a_text_seen_before_is_read_back_not_analysed_again(
+    workspace: Workspace, enriched: dict[str, Any]
+) -> None:
+    from cxm.text.enrich import do_enrich_texts, model_version
+
+    def readings() -> dict[tuple[str, int, str], tuple[Any, ...]]:
+        return {(r["source"], r["ref"], r["field"]): tuple(r[k] for k in READINGS)
+                for r in items(workspace)}  # fmt: skip
+
+    before = readings()
+    praise = THEMES["praise"]["pl"][0]
+    journeys_for(workspace, {"says-it-again": [{"event": "Message Sent", "channel": "chat",
+                 "at": utcnow().isoformat(), "properties": {"text": praise}}]})  # fmt: skip
+    fields = workspace.settings.text_fields
+    model = recording_model(workspace.text.model)
+    # Everything again (--full) with the same model, and a new event repeating a stored text:
+    # every reading comes back from storage, unchanged, and the model reads nothing.
+    report = do_enrich_texts(session=workspace.session, model=model, fields=fields, full=True)
+    assert model.asked == [] and report.texts == len(before) + 1
+    after = readings()
+    assert {k: after[k] for k in before} == before
+    (new,) = set(after) - set(before)
+    assert [v for v in before.values() if v[0] == after[new][0]] == [after[new]]
+    # Another model (here: another cascade threshold) reads every analysable text again.
+    other = recording_model(workspace.text.model)
+    other.threshold = 0.7
+    do_enrich_texts(session=workspace.session, model=other, fields=fields, full=True)
+    analysable = {v[0] for v in before.values() if v[READINGS.index("sentiment")] is not None}
+    assert len(sum(other.asked, [])) == len(analysable)
+    assert {r["model_version"] for r in items(workspace)} == {model_version(other)}
 
 
 def test_sentiment_follows_the_themes(workspace: Workspace, enriched: dict[str, Any]) -> None:

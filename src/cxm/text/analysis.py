@@ -83,9 +83,37 @@ def analyse_texts(
     *,
     model: SentimentModel,
     known_vectors: Callable[[list[str]], dict[str, np.ndarray]] | None = None,
+    known: Callable[[list[str]], dict[str, TextAnalysis]] | None = None,
 ) -> list[TextAnalysis]:
-    """Analyse ``texts``; ``known_vectors(hashes)`` returns cached USE vectors by hash."""
+    """Analyse ``texts``; ``known_vectors(hashes)`` returns cached USE vectors by hash, and
+    ``known(hashes)`` analyses already made by this same model (enrichment reads them back from
+    storage).
+
+    A text is analysed once however often it repeats (an analysis depends on the text alone):
+    short answers such as "Dziękuję" or "OK" come again and again, and the e5 stage costs
+    ~20 ms a text.
+    """
     hashes = [text_hash(t) for t in texts]
+    first: dict[str, int] = {}
+    for i, h in enumerate(hashes):
+        first.setdefault(h, i)
+    done = known(list(first)) if known and first else {}
+    todo = [h for h in first if h not in done]
+    if len(todo) == len(texts):
+        return _analyse_unique(texts, hashes, model, known_vectors)
+    fresh = (
+        _analyse_unique([texts[first[h]] for h in todo], todo, model, known_vectors) if todo else []
+    )
+    done = {**done, **dict(zip(todo, fresh, strict=True))}
+    return [done[h] for h in hashes]
+
+
+def _analyse_unique(
+    texts: list[str],
+    hashes: list[str],
+    model: SentimentModel,
+    known_vectors: Callable[[list[str]], dict[str, np.ndarray]] | None,
+) -> list[TextAnalysis]:
     flags: list[str | None] = [check_text(t) for t in texts]
     live = [i for i, f in enumerate(flags) if f is None]
     for i in live:
@@ -102,13 +130,9 @@ def analyse_texts(
         if hashes[i] in cached:
             vectors[j] = cached[hashes[i]]
     if missing:
-        # Identical texts in one batch are encoded once.
-        unique = {hashes[live[j]]: cut[j] for j in missing}
-        fresh = dict(
-            zip(unique, encode_batched(encoder("use"), list(unique.values())), strict=True)
-        )
-        for j in missing:
-            vectors[j] = fresh[hashes[live[j]]]
+        fresh = encode_batched(encoder("use"), [cut[j] for j in missing])
+        for k, j in enumerate(missing):
+            vectors[j] = fresh[k]
     sentiments = model.predict(cut, vectors, [lang.code for lang in languages])
     emotions = read_emotions(vectors, [s.label for s in sentiments])
     out: list[TextAnalysis] = []

@@ -34,7 +34,8 @@ from cxm.store.marks import write_mark as _set_mark
 from cxm.store.metadata import utcnow
 from cxm.surveys.tables import survey_responses
 from cxm.text.analysis import TextAnalysis, analyse_texts
-from cxm.text.sentiment import SentimentModel
+from cxm.text.emotion import Emotion
+from cxm.text.sentiment import Sentiment, SentimentModel
 from cxm.text.tables import text_items, text_vectors
 from cxm.text.topic_store import TopicAssigner, load_assigner
 
@@ -110,7 +111,10 @@ def do_enrich_texts(
                 break
             batches += 1
             analyses = analyse_texts(
-                [f.text for f in found], model=model, known_vectors=_vector_lookup(session)
+                [f.text for f in found],
+                model=model,
+                known_vectors=_vector_lookup(session),
+                known=_analysis_lookup(session, version),
             )
             with session() as s:
                 if _mark(s, mark_name, lock=True) != mark:
@@ -211,6 +215,57 @@ def _vector_lookup(session: SessionFactory) -> Callable[[list[str]], dict[str, n
                 )
                 for h, blob in rows:
                     out[h] = np.frombuffer(blob, dtype="<f4")
+        return out
+
+    return lookup
+
+
+def _analysis_lookup(
+    session: SessionFactory, version: str
+) -> Callable[[list[str]], dict[str, TextAnalysis]]:
+    """Analyses stored under ``version`` (the same models), by text hash: a text seen before is
+    not analysed again. One whose USE vector is missing is analysed again."""
+    c, v = text_items.c, text_vectors.c
+    columns = (
+        c.text_hash, c.chars, c.language, c.language_confidence, c.pii, c.flag,
+        c.sentiment, c.sentiment_score, c.sentiment_confidence, c.sentiment_model,
+        c.emotion, c.emotion_score, v.vector,
+    )  # fmt: skip
+    joined = text_items.outerjoin(text_vectors, (v.text_hash == c.text_hash) & (v.encoder == "use"))
+
+    def lookup(hashes: list[str]) -> dict[str, TextAnalysis]:
+        out: dict[str, TextAnalysis] = {}
+        with session() as s:
+            for chunk in _chunks(sorted(set(hashes)), 500):
+                query = (
+                    select(*columns)
+                    .select_from(joined)
+                    .where(c.model_version == version, c.text_hash.in_(chunk))
+                    .distinct()
+                )
+                for r in s.execute(query):
+                    if r.text_hash in out or (r.sentiment is not None and r.vector is None):
+                        continue
+                    out[r.text_hash] = TextAnalysis(
+                        text_hash=r.text_hash,
+                        chars=r.chars,
+                        language=r.language,
+                        language_confidence=r.language_confidence,
+                        pii=tuple(r.pii.split(",")) if r.pii else (),
+                        flag=r.flag,
+                        sentiment=(
+                            Sentiment(
+                                r.sentiment,
+                                r.sentiment_score,
+                                r.sentiment_confidence,
+                                r.sentiment_model,
+                            )
+                            if r.sentiment is not None
+                            else None
+                        ),  # fmt: skip
+                        emotion=Emotion(r.emotion, r.emotion_score) if r.emotion else None,
+                        vector=np.frombuffer(r.vector, dtype="<f4") if r.vector else None,
+                    )
         return out
 
     return lookup

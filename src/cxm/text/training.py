@@ -180,7 +180,7 @@ def train_sentiment(
         full=full,
         by_language=by_language,
     )
-    stamp = version or datetime.now(UTC).strftime("%Y%m%d%H%M")
+    stamp = version or datetime.now(UTC).strftime("%Y%m%d%H%M%S")
     model.full.metrics.update(
         version=stamp, trained_on=len(texts), labels=dict(Counter(y.tolist())),
         languages=dict(Counter(langs.tolist())),
