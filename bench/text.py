@@ -96,6 +96,28 @@ def polar(scores: list[float], band: float) -> list[int]:
     return [i for i, s in enumerate(scores) if (abs(s) >= band if band else s != 0)]
 
 
+def en_accuracy(probs: np.ndarray, classes: tuple[str, ...], scores: list[float]) -> dict:
+    """Binary accuracy on the English snippets per reading (a name suffix: accuracy)."""
+    out = {}
+    for suffix, band in EN_READINGS.items():
+        keep = polar(scores, band)
+        truth = ["positive" if scores[i] > 0 else "negative" for i in keep]
+        pred = pick(probs[keep], classes, ("negative", "positive"))
+        out[suffix] = float(np.mean([a == b for a, b in zip(pred, truth, strict=True)]))
+    return out
+
+
+def thresholds(raw: str) -> list[float]:
+    """``--curve``: comma-separated thresholds in (0, 1)."""
+    try:
+        values = sorted(float(x) for x in raw.split(",") if x.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of numbers: {raw!r}") from None
+    if any(not 0 < t < 1 for t in values):
+        raise argparse.ArgumentTypeError(f"thresholds lie between 0 and 1: {raw!r}")
+    return values
+
+
 def evaluate(model: SentimentModel, tests: dict, t: float, tag: str) -> dict:
     out: dict[str, float] = {}
     if "pl" in tests:
@@ -110,14 +132,9 @@ def evaluate(model: SentimentModel, tests: dict, t: float, tag: str) -> dict:
     if "en" in tests:
         c = tests["en"]
         p = Probs(model, c, t)
-        for suffix, band in EN_READINGS.items():
-            keep = polar(c.scores, band)
-            truth = ["positive" if c.scores[i] > 0 else "negative" for i in keep]
-            for kind in ("fast", "full", "cascade"):
-                pred = pick(getattr(p, kind)[keep], p.classes, ("negative", "positive"))
-                out[f"en{suffix}_{kind}"] = float(
-                    np.mean([a == b for a, b in zip(pred, truth, strict=True)])
-                )
+        for kind in ("fast", "full", "cascade"):
+            for suffix, acc in en_accuracy(getattr(p, kind), p.classes, c.scores).items():
+                out[f"en{suffix}_{kind}"] = acc
         out["en_routed"] = p.routed
     for key, name, labels in (
         ("ru", "ru", ("negative", "neutral", "positive")),
@@ -172,13 +189,8 @@ def e5_baseline(train: tuple, tests: dict) -> dict[str, float]:
                 pred = pick(probs, head.classes, ("negative", "neutral", "positive", "mixed"))
                 out[k] = float(np.mean([a == b for a, b in zip(pred, c.labels, strict=True)]))
             elif k == "en":
-                for suffix, band in EN_READINGS.items():
-                    keep = polar(c.scores, band)
-                    truth = ["positive" if c.scores[i] > 0 else "negative" for i in keep]
-                    pred = pick(probs[keep], head.classes, ("negative", "positive"))
-                    out[k + suffix] = float(
-                        np.mean([a == b for a, b in zip(pred, truth, strict=True)])
-                    )
+                for suffix, acc in en_accuracy(probs, head.classes, c.scores).items():
+                    out[k + suffix] = acc
             else:
                 pred = pick(probs, head.classes, ("negative", "neutral", "positive"))
                 lab = ("negative", "neutral", "positive") if k == "ru" else ("positive", "negative")
@@ -275,7 +287,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threshold", type=float, default=0.8)
     parser.add_argument("--write-shipped", action="store_true")
-    parser.add_argument("--curve", default="", help="more thresholds, e.g. 0.45,0.5,0.7")
+    parser.add_argument("--curve", type=thresholds, default=[],
+                        help="more thresholds, e.g. 0.45,0.5,0.7")  # fmt: skip
     args = parser.parse_args()
 
     en_train = [
@@ -313,7 +326,7 @@ def main() -> None:
     model.choice = "use"  # the fast stage alone: CXM_TEXT_MODEL=use
     fast_per_s, _ = throughput(model, tests)
     model.choice = "cascade"
-    for t in sorted(float(x) for x in args.curve.split(",") if x.strip()):
+    for t in args.curve:
         model.threshold = t
         at = evaluate(model, tests, t, f"threshold {t:g}")
         speed, share = throughput(model, tests)

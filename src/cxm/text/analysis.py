@@ -61,6 +61,28 @@ class TextAnalysis:
             "flag": self.flag,
         }
 
+    @classmethod
+    def from_readings(
+        cls, text_hash: str, pii: tuple[str, ...], vector: np.ndarray | None, r: Any
+    ) -> TextAnalysis:
+        """The analysis back from its ``readings()`` (a stored ``text_items`` row)."""
+        sentiment = None
+        if r.sentiment is not None:
+            sentiment = Sentiment(
+                r.sentiment, r.sentiment_score, r.sentiment_confidence, r.sentiment_model
+            )
+        return cls(
+            text_hash=text_hash,
+            chars=r.chars,
+            language=r.language,
+            language_confidence=r.language_confidence,
+            pii=pii,
+            flag=r.flag,
+            sentiment=sentiment,
+            emotion=Emotion(r.emotion, r.emotion_score) if r.emotion is not None else None,
+            vector=vector,
+        )
+
 
 def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()

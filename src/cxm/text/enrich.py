@@ -34,8 +34,7 @@ from cxm.store.marks import write_mark as _set_mark
 from cxm.store.metadata import utcnow
 from cxm.surveys.tables import survey_responses
 from cxm.text.analysis import TextAnalysis, analyse_texts
-from cxm.text.emotion import Emotion
-from cxm.text.sentiment import Sentiment, SentimentModel
+from cxm.text.sentiment import SentimentModel
 from cxm.text.tables import text_items, text_vectors
 from cxm.text.topic_store import TopicAssigner, load_assigner
 
@@ -246,25 +245,11 @@ def _analysis_lookup(
                 for r in s.execute(query):
                     if r.text_hash in out or (r.sentiment is not None and r.vector is None):
                         continue
-                    out[r.text_hash] = TextAnalysis(
-                        text_hash=r.text_hash,
-                        chars=r.chars,
-                        language=r.language,
-                        language_confidence=r.language_confidence,
-                        pii=tuple(r.pii.split(",")) if r.pii else (),
-                        flag=r.flag,
-                        sentiment=(
-                            Sentiment(
-                                r.sentiment,
-                                r.sentiment_score,
-                                r.sentiment_confidence,
-                                r.sentiment_model,
-                            )
-                            if r.sentiment is not None
-                            else None
-                        ),  # fmt: skip
-                        emotion=Emotion(r.emotion, r.emotion_score) if r.emotion else None,
-                        vector=np.frombuffer(r.vector, dtype="<f4") if r.vector else None,
+                    out[r.text_hash] = TextAnalysis.from_readings(
+                        r.text_hash,
+                        tuple(r.pii.split(",")) if r.pii else (),
+                        np.frombuffer(r.vector, dtype="<f4") if r.vector is not None else None,
+                        r,
                     )
         return out
 
