@@ -18,7 +18,7 @@ import re
 import secrets
 from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 import pytest
@@ -30,6 +30,11 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
     from helpers import YearDemo
+
+# The CLI's consoles (rich) read COLUMNS once, when cxm.cli is imported; pytest-xdist workers
+# have it set to 80, which would fix their width before a test's CliRunner(env={"COLUMNS": ...})
+# could widen them. Without it they follow the environment of each invocation, as in one process.
+os.environ.pop("COLUMNS", None)
 
 # Property tests judge correctness, not speed: the first example of a run can take longer than
 # Hypothesis's 200 ms default deadline on a busy 2-core machine (imports, cold caches).
@@ -63,6 +68,53 @@ def pytest_runtest_makereport(
     report: pytest.TestReport = yield
     item.stash.setdefault(_REPORTS, {})[report.when] = report
     return report
+
+
+# --- parallel runs ---------------------------------------------------------------------------
+#
+# `scripts/test` runs pytest-xdist with `--dist loadfile`: a test file runs whole on one worker,
+# so its module fixtures (a live server, a browser) start once. The year-long demo takes minutes
+# to build, so every file that uses it is one unit of work, on one worker, and it is built once
+# per run: such files are named `*year_demo*` (checked below).
+YEAR_DEMO_FILES = "year_demo"
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Whole files per worker, with the year-demo files together (see above)."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FilesAndYearDemo(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return YEAR_DEMO_FILES if YEAR_DEMO_FILES in Path(path).name else path
+
+    return FilesAndYearDemo(config, log)
+
+
+# Building the year-long demo takes minutes of CPU (longer while another worker runs), and the
+# first test to use it pays for it: that test gets more than pytest-timeout's usual 300 s.
+YEAR_DEMO_TIMEOUT_S = 1200
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if YEAR_DEMO_FILES in item.path.name:
+            item.add_marker(pytest.mark.timeout(YEAR_DEMO_TIMEOUT_S))
+    misplaced = sorted(
+        {
+            item.nodeid.split("::", 1)[0]
+            for item in items
+            if "year_demo" in getattr(item, "fixturenames", ())
+            and YEAR_DEMO_FILES not in item.path.name
+        }
+    )
+    if misplaced:
+        raise pytest.UsageError(
+            f"{', '.join(misplaced)} use(s) the year_demo fixture: put such tests in a file "
+            f"whose name contains {YEAR_DEMO_FILES!r}, so that parallel runs build it once"
+        )
 
 
 def _libpq_conninfo(url: URL) -> str:

@@ -8,12 +8,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from cxm.config import Settings
 from cxm.demo import build_demo, do_issue_demo_token
 from cxm.profiles import ProfileCard
 from cxm.workspace import Workspace
 from helpers import LiveDemo, running_server
+
+# Playwright's assertions wait 5 s by default. Two test workers, each with a live server and its
+# background work, share two cores in CI: a search or a page can then take longer than that,
+# without anything being wrong. Assertions still fail, after 15 s.
+expect.set_options(timeout=15_000)
 
 
 @dataclass(frozen=True)

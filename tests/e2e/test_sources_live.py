@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 
 import httpx
 from playwright.sync_api import Page, expect
@@ -87,3 +88,62 @@ def test_the_source_filter_swaps_only_the_live_panel(page: Page, live_demo: Live
     # No navigation: htmx swapped the panel in this same document and pushed the URL.
     assert page.evaluate("window.cxmSameDocument === true")
     expect(page.locator("#live-poll")).to_have_attribute("hx-get", re.compile("source=call-centre"))
+
+
+# A Polish call-centre export as Excel writes it: Windows-1250, semicolons, local day-first times.
+EXPORT = (
+    "Nr zgłoszenia;Data;Telefon;Notatki\r\n"
+    "E2E-1;07.12.2026 14:35;601 234 567;Klient zgłasza brak internetu; router miga\r\n"
+    'E2E-2;01.07.2026 09:00;+48 602 000 111;"Pyta o fakturę; korekta za żółty abonament"\r\n'
+).encode("cp1250")
+
+
+def test_a_file_imported_on_the_page_lands_on_the_customers_timeline(
+    page: Page, live_demo: LiveDemo
+) -> None:
+    sign_in(page, live_demo)
+    page.goto(live_demo.url + "/sources")
+    page.locator("#import-link").click()
+    expect(page).to_have_url(re.compile(r"/sources/import$"))
+    form = page.locator("#im-form")
+    form.locator("input[type=file]").set_input_files(
+        files=[{"name": "zgłoszenia.csv", "mimeType": "text/csv", "buffer": EXPORT}]
+    )
+    form.locator("select[name=source]").select_option("call-centre")
+    form.locator("textarea[name=columns]").fill(
+        "messageId = Nr zgłoszenia\ntimestamp = Data\nphone = Telefon\ntext = Notatki"
+    )
+    form.locator("textarea[name=constants]").fill("event = Call Handled")
+    form.locator("select[name=encoding]").select_option("cp1250")
+    form.locator("input[name=date_format]").fill("%d.%m.%Y %H:%M")
+    form.locator("input[name=timezone]").fill("Europe/Warsaw")
+    form.get_by_role("button", name="Import", exact=True).click()
+
+    expect(page.locator("#im-summary")).to_have_text(
+        "1 new events stored, 0 already present, 1 rows rejected."
+    )
+    rejected = page.locator("#im-rejected tbody tr")
+    expect(rejected).to_have_count(1)
+    expect(rejected.first).to_contain_text("zgłoszenia.csv:2")
+    expect(rejected.first).to_contain_text("the row has 5 fields, the header has 4")
+    # What was chosen stays in the form, to fix the file and send it again.
+    expect(form.locator("select[name=encoding]")).to_have_value("cp1250")
+
+    # The stored call is on its customer's timeline, Polish letters intact, at 09:00 Warsaw
+    # time (07:00 UTC in summer).
+    profile_id = None
+    with httpx.Client(base_url=live_demo.url, headers=bearer(live_demo.token)) as client:
+        deadline = time.monotonic() + 20  # the server's worker places new events in seconds
+        while profile_id is None and time.monotonic() < deadline:
+            found = client.get("/api/profiles/+48602000111")
+            if found.status_code == 200:
+                profile_id = found.json()["profile"]["id"]
+            else:
+                time.sleep(0.5)
+    assert profile_id, found.text
+    page.goto(live_demo.url + f"/customers/{profile_id}")
+    item = page.locator("#timeline-list li", has_text="korekta za żółty abonament")
+    expect(item).to_have_count(1, timeout=15_000)
+    expect(item.locator("time").first).to_have_attribute(
+        "datetime", re.compile(r"^2026-07-01T07:00:00(\+00:00|Z)$")
+    )

@@ -65,7 +65,7 @@ def test_any_row_maps_or_is_refused_with_a_reason(row: dict[str, str]) -> None:
     try:
         event = row_to_event(row, MAPPING)
     except InvalidInput as exc:
-        assert "is not a phone number" in exc.message
+        assert "is not a phone number" in exc.message or "is not an ISO 8601" in exc.message
         return
     assert event["type"] == "track" and event["event"] == "Call Handled"
     assert all(isinstance(k, str) and k for k in event.get("properties", {}))
@@ -76,3 +76,66 @@ def test_unknown_targets_are_refused() -> None:
         ColumnMapping.from_pairs(["properties.=x"])
     with pytest.raises(InvalidInput, match="takes target=value"):
         ColumnMapping.from_pairs(["no-equals-sign"])
+
+
+@pytest.mark.parametrize(
+    ("written", "value", "stored"),
+    [
+        ({}, "2026-03-01T09:00:00Z", "2026-03-01T09:00:00Z"),  # ISO with an offset: as sent
+        ({}, "2026-03-01 09:00", "2026-03-01 09:00"),  # without one: UTC, downstream
+        ({"timezone": "Europe/Warsaw"}, "2026-03-01 09:00", "2026-03-01T09:00:00+01:00"),
+        ({"timezone": "Europe/Warsaw"}, "2026-07-01T09:00:00", "2026-07-01T09:00:00+02:00"),
+        ({"timezone": "Europe/Warsaw"}, "2026-07-01T09:00:00Z", "2026-07-01T09:00:00Z"),
+        ({"date_format": "%d.%m.%Y %H:%M"}, "07.12.2026 14:35", "2026-12-07T14:35:00"),
+        (
+            {"date_format": "%d.%m.%Y %H:%M", "timezone": "Europe/Moscow"},
+            " 07.12.2026 14:35 ",
+            "2026-12-07T14:35:00+03:00",
+        ),
+        ({"date_format": "%m/%d/%Y %I:%M %p"}, "12/07/2026 02:35 PM", "2026-12-07T14:35:00"),
+    ],
+)
+def test_timestamps_are_read_with_the_exports_date_format_and_time_zone(
+    written: dict[str, str], value: str, stored: str
+) -> None:
+    mapping = ColumnMapping.from_pairs(["timestamp=Data", "userId=Klient"], **written)
+    event = row_to_event({"Data": value, "Klient": "K-1"}, mapping)
+    assert event["timestamp"] == stored
+
+
+def test_a_timestamp_that_does_not_fit_says_what_to_do() -> None:
+    iso = ColumnMapping.from_pairs(["timestamp=Data", "userId=Klient"])
+    with pytest.raises(InvalidInput) as refused:
+        row_to_event({"Data": "07.12.2026 14:35", "Klient": "K-1"}, iso)
+    assert refused.value.message.startswith(
+        "column 'Data': '07.12.2026 14:35' is not an ISO 8601 timestamp; give the column's "
+        "format with --date-format"
+    )
+    dotted = iso.written_as(date_format="%d.%m.%Y %H:%M")
+    with pytest.raises(InvalidInput, match="does not match the date format '%d.%m.%Y %H:%M'"):
+        row_to_event({"Data": "2026-12-07 14:35", "Klient": "K-1"}, dotted)
+
+
+@pytest.mark.parametrize(
+    ("written", "message"),
+    [
+        ({"timezone": "Europe/Gdansk"}, "unknown time zone 'Europe/Gdansk'"),
+        ({"timezone": "../../etc/passwd"}, "unknown time zone"),
+        ({"encoding": "klingon"}, "unknown encoding 'klingon'"),
+        ({"encoding": "rot13"}, "unknown encoding 'rot13'"),
+        ({"delimiter": ";;"}, "the delimiter must be one character"),
+        ({"delimiter": '"'}, "the delimiter must be one character"),
+        ({"date_format": "DD.MM.YYYY"}, "has no % fields"),
+    ],
+)
+def test_how_a_file_is_written_is_checked_before_anything_is_read(
+    written: dict[str, str], message: str
+) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        ColumnMapping.from_pairs(["userId=Klient"], **written)
+
+
+def test_delimiter_names_are_understood() -> None:
+    assert ColumnMapping.from_pairs([], delimiter="tab").delimiter == "\t"
+    assert ColumnMapping.from_pairs([], delimiter="semicolon").delimiter == ";"
+    assert ColumnMapping().written_as(delimiter="|", encoding=None).delimiter == "|"

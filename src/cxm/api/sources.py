@@ -1,20 +1,32 @@
-"""Sources over REST: list them, create one (its write key is returned once)."""
+"""Sources over REST: list them, create one (its write key is returned once), import an
+export into one (the same importer as ``cxm import``)."""
 
 from __future__ import annotations
 
+import re
+import tempfile
 from dataclasses import asdict
+from pathlib import Path
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from cxm.api.deps import get_session, require
+from cxm.api.deps import get_session, get_workspace, require
 from cxm.api.responses import JsonResponse
 from cxm.auth import ApiPrincipal
-from cxm.ingest.sources import do_create_source, list_sources
+from cxm.errors import InvalidInput, PayloadTooLarge
+from cxm.ingest import ColumnMapping, do_import_file
+from cxm.ingest.importers import detect_format
+from cxm.ingest.sources import do_create_source, get_source, list_sources
+from cxm.workspace import Workspace
 
 router = APIRouter(prefix="/api/sources", tags=["sources"])
 require_admin = require("admin")
+require_write = require("write")
+MAX_IMPORT_BYTES = 50 * 1024 * 1024
+MAX_REJECTIONS_SHOWN = 1000
 
 
 class NewSource(BaseModel):
@@ -45,4 +57,89 @@ def create_source(
     session.commit()
     return JsonResponse(
         {"ok": True, "source": asdict(source), "write_key": write_key}, status_code=201
+    )
+
+
+_IMPORT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "application/x-ndjson": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+@router.post(
+    "/{name}/import",
+    summary="Import a CSV or JSONL export into this source (as `cxm import`)",
+    openapi_extra=_IMPORT_BODY,
+)
+async def import_export(
+    request: Request,
+    name: str,
+    map_: list[str] = Query([], alias="map", description="target=Column (repeatable)"),
+    set_: list[str] = Query([], alias="set", description="target=value constant (repeatable)"),
+    file_format: str | None = Query(
+        None, alias="format", description="csv or jsonl (default: from filename, else csv)"
+    ),
+    filename: str = Query(
+        "upload.csv", max_length=200, description="The export's name, used in rejections"
+    ),
+    delimiter: str | None = Query(None, description=", ; | or tab (default: from the header)"),
+    encoding: str | None = Query(None, description="e.g. cp1250, cp1251 (default: UTF-8)"),
+    date_format: str | None = Query(None, description="strptime format, e.g. %d.%m.%Y %H:%M"),
+    timezone: str | None = Query(None, description="Zone of times without an offset"),
+    ws: Workspace = Depends(get_workspace),
+    _: ApiPrincipal = Depends(require_write),
+) -> JsonResponse:
+    """The body is the export itself. Bad rows come back with their ``file:line`` and reason
+    (the first 1,000; ``rejected_total`` counts them all), good rows are stored, and sending
+    the same export again stores nothing twice."""
+    with ws.session() as session:
+        source = get_source(session, name)
+    mapping = ColumnMapping.from_pairs(map_, set_).written_as(
+        delimiter=delimiter, encoding=encoding, date_format=date_format, timezone=timezone
+    )
+    body = await request.body()
+    if len(body) > MAX_IMPORT_BYTES:
+        raise PayloadTooLarge(
+            f"the export is {len(body)} bytes; send at most {MAX_IMPORT_BYTES} per request "
+            "(or use `cxm import` on the server)"
+        )
+    if not body.strip():
+        raise InvalidInput("the request body is empty; send the export itself as the body")
+    safe_name = re.sub(r"[^\w.-]+", "_", Path(filename).name).strip("._") or "upload.csv"
+    if file_format is None:
+        try:
+            file_format = detect_format(Path(safe_name))
+        except InvalidInput:
+            file_format = "csv"
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / safe_name
+        path.write_bytes(body)
+        report, _rejected_file = await run_in_threadpool(
+            do_import_file,
+            ws.engine,
+            source=source,
+            path=path,
+            # JSONL lines are Segment events unless a mapping says they are flat records.
+            mapping=mapping if (file_format == "csv" or map_ or set_) else None,
+            file_format=file_format,
+            report_path=Path(folder) / "rejected.jsonl",
+            max_event_bytes=ws.settings.max_event_bytes,
+            never_store=ws.settings.never_store,
+            region=ws.settings.default_region,
+        )
+    rejected = [{"where": r["where"], "message": r["message"]} for r in report.rejected]
+    return JsonResponse(
+        {
+            "ok": True,
+            "source": source.name,
+            "stored": report.stored,
+            "duplicates": report.duplicates,
+            "rejected": rejected[:MAX_REJECTIONS_SHOWN],
+            "rejected_total": len(rejected),
+        }
     )

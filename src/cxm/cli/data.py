@@ -56,6 +56,27 @@ def import_file(
             "--format", help="csv or jsonl (default: by extension; .tsv is tab-separated)."
         ),
     ] = None,
+    delimiter: Annotated[
+        str | None,
+        typer.Option(help="CSV column separator: , ; | or tab (default: read from the header)."),
+    ] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(help="Text encoding of a CSV, e.g. cp1250 or cp1251 (default: UTF-8)."),
+    ] = None,
+    date_format: Annotated[
+        str | None,
+        typer.Option(
+            help="strptime format of the timestamp column, e.g. '%d.%m.%Y %H:%M' "
+            "(default: ISO 8601)."
+        ),
+    ] = None,
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            help="Time zone of timestamps without an offset, e.g. Europe/Warsaw (default: UTC)."
+        ),
+    ] = None,
     report: Annotated[
         Path | None, typer.Option(help="Where to write rejected rows (default FILE.errors.jsonl).")
     ] = None,
@@ -69,6 +90,10 @@ def import_file(
         column_mapping = ColumnMapping.from_file(mapping)
     elif map_ or set_:
         column_mapping = ColumnMapping.from_pairs(map_ or [], set_ or [])
+    if any(value is not None for value in (delimiter, encoding, date_format, timezone)):
+        column_mapping = (column_mapping or ColumnMapping()).written_as(
+            delimiter=delimiter, encoding=encoding, date_format=date_format, timezone=timezone
+        )
     total = _count_lines(file)
     with progress_bar() as bar:
         bar.stage(f"Importing {file.name}", total)

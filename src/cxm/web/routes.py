@@ -394,6 +394,8 @@ class FormGuard:
 
     EXEMPT = ("/s/", "/login")
     MAX_BODY = 2 * 1024 * 1024
+    # Forms that upload a file take more; a body over its path's limit is refused whole.
+    MAX_UPLOAD = {"/sources/import": 50 * 1024 * 1024}
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -407,8 +409,15 @@ class FormGuard:
             await self.app(scope, receive, send)
             return
         if not scope["path"].startswith(self.EXEMPT):
-            body, receive = await _buffered(receive, self.MAX_BODY)
+            limit = self.MAX_UPLOAD.get(scope["path"], self.MAX_BODY)
+            body, receive = await _buffered(receive, limit)
             request = Request(scope)
+            if len(body) > limit:
+                t = translator(language_of(request))
+                message = t("error.too_large", megabytes=limit // (1024 * 1024))
+                response = error_page(request, 413, message, None, None)
+                await response(scope, receive, send)
+                return
             session = load_session(request, request.app.state.workspace.secret_key)
             if session is not None and not csrf_matches(
                 session, request.headers.get(CSRF_HEADER) or _form_field(request, body, CSRF_FIELD)
@@ -421,7 +430,9 @@ class FormGuard:
 
 
 async def _buffered(receive: Receive, limit: int) -> tuple[bytes, Receive]:
-    """Read the request body (up to ``limit``) and a ``receive`` that hands it on again."""
+    """Read the request body and a ``receive`` that hands it on again. Past ``limit`` the rest
+    is read and dropped, and the body returned is ``limit + 1`` bytes long: to be refused, never
+    handed on cut short."""
     chunks: list[bytes] = []
     size = 0
     more = True
@@ -430,9 +441,9 @@ async def _buffered(receive: Receive, limit: int) -> tuple[bytes, Receive]:
         if message["type"] != "http.request":
             break
         chunk = message.get("body", b"")
-        size += len(chunk)
         if size <= limit:
-            chunks.append(chunk)
+            chunks.append(chunk[: limit + 1 - size])
+        size += len(chunk)
         more = message.get("more_body", False)
     body = b"".join(chunks)
     sent = False
