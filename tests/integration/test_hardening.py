@@ -254,7 +254,7 @@ def test_importer_edge_files(
     header.write_bytes("Konto,Notatka\xb3\nCUST-5,x\n".encode("latin-1"))
     from cxm.errors import InvalidInput
 
-    with pytest.raises(InvalidInput, match="not UTF-8"):
+    with pytest.raises(InvalidInput, match="the header row is not valid utf-8; it looks like"):
         do_import_file(
             workspace.engine,
             source=source,

@@ -384,6 +384,9 @@ def test_sources_page(lang: str) -> None:
     feed = pages.LiveFeed.start(None, SHOWN, head=12)
     context = pages.sources_context(sources, SHOWN, feed, base_url="https://cx.example/")
     page = render("sources.html", lang, **context)
+    assert 'href="/sources/import"' not in page  # only for a viewer who may write
+    writer = pages.sources_context(sources, SHOWN, feed, base_url="/", can_write=True)
+    assert 'href="/sources/import"' in render("sources.html", lang, **writer)
     assert "https://cx.example/v1/batch" in page and 'host="https://cx.example"' in page
     assert "wk_AbCdEfG…" in page and "website &lt;label&gt;" in page
     assert ("1,234" if lang == "en" else "1\u00a0234") in page

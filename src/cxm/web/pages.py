@@ -196,10 +196,13 @@ def sources_context(
     feed: LiveFeed,
     *,
     base_url: str,
+    can_write: bool = False,
 ) -> dict[str, Any]:
-    """The Sources page: the sources, the live panel, and how to send (``base_url`` ends in /)."""
+    """The Sources page: the sources, the live panel, how to send (``base_url`` ends in /),
+    and, for a viewer who may write, the way to import a file."""
     return {
         "activity": list(activity),
+        "can_write": can_write,
         "ingest_url": base_url + "v1/batch",
         "host": base_url.rstrip("/"),
         **live_feed_context(shown, feed),

@@ -73,8 +73,9 @@ def sources_page(request: Request, viewer: SignedIn, source: str = "") -> Respon
         context = pages.live_feed_context(shown, feed)
         return render_page(request, "_live_feed.html", context, viewer=viewer)
     base_url = str(request.base_url)
-    context = pages.sources_context(activity, shown, feed, base_url=base_url)
-    context["can_write"] = viewer.principal.can("write")
+    context = pages.sources_context(
+        activity, shown, feed, base_url=base_url, can_write=viewer.principal.can("write")
+    )
     return render_page(request, "sources.html", context, viewer=viewer, active="sources")
 
 
