@@ -6,6 +6,7 @@ import codecs
 import re
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
@@ -283,13 +284,8 @@ def test_an_excel_export_in_a_windows_code_page_with_local_day_first_dates(
 
 
 def test_cli_flags_say_how_the_file_is_written(
-    workspace: Workspace,
-    write_keys: dict[str, str],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    cxm: Any, workspace: Workspace, write_keys: dict[str, str], tmp_path: Path
 ) -> None:
-    monkeypatch.setenv("CXM_WORKSPACE", str(workspace.path))
-    monkeypatch.setenv("CXM_DATABASE_URL", workspace.settings.resolved_database_url)
     export = tmp_path / "obrashcheniya.txt"
     export.write_bytes(
         "Номер|Дата|Телефон|Текст\n"
@@ -299,20 +295,8 @@ def test_cli_flags_say_how_the_file_is_written(
     common = ["import", str(export), "--source", "call-centre", "--format", "csv"]
     maps = ["--map", "messageId=Номер", "--map", "timestamp=Дата", "--map", "phone=Телефон",
             "--map", "text=Текст", "--set", "event=Call Handled"]  # fmt: skip
-    runner = CliRunner()
-    result = runner.invoke(
-        app,
-        [
-            *common,
-            *maps,
-            "--encoding",
-            "cp1251",
-            "--date-format",
-            "%d.%m.%Y %H:%M",
-            "--timezone",
-            "Europe/Moscow",
-        ],  # fmt: skip
-    )
+    result = cxm(*common, *maps, "--encoding", "cp1251", "--date-format", "%d.%m.%Y %H:%M",
+                 "--timezone", "Europe/Moscow")  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "2 new events stored, 0 already present, 0 rows rejected" in result.output
     with workspace.session() as session:
@@ -323,7 +307,7 @@ def test_cli_flags_say_how_the_file_is_written(
     ]
     assert orjson.loads(stored[0].payload)["properties"]["text"] == "Роуминг не работает"
 
-    bad_zone = runner.invoke(app, [*common, *maps, "--timezone", "Moscow"])
+    bad_zone = cxm(*common, *maps, "--timezone", "Moscow")
     assert bad_zone.exit_code != 0
     assert "unknown time zone 'Moscow'" in str(bad_zone.exception)
     assert count_events(workspace) == 2

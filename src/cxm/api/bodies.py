@@ -1,4 +1,5 @@
-"""Reading a definition sent as JSON or YAML (surveys, segments), with one size limit."""
+"""Reading request bodies with their size limits: a definition sent as JSON or YAML (surveys,
+segments), and an export sent whole to be imported (sources, helpdesks)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from fastapi import Request
 from cxm.errors import InvalidInput, PayloadTooLarge
 
 MAX_DEFINITION_BYTES = 256 * 1024
+MAX_EXPORT_BYTES = 50 * 1024 * 1024
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 
 
@@ -64,3 +66,17 @@ async def read_document(request: Request) -> str:
         return body.decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidInput("send the file as UTF-8 text (YAML or JSON)") from None
+
+
+async def read_export(request: Request, *, on_server: str) -> bytes:
+    """An export sent as the whole body: refused when empty or over MAX_EXPORT_BYTES, where the
+    message points to ``on_server``, the command that imports files of any size."""
+    body = await request.body()
+    if len(body) > MAX_EXPORT_BYTES:
+        raise PayloadTooLarge(
+            f"the export is {len(body)} bytes; send at most {MAX_EXPORT_BYTES} per request "
+            f"(or use `{on_server}` on the server)"
+        )
+    if not body.strip():
+        raise InvalidInput("the request body is empty; send the export itself as the body")
+    return body

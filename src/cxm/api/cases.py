@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from cxm.api.bodies import read_export
 from cxm.api.deps import get_workspace, require, require_aggregates, require_cases, viewed
 from cxm.api.responses import JsonResponse
 from cxm.auth import ApiPrincipal
@@ -33,7 +34,7 @@ from cxm.cases import (
 from cxm.cases.helpdesk import PRESETS, do_import_helpdesk
 from cxm.cases.masking import masked_case
 from cxm.cases.queries import case_served
-from cxm.errors import Forbidden, InvalidInput, PayloadTooLarge
+from cxm.errors import Forbidden, InvalidInput
 from cxm.profiles import resolve_profile_id
 from cxm.store.metadata import utcnow
 from cxm.workspace import Workspace
@@ -41,7 +42,6 @@ from cxm.workspace import Workspace
 router = APIRouter(prefix="/api", tags=["cases"])
 require_read = require("read")
 require_write = require("write")
-MAX_IMPORT_BYTES = 50 * 1024 * 1024
 
 
 class NewCase(BaseModel):
@@ -152,14 +152,7 @@ async def import_helpdesk(
 ) -> JsonResponse:
     if helpdesk not in PRESETS:
         raise InvalidInput(f"unknown helpdesk {helpdesk!r}; choose from {', '.join(PRESETS)}")
-    body = await request.body()
-    if len(body) > MAX_IMPORT_BYTES:
-        raise PayloadTooLarge(
-            f"the export is {len(body)} bytes; send at most {MAX_IMPORT_BYTES} per request "
-            "(or use `cxm cases import` on the server)"
-        )
-    if not body.strip():
-        raise InvalidInput("the request body is empty; send the CSV export as the body")
+    body = await read_export(request, on_server="cxm cases import")
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "export.csv"
         path.write_bytes(body)

@@ -13,10 +13,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from cxm.api.bodies import read_export
 from cxm.api.deps import get_session, get_workspace, require
 from cxm.api.responses import JsonResponse
 from cxm.auth import ApiPrincipal
-from cxm.errors import InvalidInput, PayloadTooLarge
+from cxm.errors import InvalidInput
 from cxm.ingest import ColumnMapping, do_import_file
 from cxm.ingest.importers import detect_format
 from cxm.ingest.sources import do_create_source, get_source, list_sources
@@ -25,7 +26,6 @@ from cxm.workspace import Workspace
 router = APIRouter(prefix="/api/sources", tags=["sources"])
 require_admin = require("admin")
 require_write = require("write")
-MAX_IMPORT_BYTES = 50 * 1024 * 1024
 MAX_REJECTIONS_SHOWN = 1000
 
 
@@ -102,14 +102,7 @@ async def import_export(
     mapping = ColumnMapping.from_pairs(map_, set_).written_as(
         delimiter=delimiter, encoding=encoding, date_format=date_format, timezone=timezone
     )
-    body = await request.body()
-    if len(body) > MAX_IMPORT_BYTES:
-        raise PayloadTooLarge(
-            f"the export is {len(body)} bytes; send at most {MAX_IMPORT_BYTES} per request "
-            "(or use `cxm import` on the server)"
-        )
-    if not body.strip():
-        raise InvalidInput("the request body is empty; send the export itself as the body")
+    body = await read_export(request, on_server="cxm import")
     safe_name = re.sub(r"[^\w.-]+", "_", Path(filename).name).strip("._") or "upload.csv"
     if file_format is None:
         try:
