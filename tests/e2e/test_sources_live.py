@@ -120,7 +120,7 @@ def test_a_file_imported_on_the_page_lands_on_the_customers_timeline(
     form.get_by_role("button", name="Import", exact=True).click()
 
     expect(page.locator("#im-summary")).to_have_text(
-        "1 new events stored, 0 already present, 1 rows rejected."
+        "New events stored: 1 · already present: 0 · rows rejected: 1"
     )
     rejected = page.locator("#im-rejected tbody tr")
     expect(rejected).to_have_count(1)

@@ -437,7 +437,7 @@ async def test_the_import_page_imports_a_file_and_lists_the_refused_rows(
     upload = {"upload": ("zgłoszenia.csv", POLISH_EXPORT.encode("cp1250"), "text/csv")}
     done = await api.post("/sources/import", data=form, files=upload)
     assert done.status_code == 200, done.text
-    assert "1 new events stored, 0 already present, 2 rows rejected." in done.text
+    assert "New events stored: 1 · already present: 0 · rows rejected: 2" in done.text
     assert "the row has 5 fields, the header has 4" in done.text
     assert "does not match the date format" in done.text
     assert 'value="%d.%m.%Y %H:%M"' in done.text  # the form keeps what was typed
@@ -470,7 +470,7 @@ async def test_the_import_page_imports_a_file_and_lists_the_refused_rows(
         },  # fmt: skip
         files={"upload": ("big.csv", big, "text/csv")},
     )
-    assert "300 new events stored, 0 already present, 0 rows rejected." in whole.text
+    assert "New events stored: 300 · already present: 0 · rows rejected: 0" in whole.text
     assert count_events(workspace) == 301
 
     # Any other form past 2 MB is refused whole, never handed on cut short.
