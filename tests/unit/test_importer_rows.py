@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from cxm.errors import InvalidInput
-from cxm.ingest.importers import ColumnMapping, content_message_id, row_to_event
+from cxm.ingest.importers import ColumnMapping, content_message_id, date_reader, row_to_event
 
 MAPPING = ColumnMapping.from_pairs(
     ["userId=Account", "timestamp=Date", "phone=Phone", "text=Notes", "properties.agent=Agent"],
@@ -139,3 +140,36 @@ def test_delimiter_names_are_understood() -> None:
     assert ColumnMapping.from_pairs([], delimiter="tab").delimiter == "\t"
     assert ColumnMapping.from_pairs([], delimiter="semicolon").delimiter == ";"
     assert ColumnMapping().written_as(delimiter="|", encoding=None).delimiter == "|"
+
+
+DATE_FORMATS = ["%d.%m.%Y %H:%M", "%Y-%m-%d %H:%M:%S", "%d/%m/%Y", "%m/%d/%Y %H.%M",
+                "[%d|%m|%Y]", "%Y%m%d%H%M%S", "%d.%m.%Y %"]  # fmt: skip
+
+
+@given(
+    st.sampled_from(DATE_FORMATS),
+    st.one_of(
+        st.datetimes(min_value=datetime(1000, 1, 1)).map(lambda d: d.replace(microsecond=0)),
+        st.just(None),
+    ),
+    st.text(alphabet="0123456789 .:/-[]|%", max_size=22),
+)
+def test_the_date_reader_reads_as_strptime_does(
+    date_format: str, when: datetime | None, noise: str
+) -> None:
+    """The fast reader against strptime itself: the same datetime or a ValueError from both,
+    for well-formed dates (also with unpadded fields and runs of spaces) and for noise."""
+    texts = [noise]
+    if when is not None:
+        written = when.strftime(date_format)
+        texts += [written, written.replace(" ", "   ").replace(".0", ".").replace("/0", "/")]
+    for text in texts:
+        try:
+            expected: datetime | str = datetime.strptime(text, date_format)
+        except ValueError:
+            expected = "ValueError"
+        try:
+            got: datetime | str = date_reader(date_format)(text)
+        except ValueError:
+            got = "ValueError"
+        assert got == expected, (date_format, text)

@@ -19,9 +19,10 @@ import hashlib
 import re
 import tomllib
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -252,7 +253,7 @@ def _timestamp(value: str, mapping: ColumnMapping) -> str:
     text = value.strip()
     try:
         if mapping.date_format:
-            parsed = datetime.strptime(text, mapping.date_format)
+            parsed = date_reader(mapping.date_format)(text)
         else:
             parsed = datetime.fromisoformat(text)
     except ValueError:
@@ -272,6 +273,56 @@ def _timestamp(value: str, mapping: ColumnMapping) -> str:
     if parsed.tzinfo is None and zone is not None:
         parsed = parsed.replace(tzinfo=zone)  # an hour repeated by DST reads as the first
     return parsed.isoformat()
+
+
+# strptime's own patterns (CPython's _strptime.TimeRE) for the plain numeric fields. A format of
+# only these and literal text is read with one compiled regex: strptime takes ~14 µs a call here,
+# most of an import's time per row, because it looks its format up again on every call.
+_NUMERIC_FIELDS = {
+    "d": r"(?P<d>3[0-1]|[1-2]\d|0[1-9]|[1-9]| [1-9])",
+    "m": r"(?P<m>1[0-2]|0[1-9]|[1-9])",
+    "Y": r"(?P<Y>\d\d\d\d)",
+    "H": r"(?P<H>2[0-3]|[0-1]\d|\d)",
+    "M": r"(?P<M>[0-5]\d|\d)",
+    "S": r"(?P<S>6[0-1]|[0-5]\d|\d)",
+}
+
+
+@cache
+def date_reader(date_format: str) -> Callable[[str], datetime]:
+    """A function that reads text as ``datetime.strptime(text, date_format)`` does (the same
+    results, the same ValueError), faster where the format has only %d %m %Y %H %M %S.
+
+    >>> date_reader("%d.%m.%Y %H:%M")("7.12.2026  14:35")
+    datetime.datetime(2026, 12, 7, 14, 35)
+    """
+    pattern = []
+    fields = set()
+    for piece in re.split(r"(%.)", date_format):
+        if len(piece) == 2 and piece[0] == "%":
+            field = _NUMERIC_FIELDS.get(piece[1])
+            if field is None or piece[1] in fields:
+                return lambda text: datetime.strptime(text, date_format)
+            fields.add(piece[1])
+            pattern.append(field)
+        elif "%" in piece:  # "%%", or a stray % that strptime refuses
+            return lambda text: datetime.strptime(text, date_format)
+        else:  # as strptime: regex characters escaped, any whitespace matches any run of it
+            literal = re.sub(r"([\\.^$*+?\(\){}\[\]|])", r"\\\1", piece)
+            pattern.append(re.sub(r"\s+", r"\\s+", literal))
+    if not {"d", "m", "Y"} <= fields:
+        return lambda text: datetime.strptime(text, date_format)
+    regex = re.compile("".join(pattern), re.IGNORECASE)
+
+    def read(text: str) -> datetime:
+        found = regex.match(text)
+        if found is None or found.end() != len(text):
+            raise ValueError(f"time data {text!r} does not match format {date_format!r}")
+        g = found.groupdict()
+        return datetime(int(g["Y"]), int(g["m"]), int(g["d"]), int(g.get("H") or 0),
+                        int(g.get("M") or 0), int(g.get("S") or 0))  # fmt: skip
+
+    return read
 
 
 def _property_key(column: str) -> str:
