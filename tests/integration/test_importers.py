@@ -497,3 +497,40 @@ async def test_a_reader_cannot_import_through_the_page(
     )
     assert posted.status_code == 403
     assert count_events(workspace) == 0
+
+
+@pytest.mark.anyio
+async def test_segment_events_in_jsonl_stay_events_whatever_the_options(
+    api: httpx.AsyncClient, admin_token: str, workspace: Workspace, write_keys: dict[str, str]
+) -> None:
+    """Options on how a file is written (a time zone, an encoding) do not turn Segment events
+    into flat records; only named columns or constants do. Through the API and the page."""
+    lines = b"".join(
+        orjson.dumps({"type": "track", "event": "Visit", "userId": f"u{i}", "messageId": f"m{i}",
+                      "timestamp": "2026-03-01T09:00:00Z"}) + b"\n"
+        for i in range(3)
+    )  # fmt: skip
+    answer = await api.post(
+        "/api/sources/website/import",
+        params={"filename": "events.jsonl", "timezone": "Europe/Warsaw"},
+        content=lines,
+        headers=bearer(admin_token),
+    )
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["stored"], answer.json()["rejected_total"]) == (3, 0)
+
+    await sign_in(api, admin_token)
+    page = await api.get("/sources/import")
+    form = {"csrf_token": csrf_of(page.text), "source": "website", "encoding": "utf-8"}
+    more = lines.replace(b'"m', b'"n')
+    done = await api.post(
+        "/sources/import", data=form, files={"upload": ("events.ndjson", more, "text/plain")}
+    )
+    assert "New events stored: 3 · already present: 0 · rows rejected: 0" in done.text
+    empty = await api.post(
+        "/sources/import", data=form, files={"upload": ("nothing.csv", b"", "text/csv")}
+    )
+    assert empty.status_code == 400 and "nothing.csv is empty" in empty.text
+    with workspace.session() as session:
+        stored = session.execute(select(events.c.payload)).scalars().all()
+    assert len(stored) == 6 and {orjson.loads(p)["event"] for p in stored} == {"Visit"}

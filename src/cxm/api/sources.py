@@ -3,10 +3,7 @@ export into one (the same importer as ``cxm import``)."""
 
 from __future__ import annotations
 
-import re
-import tempfile
 from dataclasses import asdict
-from pathlib import Path
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
@@ -17,9 +14,7 @@ from cxm.api.bodies import read_export
 from cxm.api.deps import get_session, get_workspace, require
 from cxm.api.responses import JsonResponse
 from cxm.auth import ApiPrincipal
-from cxm.errors import InvalidInput
-from cxm.ingest import ColumnMapping, do_import_file
-from cxm.ingest.importers import detect_format
+from cxm.ingest import ColumnMapping, do_import_upload
 from cxm.ingest.sources import do_create_source, get_source, list_sources
 from cxm.workspace import Workspace
 
@@ -103,28 +98,18 @@ async def import_export(
         delimiter=delimiter, encoding=encoding, date_format=date_format, timezone=timezone
     )
     body = await read_export(request, on_server="cxm import")
-    safe_name = re.sub(r"[^\w.-]+", "_", Path(filename).name).strip("._") or "upload.csv"
-    if file_format is None:
-        try:
-            file_format = detect_format(Path(safe_name))
-        except InvalidInput:
-            file_format = "csv"
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / safe_name
-        path.write_bytes(body)
-        report, _rejected_file = await run_in_threadpool(
-            do_import_file,
-            ws.engine,
-            source=source,
-            path=path,
-            # JSONL lines are Segment events unless a mapping says they are flat records.
-            mapping=mapping if (file_format == "csv" or map_ or set_) else None,
-            file_format=file_format,
-            report_path=Path(folder) / "rejected.jsonl",
-            max_event_bytes=ws.settings.max_event_bytes,
-            never_store=ws.settings.never_store,
-            region=ws.settings.default_region,
-        )
+    report = await run_in_threadpool(
+        do_import_upload,
+        ws.engine,
+        source=source,
+        filename=filename,
+        data=body,
+        mapping=mapping,
+        file_format=file_format,
+        max_event_bytes=ws.settings.max_event_bytes,
+        never_store=ws.settings.never_store,
+        region=ws.settings.default_region,
+    )
     rejected = [{"where": r["where"], "message": r["message"]} for r in report.rejected]
     return JsonResponse(
         {

@@ -12,7 +12,7 @@ from cxm.ingest.queries import (
     recent_events,
     source_activity,
 )
-from cxm.ingest.service import IngestReport, do_import_file, do_ingest_events
+from cxm.ingest.service import IngestReport, do_import_file, do_import_upload, do_ingest_events
 from cxm.ingest.sources import Source, do_create_source, get_source, list_sources, source_named
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "SourceActivity",
     "do_create_source",
     "do_import_file",
+    "do_import_upload",
     "do_ingest_events",
     "event_profiles",
     "get_source",

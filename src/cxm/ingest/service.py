@@ -6,11 +6,13 @@ The HTTP API goes through the group-commit writer instead; both validate with
 
 from __future__ import annotations
 
+import re
+import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 from sqlalchemy import Engine
@@ -129,7 +131,10 @@ def do_import_file(
     if fmt == "csv":
         rows = read_csv(path, mapping or ColumnMapping(), source=source.name, region=region)
     elif fmt == "jsonl":
-        rows = read_jsonl(path, mapping, source=source.name, region=region)
+        # Lines are Segment events unless the mapping names columns or constants: options on
+        # how a file is written alone (an encoding, a time zone) do not make them flat records.
+        flat = mapping if mapping is not None and (mapping.columns or mapping.defaults) else None
+        rows = read_jsonl(path, flat, source=source.name, region=region)
     else:
         raise InvalidInput(f"unknown format {fmt!r}; use csv or jsonl")
     unreadable: list[dict[str, Any]] = []
@@ -167,3 +172,49 @@ def do_import_file(
                 orjson.dumps(rejection, default=str, option=orjson.OPT_NON_STR_KEYS) + b"\n"
             )
     return report, target
+
+
+def do_import_upload(
+    engine: Engine,
+    *,
+    source: Source,
+    filename: str,
+    data: bytes | BinaryIO,
+    mapping: ColumnMapping | None,
+    file_format: str | None = None,
+    max_event_bytes: int = 32 * 1024,
+    region: str = "PL",
+    never_store: Sequence[str] = (),
+) -> IngestReport:
+    """Import an export that arrived over HTTP (the API's body, the page's upload) as
+    ``do_import_file`` imports a file: saved under its own name (made safe; it names the
+    rejections' ``file:line``) in a temporary folder, its format from that name when not given
+    (CSV when the name says nothing)."""
+    name = re.sub(r"[^\w.-]+", "_", Path(filename).name).strip("._") or "upload.csv"
+    if file_format is None:
+        try:
+            file_format = detect_format(Path(name))
+        except InvalidInput:
+            file_format = "csv"
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / name
+        with path.open("wb") as out:
+            if isinstance(data, bytes):
+                out.write(data)
+            else:
+                while chunk := data.read(1 << 20):
+                    out.write(chunk)
+        if path.stat().st_size == 0:
+            raise InvalidInput(f"{filename} is empty; there is nothing to import")
+        report, _rejected_file = do_import_file(
+            engine,
+            source=source,
+            path=path,
+            mapping=mapping,
+            file_format=file_format,
+            report_path=Path(folder) / "rejected.jsonl",
+            max_event_bytes=max_event_bytes,
+            never_store=never_store,
+            region=region,
+        )
+    return report

@@ -15,9 +15,6 @@ with its line and reason.
 
 from __future__ import annotations
 
-import re
-import tempfile
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
@@ -26,7 +23,7 @@ from fastapi.responses import HTMLResponse
 from cxm.errors import CxmError, InvalidInput, NotFound
 from cxm.ingest import (
     ColumnMapping,
-    do_import_file,
+    do_import_upload,
     event_profiles,
     get_source,
     list_sources,
@@ -167,25 +164,16 @@ def import_upload(
         )
         with ws.session() as db:
             found = get_source(db, source)
-        name = re.sub(r"[^\w.-]+", "_", Path(upload.filename).name).strip("._") or "upload.csv"
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / name
-            with path.open("wb") as out:
-                while chunk := upload.file.read(1 << 20):
-                    out.write(chunk)
-            if path.stat().st_size == 0:
-                raise InvalidInput(t("sources.import.empty", name=upload.filename))
-            report, _rejected_file = do_import_file(
-                ws.engine,
-                source=found,
-                path=path,
-                mapping=mapping,
-                file_format="jsonl" if path.suffix.lower() in (".jsonl", ".ndjson") else "csv",
-                report_path=Path(folder) / "rejected.jsonl",
-                max_event_bytes=ws.settings.max_event_bytes,
-                never_store=ws.settings.never_store,
-                region=ws.settings.default_region,
-            )
+        report = do_import_upload(
+            ws.engine,
+            source=found,
+            filename=upload.filename,
+            data=upload.file,
+            mapping=mapping,
+            max_event_bytes=ws.settings.max_event_bytes,
+            never_store=ws.settings.never_store,
+            region=ws.settings.default_region,
+        )
     except CxmError as exc:
         return _import_page(request, viewer, form=form, problem=exc.message)
     result = {
