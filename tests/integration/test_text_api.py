@@ -73,7 +73,7 @@ def test_every_text_is_analysed_once_with_its_flags(
     flags = Counter(r["flag"] for r in rows)
     assert flags["empty"] == 1 and flags["binary"] == 1 and flags["no_letters"] == 1
     assert flags["truncated"] == 1
-    assert all(r["model_version"].startswith("sentiment=cascade") for r in rows)
+    assert all(r["model_version"].startswith("sentiment=full") for r in rows)
     # Languages: every themed text in its language.
     seq_lang = Counter(r["language"] for r in rows if r["flag"] is None)
     assert seq_lang["pl"] >= 15 and seq_lang["ru"] >= 15 and seq_lang["en"] >= 15
@@ -110,9 +110,10 @@ def test_a_text_seen_before_is_read_back_not_analysed_again(
     assert {k: after[k] for k in before} == before
     (new,) = set(after) - set(before)
     assert [v for v in before.values() if v[0] == after[new][0]] == [after[new]]
-    # Another model (here: another cascade threshold) reads every analysable text again.
+    # Another model (here: the cascade instead of the full stage) reads every analysable text
+    # again.
     other = recording_model(workspace.text.model)
-    other.threshold = 0.7
+    other.choice = "cascade"
     do_enrich_texts(session=workspace.session, model=other, fields=fields, full=True)
     analysable = {v[0] for v in before.values() if v[READINGS.index("sentiment")] is not None}
     assert len(sum(other.asked, [])) == len(analysable)
