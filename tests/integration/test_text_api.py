@@ -288,3 +288,19 @@ def test_topics_are_discovered_once_when_enough_texts_exist(
     assert len(workspace.text.topics()) == found.topics
     # Once topics exist, nothing is rediscovered behind people's backs.
     assert workspace.text.discover_topics_if_none(actor="test", min_texts=10) is None
+
+
+async def test_the_model_card_names_the_shipped_model_and_its_benchmark(
+    api: httpx.AsyncClient, admin_token: str
+) -> None:
+    response = await api.get("/api/text/model", headers=bearer(admin_token))
+    assert response.status_code == 200, response.text
+    card = response.json()
+    assert card["source"] == "shipped" and card["model"] == "e5"
+    assert card["version"].startswith("full:shipped")
+    assert card["e5"] == {"engine": "openvino", "precision": card["e5"]["precision"]}
+    assert card["e5"]["precision"] in ("bf16", "f32")
+    assert set(card["languages"]) == {"en", "pl"} and card["trained_on"] > 30_000
+    # The figures docs/text.md reports for the shipped model, stored with it.
+    assert 0.7 < card["measured"]["pl_full"] < 1 and 0.7 < card["measured"]["en_full"] < 1
+    assert "threshold" not in card

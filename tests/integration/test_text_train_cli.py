@@ -36,6 +36,10 @@ def test_text_train_with_a_source_column_replaces_the_shipped_model_here(
     cxm: Any, workspace: Workspace, tmp_path: Path
 ) -> None:
     data = labelled_csv(tmp_path / "labels.csv")
+    before_training = cxm("text", "model")
+    assert before_training.exit_code == 0, before_training.output
+    assert "shipped with cxm" in before_training.output
+    assert "PolEmo 2.0-IN dev (accuracy)" in before_training.output
     result = cxm("text", "train", str(data), "--label-column", "mood",
                  "--source-column", "channel")  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -51,6 +55,11 @@ def test_text_train_with_a_source_column_replaces_the_shipped_model_here(
     out = model.predict(["Dziękuję, świetna obsługa!", "Третий день нет интернета."], None,
                         ["pl", "ru"])  # fmt: skip
     assert [r.label for r in out] == ["positive", "negative"]
+    card = cxm("text", "model")
+    assert "this workspace's own (cxm text train)" in card.output
+    assert "trained on: 180 texts" in card.output
+    assert "held out (" in card.output and "full" in card.output
+    assert workspace.text.model_card()["measured"]["held_out"] > 0
 
     before = {p.name: p.stat().st_mtime_ns for p in models.iterdir()}
     refused = cxm("text", "train", str(data), "--source-column", "branch")

@@ -109,6 +109,13 @@ def enrich(
     return JsonResponse({"ok": True, **asdict(report)})
 
 
+@router.get("/model", summary="The sentiment model in use here and its measured accuracy")
+def model_card(
+    ws: Workspace = Depends(get_workspace), _: ApiPrincipal = Depends(require_aggregates)
+) -> JsonResponse:
+    return JsonResponse({"ok": True, **ws.text.model_card()})
+
+
 @router.get("/summary", summary="Analysed texts by language, sentiment, flag and model")
 def summary(
     ws: Workspace = Depends(get_workspace), _: ApiPrincipal = Depends(require_aggregates)

@@ -65,6 +65,55 @@ def status() -> None:
         out.print(f"{key}: {escape(values)}")
 
 
+@text_app.command("model")
+def model() -> None:
+    """Which sentiment model reads this workspace's texts, and its measured accuracy."""
+    ws = open_workspace()
+    card = ws.text.model_card()
+    where = "this workspace's own (cxm text train)" if card["source"] == "workspace" else (
+        "shipped with cxm (docs/text.md)"
+    )  # fmt: skip
+    out.print(f"sentiment model: {escape(card['version'])}, {where}")
+    stage = {"e5": "the full stage for every text", "use": "the fast stage alone"}.get(
+        card["model"], f"the cascade at threshold {card.get('threshold')}"
+    )
+    out.print(f"reads with: {stage} (CXM_TEXT_MODEL={card['model']})")
+    out.print(f"e5 runs on: {card['e5']['engine']} ({card['e5']['precision']})")
+    if card["trained_on"]:
+        labels = ", ".join(f"{k} {v}" for k, v in card["labels"].items())
+        langs = ", ".join(f"{k} {v}" for k, v in card["languages"].items())
+        out.print(f"trained on: {card['trained_on']} texts ({escape(labels)}; {escape(langs)})")
+    if card["own_combiners"]:
+        out.print(f"own combiners for: {', '.join(card['own_combiners'])}")
+    measured = card["measured"] or {}
+    if card["source"] == "workspace" and measured:
+        table = Table(f"held out ({measured.get('held_out')} texts)", "accuracy", "macro-F1")
+        for stage_name in ("full", "fast", "cascade"):
+            if f"{stage_name}_accuracy" in measured:
+                table.add_row(stage_name, f"{measured[f'{stage_name}_accuracy']:.3f}",
+                              f"{measured[f'{stage_name}_macro_f1']:.3f}")  # fmt: skip
+        out.print(table)
+    elif measured:
+        table = Table("benchmark test set (bench/text.py)", "fast", "full", "cascade")
+        for key, name in BENCH_SETS.items():
+            cells = [
+                measured.get(f"{key}_{stage_name}") for stage_name in ("fast", "full", "cascade")
+            ]
+            if any(c is not None for c in cells):
+                table.add_row(name, *("-" if c is None else f"{c:.3f}" for c in cells))
+        out.print(table)
+
+
+# The test sets of bench/text.py, as the shipped model's figures name them.
+BENCH_SETS = {
+    "pl": "PolEmo 2.0-IN dev (accuracy)",
+    "en": "VADER Amazon snippets (binary accuracy)",
+    "en_nonzero": "the same, every non-zero rating",
+    "ru": "RuSentiTweet test (macro-F1)",
+    "sre": "SentiRuEval-2016 (F1 of pos, neg)",
+}
+
+
 @text_app.command("analyse")
 def analyse(texts: Annotated[list[str], typer.Argument(help="Texts to analyse.")]) -> None:
     """Analyse texts given on the command line (nothing is stored)."""

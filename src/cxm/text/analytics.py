@@ -63,6 +63,32 @@ class TextAnalytics:
             self.settings.text_model, self.settings.text_cascade_threshold, self.models_dir
         )
 
+    def model_card(self) -> dict[str, Any]:
+        """Which sentiment model reads this workspace's texts, and how well it was measured:
+        the workspace's own (``cxm text train``: its held-out figures) or the one shipped with
+        cxm (its benchmark figures, docs/text.md); and what runs e5 here."""
+        from cxm.text.e5 import engine
+        from cxm.text.sentiment import FILES
+
+        model = self.model
+        metrics = dict(model.full.metrics)
+        own = (self.models_dir / FILES["full"]).exists() and "bench" not in metrics
+        card: dict[str, Any] = {
+            "version": model.version,
+            "model": model.choice,
+            "source": "workspace" if own else "shipped",
+            "trained": metrics.get("version"),
+            "trained_on": metrics.get("trained_on"),
+            "labels": metrics.get("labels", {}),
+            "languages": metrics.get("languages", {}),
+            "own_combiners": sorted(model.by_language),
+            "measured": metrics.get("held_out") if own else metrics.get("bench"),
+            "e5": {"engine": "openvino", "precision": engine().precision},
+        }
+        if model.choice == "cascade":
+            card["threshold"] = model.threshold
+        return card
+
     def analyse(self, texts: list[str]) -> list[TextAnalysis]:
         """Analyse texts without storing them."""
         return analyse_texts(texts, model=self.model)

@@ -229,7 +229,7 @@ def evaluate_sentiment(
 ) -> dict[str, float]:
     """Train on ``1 − holdout`` of the texts and measure on the rest: the full stage's (the
     default model's), the fast stage's and the cascade's accuracy and macro-F1 (stored with
-    the heads, shown by ``cxm text models``)."""
+    the heads, shown by ``cxm text model``)."""
     check_training_labels(labels)
     rng = np.random.default_rng(seed)
     test = rng.random(len(texts)) < holdout
