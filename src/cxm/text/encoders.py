@@ -72,6 +72,10 @@ class _E5Encoder:
     name: str = "e5"
     version: str = "e5-small-q4-layers-11.9.7.5"
     dim: int = 1536
+    # The engine sorts what it is given by length and batches it itself: the more texts a
+    # call holds, the less is padded (2,000 short texts: ~650/s in one call, ~410/s in
+    # calls of 256).
+    batch: int = 4096
 
     def __post_init__(self) -> None:
         from cxm.text.e5 import POOLED_LAYERS, engine
@@ -113,7 +117,9 @@ def e5_queries(texts: list[str]) -> np.ndarray:
     return engine().query([t[:MAX_CHARS] for t in texts])
 
 
-def encode_batched(enc: Encoder, texts: list[str], batch: int = 256) -> np.ndarray:
-    """Encode in batches (big enough to amortise the weights, small enough for memory)."""
-    parts = [enc.encode(texts[i : i + batch]) for i in range(0, len(texts), batch)]
+def encode_batched(enc: Encoder, texts: list[str], batch: int | None = None) -> np.ndarray:
+    """Encode in batches (big enough to amortise the weights, small enough for memory): the
+    encoder's own ``batch`` size unless one is given."""
+    size: int = batch if batch else int(getattr(enc, "batch", 256))
+    parts = [enc.encode(texts[i : i + size]) for i in range(0, len(texts), size)]
     return np.vstack(parts) if parts else np.zeros((0, enc.dim), dtype=np.float32)
