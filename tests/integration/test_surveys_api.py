@@ -501,3 +501,40 @@ async def test_two_invitations_at_the_same_moment_take_turns(
     assert outcomes["first"].status == "sent"
     assert outcomes["second"].status == "suppressed"
     assert "'nps-after-repair'" in outcomes["second"].reason
+
+
+async def test_saving_surveys_while_the_worker_commits(
+    api: httpx.AsyncClient, workspace: Workspace, admin_token: str, setup: dict[str, str]
+) -> None:
+    """Saving a survey reads its versions and then writes. On SQLite a transaction that read
+    before another connection committed cannot take the write lock later ("database is
+    locked" at once, whatever the busy timeout): the handler begins with the write lock, so a
+    worker committing all the while only makes it wait its turn."""
+    import threading
+
+    from cxm.auth import do_create_token
+
+    stop = threading.Event()
+    committed = 0
+
+    def worker() -> None:
+        nonlocal committed
+        while not stop.is_set():
+            with workspace.session() as s:
+                do_create_token(s, actor="test", name=f"busy-{committed}", scopes=["read"])
+                s.commit()
+            committed += 1
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    try:
+        codes = []
+        for i in range(15):
+            saved = await api.post("/api/surveys", json=nps(f"busy-{i}"),
+                                   headers=bearer(admin_token))  # fmt: skip
+            codes.append((saved.status_code, saved.text[:120]))
+    finally:
+        stop.set()
+        thread.join()
+    assert committed > 15  # the worker really was committing in between
+    assert [c for c, _ in codes] == [200] * 15, codes

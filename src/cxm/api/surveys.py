@@ -19,6 +19,7 @@ from cxm.api.deps import get_session, get_workspace, require
 from cxm.api.responses import JsonResponse
 from cxm.auth import ApiPrincipal
 from cxm.errors import InvalidInput
+from cxm.store.engine import write_intent
 from cxm.store.metadata import utcnow
 from cxm.surveys import (
     StoredSurvey,
@@ -77,8 +78,11 @@ async def save_survey(
     principal: ApiPrincipal = Depends(require_write),
 ) -> JsonResponse:
     data = await read_definition(request, "survey")
-    stored = do_save_survey(session=session, actor=principal.actor, data=data)
-    session.commit()
+    # It reads the survey's versions, then writes: on SQLite the transaction takes the write
+    # lock when it begins, or a worker's commit in between fails it with "database is locked".
+    with write_intent():
+        stored = do_save_survey(session=session, actor=principal.actor, data=data)
+        session.commit()
     return JsonResponse({"ok": True, **_survey_body(stored)})
 
 
