@@ -73,7 +73,7 @@ def build(checkpoint: Checkpoint, rank: int):  # type: ignore[no-untyped-def]
         def __init__(self) -> None:
             super().__init__()
             self.pos = frozen("emb.pos", (-1, cfg.hidden))
-            self.type = frozen("emb.type", (-1, cfg.hidden))
+            self.token_type = frozen("emb.type", (-1, cfg.hidden))
             self.norm = norm("emb.ln")
             self.layers = nn.ModuleList()
             for n in range(cfg.layers):
@@ -90,7 +90,7 @@ def build(checkpoint: Checkpoint, rank: int):  # type: ignore[no-untyped-def]
         def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
             b, t, h = x.shape
             heads, d = cfg.heads, cfg.hidden // cfg.heads
-            x = self.norm(x + self.pos[:t] + self.type[0])
+            x = self.norm(x + self.pos[:t] + self.token_type[0])
             blocked = mask[:, None, None, :] < 0.5
             pooled = {}
             for n, ly in enumerate(self.layers):
