@@ -52,6 +52,7 @@ sys.path.insert(0, str(BENCH_DIR))
 import text_data  # noqa: E402
 from cxm.demo import texts as demo_texts  # noqa: E402
 from cxm.text.analysis import analyse_texts  # noqa: E402
+from cxm.text.e5 import HIDDEN  # noqa: E402
 from cxm.text.encoders import encode_batched, encoder  # noqa: E402
 from cxm.text.heads import fit_head  # noqa: E402
 from cxm.text.sentiment import SHIPPED, SentimentModel  # noqa: E402
@@ -76,7 +77,7 @@ def e5_vectors(c: text_data.Corpus) -> np.ndarray:
 
 def e5_sentence(c: text_data.Corpus) -> np.ndarray:
     """e5's sentence vector ("query: " mean of the last layer), as e5's model card uses it."""
-    return e5_vectors(c)[:, :384]
+    return e5_vectors(c)[:, :HIDDEN]
 
 
 class Probs:
@@ -179,7 +180,7 @@ def training_set(corpora: list[text_data.Corpus]) -> tuple:
 def e5_baseline(train: tuple, tests: dict) -> dict[str, float]:
     """The issue's baseline: e5 vectors + logistic regression, one language at a time."""
     texts, labels, langs, _u, e5, _corpora, _sources = train
-    e5 = e5[:, :384]  # the sentence vector alone, as the issue's baseline reads e5
+    e5 = e5[:, :HIDDEN]  # the sentence vector alone, as the issue's baseline reads e5
     out = {}
     y = np.asarray(labels)
     lang_arr = np.asarray(langs)

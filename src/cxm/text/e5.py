@@ -192,7 +192,7 @@ class E5Engine:
     """multilingual-e5-small on OpenVINO. Thread-safe (one inference at a time)."""
 
     name = "e5"
-    dim = 384
+    dim = HIDDEN
 
     def __init__(
         self, path: Path | None = None, threads: int | None = None, precision: str | None = None
@@ -357,7 +357,17 @@ def _graph(checkpoint: Checkpoint) -> Any:
     return ov.Model([output], [x_in, mask], "multilingual-e5-small")
 
 
+_ENGINE_LOCK = threading.Lock()
+
+
 @cache
 def engine() -> E5Engine:
-    """The process-wide engine (building it takes about a second)."""
+    """The process-wide engine (building it takes about a second; the worker and a request
+    asking at once build it once)."""
+    with _ENGINE_LOCK:
+        return _built()
+
+
+@cache
+def _built() -> E5Engine:
     return E5Engine()

@@ -25,6 +25,7 @@ from typing import Protocol
 import numpy as np
 
 from cxm.errors import InvalidInput
+from cxm.text.e5 import FEATURE_DIM
 
 ENCODERS = ("use", "e5")
 # Longer texts are cut before encoding: sentiment and topics are carried by the first few
@@ -71,17 +72,16 @@ class _E5Encoder:
 
     name: str = "e5"
     version: str = "e5-small-q4-layers-11.9.7.5"
-    dim: int = 1536
+    dim: int = FEATURE_DIM
     # The engine sorts what it is given by length and batches it itself: the more texts a
     # call holds, the less is padded (2,000 short texts: ~650/s in one call, ~410/s in
     # calls of 256).
     batch: int = 4096
 
     def __post_init__(self) -> None:
-        from cxm.text.e5 import POOLED_LAYERS, engine
+        from cxm.text.e5 import engine
 
         self._model = engine()
-        self.dim = len(POOLED_LAYERS) * self._model.dim
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:

@@ -226,17 +226,25 @@ def sentiment_model(
         )
     local = models_dir / FILES["full"] if models_dir is not None else None
     if local is not None and local.exists():
-        model = _loaded(local.parent, local.stat().st_mtime_ns, choice, threshold)
-        if model.e5.dim == E5_FEATURES:
-            return model
-        # Trained on e5 features of another shape (before e5's middle layers were read):
-        # the shipped model serves until `cxm text train` is run again.
+        version = local.stat().st_mtime_ns
+        if _reads_current_e5(local.parent, version):
+            return _loaded(local.parent, version, choice, threshold)
+    return _loaded(SHIPPED, 0, choice, threshold)
+
+
+@cache
+def _reads_current_e5(directory: Path, version: int) -> bool:
+    """Whether the model in ``directory`` reads e5's current features. One trained before e5's
+    middle layers were read (384 numbers) gives way to the shipped model until
+    `cxm text train` is run again; said once per model file, not at every enrichment run."""
+    dim = LinearHead.load(directory / FILES["e5"]).dim
+    if dim != E5_FEATURES:
         log.warning(
             "the workspace's sentiment model in %s reads %d-d e5 features, e5 now gives %d; "
             "using the shipped model until `cxm text train` retrains it",
-            local.parent, model.e5.dim, E5_FEATURES,
+            directory, dim, E5_FEATURES,
         )  # fmt: skip
-    return _loaded(SHIPPED, 0, choice, threshold)
+    return dim == E5_FEATURES
 
 
 @cache
