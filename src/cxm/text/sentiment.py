@@ -10,7 +10,10 @@ Three base models read three views of a text, and a small stacked model combines
 - **e5**: multilingual-e5-small; the most accurate view and ~10x slower than USE.
 
 The n-gram and USE views combined are the *fast* stage; all three combined are the *full*
-stage. The default (``model="e5"``) decides every text by the full stage. ``model="cascade"``
+stage. A model may also carry e5 fine-tuned for sentiment (``cxm.text.tuning``: adapters and a
+head of its own, trained with ``cxm text train --tune``; the shipped model has one); its
+probabilities are then averaged with the full stage's, and that average is the full stage's
+answer. The default (``model="e5"``) decides every text by the full stage. ``model="cascade"``
 decides a text by the fast stage when its probability exceeds ``threshold`` and sends only the
 rest to e5; ``model="use"`` runs the fast stage alone (``CXM_TEXT_MODEL``). With e5 on
 OpenVINO (``cxm.text.e5``) the full stage runs at ~290 short texts a second on two cores, so
@@ -38,6 +41,8 @@ from cxm.text.e5 import FEATURE_DIM as E5_FEATURES
 from cxm.text.encoders import encode_batched, encoder
 from cxm.text.heads import LinearHead
 from cxm.text.ngrams import NgramHead, ngram_counts
+from cxm.text.tuning import FILE as TUNED_FILE
+from cxm.text.tuning import TunedE5
 
 log = logging.getLogger(__name__)
 ModelChoice = Literal["cascade", "use", "e5"]
@@ -78,11 +83,16 @@ class SentimentModel:
     # Combiners of one language ("pl": (fast, full)); a text in another language uses the
     # combiners above.
     by_language: dict[str, tuple[LinearHead, LinearHead]] = field(default_factory=dict)
+    # e5 fine-tuned for sentiment; when present, the full stage averages its probabilities
+    # with the combiner's.
+    tuned: TunedE5 | None = None
 
     @property
     def version(self) -> str:
         """Names the trained models, so stored scores say which model gave them."""
         trained = self.full.metrics.get("version", "unversioned")
+        if self.tuned is not None and self.choice != "use":
+            trained += "+tuned"
         if self.choice == "cascade":
             return f"cascade@{self.threshold:g}:{trained}"
         return f"{'fast' if self.choice == 'use' else 'full'}:{trained}"
@@ -106,13 +116,21 @@ class SentimentModel:
         use_vectors: np.ndarray,
         e5_vectors: np.ndarray,
         languages: list[str] | None = None,
+        tuned: np.ndarray | None = None,
     ) -> np.ndarray:
+        """The full stage: the combiner's probabilities, averaged with the tuned e5's where
+        the model has one (``tuned``: its probabilities, if already computed)."""
         views = [
             self.ngrams.predict_proba(ngram_counts(texts)),
             self.use.predict_proba(use_vectors),
             self.e5.predict_proba(e5_vectors),
         ]
-        return self._combined(stack_features(views), languages, stage=1)
+        out = self._combined(stack_features(views), languages, stage=1)
+        if self.tuned is None:
+            return out
+        if tuned is None:
+            tuned = self.tuned.probabilities(texts)
+        return (out + aligned(self.tuned.classes, self.classes, tuned)) / 2
 
     def _combined(self, x: np.ndarray, languages: list[str] | None, stage: int) -> np.ndarray:
         """Each text through its language's combiner of ``stage`` (0 fast, 1 full), or the
@@ -171,6 +189,12 @@ class SentimentModel:
                 path = directory / _language_file(key, lang)
                 head.save(path)
                 paths.append(path)
+        tuned = directory / TUNED_FILE
+        if self.tuned is not None:
+            self.tuned.save(tuned)
+            paths.append(tuned)
+        elif tuned.exists():  # retrained without fine-tuning: an old tuned e5 does not belong
+            tuned.unlink()
         return paths
 
 
@@ -211,7 +235,10 @@ def load_model(directory: Path, *, choice: str = "e5", threshold: float = 0.6) -
         full = directory / _language_file("full", lang)
         if full.exists():
             by_language[lang] = (LinearHead.load(path), LinearHead.load(full))
-    return SentimentModel(**parts, choice=choice, threshold=threshold, by_language=by_language)
+    tuned = TunedE5.load(directory / TUNED_FILE) if (directory / TUNED_FILE).exists() else None
+    return SentimentModel(
+        **parts, choice=choice, threshold=threshold, by_language=by_language, tuned=tuned
+    )
 
 
 def sentiment_model(
@@ -226,7 +253,8 @@ def sentiment_model(
         )
     local = models_dir / FILES["full"] if models_dir is not None else None
     if local is not None and local.exists():
-        version = local.stat().st_mtime_ns
+        tuned = local.parent / TUNED_FILE
+        version = max(local.stat().st_mtime_ns, tuned.stat().st_mtime_ns if tuned.exists() else 0)
         if _reads_current_e5(local.parent, version):
             return _loaded(local.parent, version, choice, threshold)
     return _loaded(SHIPPED, 0, choice, threshold)

@@ -25,6 +25,7 @@ from cxm.text.encoders import encode_batched, encoder
 from cxm.text.heads import fit_head
 from cxm.text.ngrams import fit_ngram_head, ngram_counts
 from cxm.text.sentiment import SentimentModel, aligned, stack_features
+from cxm.text.tuning import TORCH_MISSING, torch_available, tune_e5
 
 LABEL_ALIASES = {
     "negative": "negative", "neg": "negative", "-1": "negative", "minus": "negative",
@@ -118,12 +119,16 @@ def train_sentiment(
     seed: int = 7,
     min_language_texts: int = MIN_LANGUAGE_TEXTS,
     on_stage: Callable[[str], None] | None = None,
+    tune: bool = False,
+    on_tuning: Callable[[int, int], None] | None = None,
 ) -> SentimentModel:
     """Train the three base models and the two combiners (see ``cxm.text.sentiment``).
 
     The combiners learn from *out-of-fold* probabilities: each base model is trained ``folds``
     times on the other folds and predicts the held-out one, so the combiners see how the base
-    models do on texts they were not trained on. Where a language's texts come from several
+    models do on texts they were not trained on. ``tune`` also fine-tunes e5 on the texts
+    (``cxm.text.tuning``, needs PyTorch; ``on_tuning(step, steps)`` reports its progress).
+    Where a language's texts come from several
     ``sources`` (data sets, channels), a fold holds out whole sources: the combiners then learn
     how far each view carries to texts unlike its training texts (n-grams learnt on film
     reviews say little about product reviews), which is what they meet in use. Each language
@@ -131,6 +136,8 @@ def train_sentiment(
     ones. Precomputed vectors save encoding time.
     """
     check_training_labels(labels)
+    if tune and not torch_available():
+        raise InvalidInput(TORCH_MISSING)
     say = on_stage or (lambda _stage: None)
     y = np.asarray(labels)
     langs = np.asarray(languages if languages else ["*"] * len(texts))
@@ -180,6 +187,9 @@ def train_sentiment(
         full=full,
         by_language=by_language,
     )
+    if tune:
+        say("Fine-tuning e5")
+        model.tuned = tune_e5(texts, labels, seed=seed, on_progress=on_tuning)
     stamp = version or datetime.now(UTC).strftime("%Y%m%d%H%M%S")
     model.full.metrics.update(
         version=stamp, trained_on=len(texts), labels=dict(Counter(y.tolist())),
@@ -226,10 +236,13 @@ def evaluate_sentiment(
     threshold: float = 0.6,
     holdout: float = 0.2,
     seed: int = 11,
+    tune: bool = False,
+    on_tuning: Callable[[int, int], None] | None = None,
 ) -> dict[str, float]:
     """Train on ``1 − holdout`` of the texts and measure on the rest: the full stage's (the
     default model's), the fast stage's and the cascade's accuracy and macro-F1 (stored with
-    the heads, shown by ``cxm text model``)."""
+    the heads, shown by ``cxm text model``). With ``tune``, e5 is fine-tuned on the training
+    part too, and the full stage without it is measured beside (``untuned_full_*``)."""
     check_training_labels(labels)
     rng = np.random.default_rng(seed)
     test = rng.random(len(texts)) < holdout
@@ -244,7 +257,7 @@ def evaluate_sentiment(
         [texts[i] for i in train_idx], [labels[i] for i in train_idx],
         languages=[langs[i] for i in train_idx],
         sources=[sources[i] for i in train_idx] if sources else None, use_vectors=use[train_idx],
-        e5_vectors=e5[train_idx],
+        e5_vectors=e5[train_idx], tune=tune, on_tuning=on_tuning,
     )  # fmt: skip
     model.threshold = threshold
     truth = [labels[i] for i in test_idx]
@@ -257,7 +270,17 @@ def evaluate_sentiment(
     model.choice = "cascade"
     cascade = model.predict(held_texts, use[test_idx], held_langs)
     cascade_pred = [r.label for r in cascade]
+    untuned: dict[str, float] = {}
+    if model.tuned is not None:
+        model.tuned = None
+        plain = model.full_probabilities(held_texts, use[test_idx], e5[test_idx], held_langs)
+        plain_pred = [model.classes[int(j)] for j in plain.argmax(axis=1)]
+        untuned = {
+            "untuned_full_accuracy": round(_accuracy(truth, plain_pred), 4),
+            "untuned_full_macro_f1": round(macro_f1(truth, plain_pred), 4),
+        }
     return {
+        **untuned,
         "held_out": len(test_idx),
         "full_accuracy": round(_accuracy(truth, full_pred), 4),
         "full_macro_f1": round(macro_f1(truth, full_pred), 4),
