@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +37,12 @@ from cxm.profiles import (
     what_we_know,
 )
 from cxm.profiles.queries import REGION_KEY
-from cxm.store.engine import make_engine, make_session_factory, session_scope
+from cxm.store.engine import (
+    make_engine,
+    make_session_factory,
+    session_scope,
+    write_intent_engine,
+)
 from cxm.store.migrate import upgrade_store
 from cxm.store.tables import workspace_meta
 
@@ -69,6 +74,7 @@ class Workspace:
             settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous
         )
         self._sessions = make_session_factory(self.engine)
+        self._write_sessions = make_session_factory(write_intent_engine(self.engine))
         self._query_engine: QueryEngine | None = None
 
     @classmethod
@@ -97,9 +103,21 @@ class Workspace:
         upgrade_store(self.engine)
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A session that commits when the block ends and rolls back on error."""
-        with session_scope(self._sessions) as session:
+    def session(self, *, write: bool = False) -> Iterator[Session]:
+        """A session that commits when the block ends and rolls back on error.
+
+        ``write=True`` is for work that reads and then writes: each of the session's
+        transactions takes SQLite's write lock when it begins, so another connection's commit
+        between the read and the write makes it wait its turn instead of failing with
+        "database is locked" (``cxm.store.engine.write_intent_engine``). Do not write through
+        another session while one of these has a transaction open: it would wait for this one.
+
+        >>> with ws.session(write=True) as s:     # doctest: +SKIP
+        ...     do_update_case(session=s, actor="user:ania", policy=ws.case_policy, ref=ref,
+        ...                    status="resolved")
+        """
+        factory = self._write_sessions if write else self._sessions
+        with session_scope(factory) as session:
             session.info[REGION_KEY] = self.settings.default_region
             yield session
 
@@ -255,11 +273,12 @@ class Workspace:
 
     def build_cases(self, *, full: bool = False, **kwargs: Any) -> BuildReport:
         """Place events that arrived since the last run into cases (the worker does this too);
-        ``full`` places every event again, keeping what people did in cxm."""
+        ``full`` places every event again, keeping what people did in cxm. Each batch reads
+        and then writes, so its transaction takes the write lock when it begins."""
         from cxm.cases import do_build_cases, do_rebuild_cases
 
         build = do_rebuild_cases if full else do_build_cases
-        return build(session=self.session, policy=self.case_policy, **kwargs)
+        return build(session=partial(self.session, write=True), policy=self.case_policy, **kwargs)
 
     def case(self, ref: str) -> Case:
         """One case with its activity: ``ws.case("CASE-2026-00042").handoffs``."""

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from cxm.api.deps import get_session, get_workspace, require
+from cxm.api.deps import get_session, get_workspace, require, write_session
 from cxm.api.responses import JsonResponse
 from cxm.audit import list_actions
 from cxm.workspace import Workspace
@@ -37,13 +37,12 @@ def read_audit(
 
 
 @router.post("/verify", summary="Seal what is settled and check the hash chain")
-def verify(ws: Workspace = Depends(get_workspace)) -> JsonResponse:
+def verify(session: Session = write_session) -> JsonResponse:
     from cxm.audit import seal_chain, verify_chain
-    from cxm.store.engine import write_intent
 
-    with write_intent(), ws.session() as s:
-        sealed = seal_chain(s)
-        report = verify_chain(s)
+    sealed = seal_chain(session)
+    report = verify_chain(session)
+    session.commit()
     return JsonResponse({**report.to_dict(), "sealed_now": sealed})
 
 

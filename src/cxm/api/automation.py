@@ -11,9 +11,10 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
-from cxm.api.bodies import definition_body, read_definition
-from cxm.api.deps import get_workspace, require, viewed
+from cxm.api.bodies import definition, definition_body
+from cxm.api.deps import get_workspace, require, viewed, write_session
 from cxm.api.responses import JsonResponse
 from cxm.auth import ApiPrincipal
 from cxm.automation import do_retry_job, do_save_rule, do_set_rule_enabled, get_rule, list_rules
@@ -36,6 +37,7 @@ from cxm.workspace import Workspace
 router = APIRouter(prefix="/api", tags=["automation"])
 require_read = require("read")
 require_write = require("write")
+_definition = definition("rule")
 _NAME = Path(min_length=1, max_length=100, description="The rule's name")
 _BODY = definition_body("rule")
 JOB_STATUSES = ("pending", "running", "done", "failed", "dead", "cancelled")
@@ -65,28 +67,28 @@ def rules(
 
 @router.post("/automation/rules", summary="Create a rule (every problem listed)",
              openapi_extra=_BODY)  # fmt: skip
-async def create_rule(
-    request: Request,
-    ws: Workspace = Depends(get_workspace),
+def create_rule(
+    session: Session = write_session,
     principal: ApiPrincipal = Depends(require_write),
+    data: Any = Depends(_definition),
 ) -> JsonResponse:
-    data = await read_definition(request, "rule")
-    with ws.session() as s:
-        stored = do_save_rule(session=s, actor=principal.actor, data=data)
+    stored = do_save_rule(session=session, actor=principal.actor, data=data)
+    session.commit()
     return JsonResponse({"ok": True, "rule": stored.to_dict()}, status_code=201)
 
 
 @router.put("/automation/rules/{name}", summary="Create or replace the rule of this name",
             openapi_extra=_BODY)  # fmt: skip
-async def replace_rule(
-    request: Request,
+def replace_rule(
     name: str = _NAME,
-    ws: Workspace = Depends(get_workspace),
+    session: Session = write_session,
     principal: ApiPrincipal = Depends(require_write),
+    data: Any = Depends(_definition),
 ) -> JsonResponse:
-    data = await read_definition(request, "rule")
-    with ws.session() as s:
-        stored = do_save_rule(session=s, actor=principal.actor, data=data, replace=True, name=name)
+    stored = do_save_rule(
+        session=session, actor=principal.actor, data=data, replace=True, name=name
+    )
+    session.commit()
     return JsonResponse({"ok": True, "rule": stored.to_dict()})
 
 
@@ -109,22 +111,22 @@ def read_rule(
 @router.post("/automation/rules/{name}/enable", summary="Enable a rule")
 def enable(
     name: str = _NAME,
-    ws: Workspace = Depends(get_workspace),
+    session: Session = write_session,
     principal: ApiPrincipal = Depends(require_write),
 ) -> JsonResponse:
-    with ws.session() as s:
-        stored = do_set_rule_enabled(session=s, actor=principal.actor, name=name, enabled=True)
+    stored = do_set_rule_enabled(session=session, actor=principal.actor, name=name, enabled=True)
+    session.commit()
     return JsonResponse({"ok": True, "rule": stored.to_dict()})
 
 
 @router.post("/automation/rules/{name}/disable", summary="Disable a rule")
 def disable(
     name: str = _NAME,
-    ws: Workspace = Depends(get_workspace),
+    session: Session = write_session,
     principal: ApiPrincipal = Depends(require_write),
 ) -> JsonResponse:
-    with ws.session() as s:
-        stored = do_set_rule_enabled(session=s, actor=principal.actor, name=name, enabled=False)
+    stored = do_set_rule_enabled(session=session, actor=principal.actor, name=name, enabled=False)
+    session.commit()
     return JsonResponse({"ok": True, "rule": stored.to_dict()})
 
 
@@ -233,11 +235,11 @@ def jobs(
 @router.post("/automation/jobs/{job_id}/retry", summary="Send a dead letter again")
 def retry(
     job_id: int,
-    ws: Workspace = Depends(get_workspace),
+    session: Session = write_session,
     principal: ApiPrincipal = Depends(require_write),
 ) -> JsonResponse:
-    with ws.session() as s:
-        do_retry_job(session=s, actor=principal.actor, job_id=job_id)
+    do_retry_job(session=session, actor=principal.actor, job_id=job_id)
+    session.commit()
     return JsonResponse({"ok": True, "id": job_id})
 
 

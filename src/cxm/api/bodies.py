@@ -1,8 +1,15 @@
 """Reading request bodies with their size limits: a definition sent as JSON or YAML (surveys,
-segments), and an export sent whole to be imported (sources, helpdesks)."""
+segments), and an export sent whole to be imported (sources, helpdesks).
+
+A handler that writes to the store takes its body through a dependency (``definition``,
+``read_document``, ``export``) instead of awaiting it: the body is read on the event loop, and
+the handler stays a plain function that FastAPI runs in the thread pool, where waiting for the
+store's write lock holds up no other request (``cxm.api.deps.get_write_session``).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -28,6 +35,15 @@ def definition_body(what: str) -> dict[str, Any]:
             },
         }
     }
+
+
+def definition(what: str) -> Callable[[Request], Awaitable[Any]]:
+    """A dependency: the body read as a ``what`` definition (``read_definition``)."""
+
+    async def read(request: Request) -> Any:
+        return await read_definition(request, what)
+
+    return read
 
 
 async def read_definition(request: Request, what: str) -> Any:
@@ -66,6 +82,15 @@ async def read_document(request: Request) -> str:
         return body.decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidInput("send the file as UTF-8 text (YAML or JSON)") from None
+
+
+def export(on_server: str) -> Callable[[Request], Awaitable[bytes]]:
+    """A dependency: the body read as an export (``read_export``)."""
+
+    async def read(request: Request) -> bytes:
+        return await read_export(request, on_server=on_server)
+
+    return read
 
 
 async def read_export(request: Request, *, on_server: str) -> bytes:

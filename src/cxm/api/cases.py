@@ -14,9 +14,17 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
-from cxm.api.bodies import read_export
-from cxm.api.deps import get_workspace, require, require_aggregates, require_cases, viewed
+from cxm.api.bodies import export
+from cxm.api.deps import (
+    get_workspace,
+    require,
+    require_aggregates,
+    require_cases,
+    viewed,
+    write_session,
+)
 from cxm.api.responses import JsonResponse
 from cxm.auth import ApiPrincipal
 from cxm.cases import (
@@ -42,6 +50,7 @@ from cxm.workspace import Workspace
 router = APIRouter(prefix="/api", tags=["cases"])
 require_read = require("read")
 require_write = require("write")
+_export = export("cxm cases import")
 
 
 class NewCase(BaseModel):
@@ -144,15 +153,14 @@ def build(
     summary="Import a helpdesk's CSV export (Zendesk, Freshdesk or generic columns)",
     openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
-async def import_helpdesk(
-    request: Request,
+def import_helpdesk(
     helpdesk: str = Query("generic", description=f"One of {', '.join(PRESETS)}"),
     ws: Workspace = Depends(get_workspace),
     principal: ApiPrincipal = Depends(require_write),
+    body: bytes = Depends(_export),
 ) -> JsonResponse:
     if helpdesk not in PRESETS:
         raise InvalidInput(f"unknown helpdesk {helpdesk!r}; choose from {', '.join(PRESETS)}")
-    body = await read_export(request, on_server="cxm cases import")
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "export.csv"
         path.write_bytes(body)
@@ -198,25 +206,26 @@ def read_case(
 def open_case(
     body: NewCase,
     ws: Workspace = Depends(get_workspace),
+    session: Session = write_session,
     principal: ApiPrincipal = Depends(require_cases),
 ) -> JsonResponse:
     held = principal.held_to
     if held is not None and body.department not in (None, held):
         raise Forbidden(f"'{principal.name}' is held to the department '{held}': open cases there")
-    with ws.session() as session:
-        profile_id = resolve_profile_id(session, body.customer)
-        case = do_open_case(
-            session=session,
-            actor=principal.actor,
-            policy=ws.case_policy,
-            profile_id=profile_id,
-            title=body.title,
-            priority=body.priority,
-            department=body.department or held,
-            channel=body.channel,
-            ref=body.ref,
-            note=body.note,
-        )
+    profile_id = resolve_profile_id(session, body.customer)
+    case = do_open_case(
+        session=session,
+        actor=principal.actor,
+        policy=ws.case_policy,
+        profile_id=profile_id,
+        title=body.title,
+        priority=body.priority,
+        department=body.department or held,
+        channel=body.channel,
+        ref=body.ref,
+        note=body.note,
+    )
+    session.commit()
     return JsonResponse({"ok": True, "case": case_body(case, principal)}, status_code=201)
 
 
@@ -225,27 +234,28 @@ def change_case(
     ref: str,
     body: CaseChange,
     ws: Workspace = Depends(get_workspace),
+    session: Session = write_session,
     principal: ApiPrincipal = Depends(require_cases),
 ) -> JsonResponse:
     if not body.model_fields_set:
         raise InvalidInput("give at least one of status, priority, department, title, note")
-    with ws.session() as session:
-        if principal.held_to is not None and not case_served(session, ref, principal.held_to):
-            raise Forbidden(
-                f"'{principal.name}' is held to the department '{principal.held_to}', "
-                "which has not handled this case"
-            )
-        case = do_update_case(
-            session=session,
-            actor=principal.actor,
-            policy=ws.case_policy,
-            ref=ref,
-            status=body.status,
-            priority=body.priority,
-            department=body.department,
-            title=body.title,
-            note=body.note,
+    if principal.held_to is not None and not case_served(session, ref, principal.held_to):
+        raise Forbidden(
+            f"'{principal.name}' is held to the department '{principal.held_to}', "
+            "which has not handled this case"
         )
+    case = do_update_case(
+        session=session,
+        actor=principal.actor,
+        policy=ws.case_policy,
+        ref=ref,
+        status=body.status,
+        priority=body.priority,
+        department=body.department,
+        title=body.title,
+        note=body.note,
+    )
+    session.commit()
     return JsonResponse({"ok": True, "case": case_body(case, principal)})
 
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query
+from sqlalchemy.orm import Session
 
-from cxm.api.bodies import definition_body, read_definition, read_document
-from cxm.api.deps import get_workspace, require, require_aggregates
+from cxm.api.bodies import definition, definition_body, read_document
+from cxm.api.deps import get_workspace, require, require_aggregates, write_session
 from cxm.api.responses import JsonResponse
 from cxm.auth import ApiPrincipal
 from cxm.consistency import duplicate_accounts, find_conflicts, list_facts
@@ -20,6 +21,7 @@ from cxm.workspace import Workspace
 router = APIRouter(prefix="/api/consistency", tags=["consistency"])
 require_read = require("read")
 require_write = require("write")
+_definition = definition("fact")
 
 
 def fact_body(fact: Fact) -> dict[str, Any]:
@@ -60,17 +62,16 @@ def facts(
     summary="Create or replace a fact (every problem listed)",
     openapi_extra=definition_body("fact"),
 )
-async def save_fact(
-    request: Request,
+def save_fact(
     fact_id: str = Path(min_length=1, max_length=100),
-    ws: Workspace = Depends(get_workspace),
+    session: Session = write_session,
     principal: ApiPrincipal = Depends(require_write),
+    data: Any = Depends(_definition),
 ) -> JsonResponse:
-    data = await read_definition(request, "fact")
     if isinstance(data, dict) and data.setdefault("id", fact_id) != fact_id:
         raise InvalidInput(f"the body's id {data['id']!r} is not the address's {fact_id!r}")
-    with ws.session() as s:
-        fact = do_save_fact(s, data=data, actor=principal.actor)
+    fact = do_save_fact(session, data=data, actor=principal.actor)
+    session.commit()
     return JsonResponse({"ok": True, "fact": fact_body(fact)})
 
 
@@ -79,13 +80,12 @@ async def save_fact(
     summary="Save every fact of a YAML or JSON document (bad ones listed, good ones kept)",
     openapi_extra=definition_body("facts"),
 )
-async def load(
-    request: Request,
-    ws: Workspace = Depends(get_workspace),
+def load(
+    session: Session = write_session,
     principal: ApiPrincipal = Depends(require_write),
+    text: str = Depends(read_document),
 ) -> JsonResponse:
-    text = await read_document(request)
-    with ws.session() as s:
-        report = do_load_facts(s, text=text, actor=principal.actor)
+    report = do_load_facts(session, text=text, actor=principal.actor)
+    session.commit()
     return JsonResponse({"ok": not report.rejected, "saved": report.saved,
                          "rejected": [p.as_dict() for p in report.rejected]})  # fmt: skip

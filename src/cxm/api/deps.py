@@ -19,8 +19,44 @@ def get_workspace(request: Request) -> Workspace:
 
 
 def get_session(ws: Workspace = Depends(get_workspace)) -> Iterator[Session]:
+    """The request's session for reading (and for the token check)."""
     with ws.session() as session:
         yield session
+
+
+def get_write_session(ws: Workspace = Depends(get_workspace)) -> Iterator[Session]:
+    """The session of a handler that writes: ``session: Session = write_session``.
+
+    A handler reads what it changes (the case, the rule, the current map) and then writes. On
+    SQLite a transaction that has read cannot take the write lock once another connection (the
+    worker, which commits often) has committed since: it fails with "database is locked" at
+    once, whatever the busy timeout. Every transaction of this session begins with the write
+    lock instead (``Workspace.session(write=True)``), so such a commit only makes the handler
+    wait its turn. PostgreSQL needs nothing of the kind.
+
+    Rules for a handler that takes it:
+
+    - The lock is this session's alone; other sessions read as usual (the token check is one,
+      committed before the handler runs). Never write through a second session while this one
+      has a transaction open: that write would wait for this very lock and then fail. Commit
+      first (access logging, ``cxm.audit.access``, writes in a session of its own).
+    - Be a plain ``def`` (FastAPI runs it in the thread pool) and take the body through a
+      dependency (``cxm.api.bodies``). A wait for the lock on the event loop would stall every
+      request, even the one holding the lock: its session is ended from the loop.
+    - Commit before returning; the session is closed before the response is sent, and rolls
+      back if the handler raised.
+
+    What hands rows to ingestion's writer (``/v1/``, bulk imports) takes no write session: it
+    must hold no lock while it waits for the writer. Batch jobs the worker runs too (case
+    building, erasure, text enrichment, insights) keep their own transactions.
+    """
+    with ws.session(write=True) as session:
+        yield session
+
+
+# Ended when the handler returns, before the response is sent: a slow client never keeps the
+# write lock held.
+write_session = Depends(get_write_session, scope="function")
 
 
 def get_principal(request: Request, session: Session = Depends(get_session)) -> ApiPrincipal:
@@ -34,9 +70,8 @@ def get_principal(request: Request, session: Session = Depends(get_session)) -> 
     principal = authenticate_token(session, token.strip())
     if principal is None:
         raise Unauthenticated("the API token is unknown or revoked")
-    # End the read so the handler's writes start a transaction of their own: on SQLite a
-    # transaction that read before another writer committed cannot take the write lock (it
-    # fails with "database is locked" at once, whatever the busy timeout).
+    # End the read: no transaction of this session stays open while the handler runs. Handlers
+    # that write do so through a session of their own (``get_write_session``).
     session.commit()
     return principal
 

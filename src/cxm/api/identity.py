@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from cxm.api.deps import get_session, get_workspace, require, viewed
+from cxm.api.deps import get_session, get_workspace, require, viewed, write_session
 from cxm.api.responses import JsonResponse
 from cxm.auth import ApiPrincipal
 from cxm.identity import (
@@ -90,14 +90,15 @@ def review_item(pair_id: int, session: Session = Depends(get_session)) -> JsonRe
 def decide(
     pair_id: int,
     body: ReviewDecision,
-    session: Session = Depends(get_session),
+    session: Session = write_session,
     principal: ApiPrincipal = Depends(require_write),
 ) -> JsonResponse:
     result = do_decide_pair(
         session, actor=principal.actor, pair_id=pair_id, decision=body.decision, note=body.note
     )
+    item = get_pair(session, pair_id).as_dict()
     session.commit()
-    return JsonResponse({"ok": True, **result, "item": get_pair(session, pair_id).as_dict()})
+    return JsonResponse({"ok": True, **result, "item": item})
 
 
 @router.post(
@@ -107,19 +108,20 @@ def decide(
 def reopen(
     pair_id: int,
     body: ReopenRequest,
-    session: Session = Depends(get_session),
+    session: Session = write_session,
     principal: ApiPrincipal = Depends(require_write),
 ) -> JsonResponse:
     result = do_reopen_pair(session, actor=principal.actor, pair_id=pair_id, note=body.note)
+    item = get_pair(session, pair_id).as_dict()
     session.commit()
-    return JsonResponse({"ok": True, **result, "item": get_pair(session, pair_id).as_dict()})
+    return JsonResponse({"ok": True, **result, "item": item})
 
 
 @router.post("/profiles/{ref}/merge", summary="Merge another profile into this one, with a reason")
 def merge(
     ref: str,
     body: MergeRequest,
-    session: Session = Depends(get_session),
+    session: Session = write_session,
     principal: ApiPrincipal = Depends(require_write),
 ) -> JsonResponse:
     a, b = resolve_profile_id(session, ref), resolve_profile_id(session, body.other)
@@ -137,7 +139,7 @@ def merge(
 def unmerge(
     merge_id: int,
     body: UnmergeRequest,
-    session: Session = Depends(get_session),
+    session: Session = write_session,
     ws: Workspace = Depends(get_workspace),
     principal: ApiPrincipal = Depends(require_write),
 ) -> JsonResponse:

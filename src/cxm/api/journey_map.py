@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from cxm.api.deps import get_session, require, require_aggregates
+from cxm.api.deps import get_session, require, require_aggregates, write_session
 from cxm.api.responses import JsonResponse
 from cxm.auth import ApiPrincipal
 from cxm.errors import InvalidInput, NotFound, PayloadTooLarge
@@ -50,6 +50,14 @@ _MAP_BODY = {
         },
     }
 }
+
+
+_FILENAME = Query("journey.yaml", max_length=200, description="Named in error messages")
+
+
+async def _sent_map(request: Request, filename: str = _FILENAME) -> tuple[str, JourneyMap]:
+    """A dependency: the map in the body, read on the event loop (``cxm.api.bodies``)."""
+    return await _read_map(request, filename)
 
 
 class InfluenceChange(BaseModel):
@@ -109,19 +117,20 @@ def read_version(version: int, session: Session = Depends(get_session)) -> JsonR
     summary="Replace the journey map: checked, then saved as a new version",
     openapi_extra=_MAP_BODY,
 )
-async def replace_journey(
-    request: Request,
+def replace_journey(
     note: str | None = Query(None, max_length=2000, description="Why, for the record"),
-    filename: str = Query("journey.yaml", max_length=200, description="Named in error messages"),
-    session: Session = Depends(get_session),
+    filename: str = _FILENAME,
+    session: Session = write_session,
     principal: ApiPrincipal = Depends(require_write),
+    sent: tuple[str, JourneyMap] = Depends(_sent_map),
 ) -> JsonResponse:
-    source, _ = await _read_map(request, filename)
+    source, _ = sent
     version = do_save_journey_map(
         session=session, source=source, actor=principal.actor, note=note, filename=filename
     )
+    stored = stored_journey_map(session, version)
     session.commit()
-    return JsonResponse({"ok": True, **_stored_body(stored_journey_map(session, version))})
+    return JsonResponse({"ok": True, **_stored_body(stored)})
 
 
 @router.post(
@@ -130,10 +139,7 @@ async def replace_journey(
     summary="Check a journey map without saving it: 200 when valid, 422 with every problem",
     openapi_extra=_MAP_BODY,
 )
-async def validate_journey(
-    request: Request,
-    filename: str = Query("journey.yaml", max_length=200, description="Named in error messages"),
-) -> JsonResponse:
+async def validate_journey(request: Request, filename: str = _FILENAME) -> JsonResponse:
     _, journey = await _read_map(request, filename)
     return JsonResponse(
         {
@@ -154,7 +160,7 @@ def set_influence(
     touchpoint: str,
     department: str,
     body: InfluenceChange,
-    session: Session = Depends(get_session),
+    session: Session = write_session,
     principal: ApiPrincipal = Depends(require_write),
 ) -> JsonResponse:
     do_set_influence(
@@ -165,8 +171,8 @@ def set_influence(
         weight=body.weight,
         note=body.note,
     )
-    session.commit()
     stored = _current(session)
+    session.commit()
     return JsonResponse({"ok": True, **_stored_body(stored)})
 
 

@@ -8,10 +8,11 @@ from dataclasses import asdict
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query
+from sqlalchemy.orm import Session
 
-from cxm.api.bodies import definition_body, read_definition, read_document
-from cxm.api.deps import get_workspace, require, require_aggregates
+from cxm.api.bodies import definition, definition_body, read_document
+from cxm.api.deps import get_workspace, require, require_aggregates, write_session
 from cxm.api.responses import JsonResponse
 from cxm.auth import ApiPrincipal
 from cxm.errors import InvalidInput
@@ -32,6 +33,7 @@ from cxm.workspace import Workspace
 router = APIRouter(prefix="/api/kb", tags=["knowledge base"])
 require_read = require("read")
 require_write = require("write")
+_definition = definition("article")
 _ID = Path(min_length=1, max_length=100, description="The article's id")
 
 
@@ -78,18 +80,17 @@ def article(
     summary="Create or update an article (a changed language gets a new version)",
     openapi_extra=definition_body("article"),
 )
-async def save_article(
-    request: Request,
+def save_article(
     article_id: str = _ID,
-    ws: Workspace = Depends(get_workspace),
+    session: Session = write_session,
     principal: ApiPrincipal = Depends(require_write),
+    data: Any = Depends(_definition),
 ) -> JsonResponse:
-    data = await read_definition(request, "article")
     if isinstance(data, dict) and data.setdefault("id", article_id) != article_id:
         raise InvalidInput(f"the body's id {data['id']!r} is not the address's {article_id!r}")
-    with ws.session() as s:
-        report = do_save_article(s, data=data, actor=principal.actor)
-        saved = get_article(s, article_id)
+    report = do_save_article(session, data=data, actor=principal.actor)
+    saved = get_article(session, article_id)
+    session.commit()
     return JsonResponse({"ok": True, "created": report.created,
                          "new_versions": report.new_versions, "article": article_body(saved)},
                         status_code=201 if report.created else 200)  # fmt: skip
@@ -98,11 +99,11 @@ async def save_article(
 @router.delete("/articles/{article_id}", summary="Retire an article (its versions are kept)")
 def retire_article(
     article_id: str = _ID,
-    ws: Workspace = Depends(get_workspace),
+    session: Session = write_session,
     principal: ApiPrincipal = Depends(require_write),
 ) -> JsonResponse:
-    with ws.session() as s:
-        do_retire_article(s, article_id=article_id, actor=principal.actor)
+    do_retire_article(session, article_id=article_id, actor=principal.actor)
+    session.commit()
     return JsonResponse({"ok": True, "retired": article_id})
 
 
@@ -111,14 +112,13 @@ def retire_article(
     summary="Save every article of a YAML or JSON document (bad ones listed, good ones kept)",
     openapi_extra=definition_body("knowledge base"),
 )
-async def load(
-    request: Request,
-    ws: Workspace = Depends(get_workspace),
+def load(
+    session: Session = write_session,
     principal: ApiPrincipal = Depends(require_write),
+    text: str = Depends(read_document),
 ) -> JsonResponse:
-    text = await read_document(request)
-    with ws.session() as s:
-        report = do_load_kb(s, text=text, actor=principal.actor)
+    report = do_load_kb(session, text=text, actor=principal.actor)
+    session.commit()
     return JsonResponse({"ok": not report.rejected, "saved": report.saved,
                          "new_versions": report.new_versions,
                          "rejected": [p.as_dict() for p in report.rejected]})  # fmt: skip

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy.orm import Session
 
-from cxm.api.bodies import definition_body, read_definition
-from cxm.api.deps import get_session, require
+from cxm.api.bodies import definition, definition_body
+from cxm.api.deps import get_session, require, write_session
 from cxm.api.responses import JsonResponse
 from cxm.auth import ApiPrincipal
 from cxm.errors import InvalidInput
@@ -27,6 +27,7 @@ from cxm.store.metadata import utcnow
 router = APIRouter(prefix="/api", tags=["segments"])
 require_read = require("read")
 require_write = require("write")
+_definition = definition("segment")
 
 _NAME = Path(min_length=1, max_length=100, description="The segment's name")
 _BODY = definition_body("segment")
@@ -37,12 +38,11 @@ _BODY = definition_body("segment")
     summary="Create a segment (checked; every problem listed; 409 if the name is taken)",
     openapi_extra=_BODY,
 )
-async def create_segment(
-    request: Request,
-    session: Session = Depends(get_session),
+def create_segment(
+    session: Session = write_session,
     principal: ApiPrincipal = Depends(require_write),
+    data: Any = Depends(_definition),
 ) -> JsonResponse:
-    data = await read_definition(request, "segment")
     segment = do_save_segment(session=session, actor=principal.actor, data=data)
     session.commit()
     return JsonResponse({"ok": True, **_body(segment)}, status_code=201)
@@ -53,13 +53,12 @@ async def create_segment(
     summary="Create or replace the segment of this name",
     openapi_extra=_BODY,
 )
-async def replace_segment(
-    request: Request,
+def replace_segment(
     name: str = _NAME,
-    session: Session = Depends(get_session),
+    session: Session = write_session,
     principal: ApiPrincipal = Depends(require_write),
+    data: Any = Depends(_definition),
 ) -> JsonResponse:
-    data = await read_definition(request, "segment")
     segment = do_save_segment(
         session=session, actor=principal.actor, data=data, replace=True, name=name
     )

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from cxm.api.bodies import read_export
-from cxm.api.deps import get_session, get_workspace, require
+from cxm.api.deps import get_session, get_workspace, require, write_session
 from cxm.api.responses import JsonResponse
 from cxm.auth import ApiPrincipal
 from cxm.ingest import ColumnMapping, do_import_upload
@@ -42,7 +42,7 @@ def get_sources(session: Session = Depends(get_session)) -> JsonResponse:
 )
 def create_source(
     new: NewSource,
-    session: Session = Depends(get_session),
+    session: Session = write_session,
     principal: ApiPrincipal = Depends(require_admin),
 ) -> JsonResponse:
     source, write_key = do_create_source(

@@ -10,16 +10,15 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from cxm.api.bodies import definition_body, read_definition
-from cxm.api.deps import get_session, get_workspace, require
+from cxm.api.bodies import definition, definition_body
+from cxm.api.deps import get_session, get_workspace, require, write_session
 from cxm.api.responses import JsonResponse
 from cxm.auth import ApiPrincipal
 from cxm.errors import InvalidInput
-from cxm.store.engine import write_intent
 from cxm.store.metadata import utcnow
 from cxm.surveys import (
     StoredSurvey,
@@ -39,6 +38,7 @@ from cxm.workspace import Workspace
 router = APIRouter(prefix="/api", tags=["surveys"])
 require_read = require("read")
 require_write = require("write")
+_definition = definition("survey")
 
 _TOKEN = Path(min_length=1, max_length=200, description="The signed invitation token")
 _SURVEY_ID = Path(min_length=1, max_length=100, description="The survey's id")
@@ -72,17 +72,13 @@ class AnswerRequest(BaseModel):
     summary="Create a survey or save a new version of it (checked; every problem listed)",
     openapi_extra=_DEFINITION_BODY,
 )
-async def save_survey(
-    request: Request,
-    session: Session = Depends(get_session),
+def save_survey(
+    session: Session = write_session,
     principal: ApiPrincipal = Depends(require_write),
+    data: Any = Depends(_definition),
 ) -> JsonResponse:
-    data = await read_definition(request, "survey")
-    # It reads the survey's versions, then writes: on SQLite the transaction takes the write
-    # lock when it begins, or a worker's commit in between fails it with "database is locked".
-    with write_intent():
-        stored = do_save_survey(session=session, actor=principal.actor, data=data)
-        session.commit()
+    stored = do_save_survey(session=session, actor=principal.actor, data=data)
+    session.commit()
     return JsonResponse({"ok": True, **_survey_body(stored)})
 
 
@@ -117,16 +113,12 @@ def read_survey(
 def invite(
     body: InvitationRequest,
     survey_id: str = _SURVEY_ID,
-    session: Session = Depends(get_session),
+    session: Session = write_session,
     workspace: Workspace = Depends(get_workspace),
     principal: ApiPrincipal = Depends(require_write),
 ) -> JsonResponse:
     if not body.profiles and not body.departments:
         raise InvalidInput("name whom to invite: 'profiles' (customers) or 'departments'")
-    # End the read transaction of the token check: on SQLite a transaction that has read cannot
-    # wait for the write lock (another writer, e.g. the worker, makes it fail at once), and the
-    # invitations take that lock first so that the fatigue rule sees concurrent invitations.
-    session.commit()
     outcomes = do_invite_batch(
         session=session,
         actor=principal.actor,
@@ -166,11 +158,10 @@ def read_responses(
 )
 def send_to_segment(
     survey_id: str = _SURVEY_ID,
-    session: Session = Depends(get_session),
+    session: Session = write_session,
     workspace: Workspace = Depends(get_workspace),
     principal: ApiPrincipal = Depends(require_write),
 ) -> JsonResponse:
-    session.commit()  # as in invite(): take the write lock before reading, on SQLite
     sent = do_send_to_segment(
         session=session,
         actor=principal.actor,
@@ -229,7 +220,7 @@ def read_invitation(token: str = _TOKEN, session: Session = Depends(get_session)
     summary="Answer the invitation (once; a second answer is refused with 409)",
 )
 def answer(
-    body: AnswerRequest, token: str = _TOKEN, session: Session = Depends(get_session)
+    body: AnswerRequest, token: str = _TOKEN, session: Session = write_session
 ) -> JsonResponse:
     response = do_answer(session=session, token=token, answers=body.answers, now=utcnow())
     session.commit()

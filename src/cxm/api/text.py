@@ -14,13 +14,15 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
-from cxm.api.deps import get_workspace, require, require_aggregates
+from cxm.api.deps import get_workspace, require, require_aggregates, write_session
 from cxm.api.responses import JsonResponse
 from cxm.auth import ApiPrincipal
 from cxm.errors import InvalidInput
 from cxm.metrics.stats import Interval
 from cxm.store.metadata import utcnow
+from cxm.text import do_merge_topics, do_pin_topic, do_rename_topic
 from cxm.text.analysis import TextAnalysis
 from cxm.text.queries import TopicRow, Verbatim
 from cxm.workspace import Workspace
@@ -163,15 +165,16 @@ def topic(
 def change_topic(
     topic_id: int,
     body: TopicChange,
-    ws: Workspace = Depends(get_workspace),
+    session: Session = write_session,
     principal: ApiPrincipal = Depends(require_write),
 ) -> JsonResponse:
     if body.name is None and body.pinned is None:
         raise InvalidInput("give a name, pinned, or both")
     if body.name is not None:
-        ws.text.rename_topic(topic_id, body.name, actor=principal.actor)
+        do_rename_topic(session, actor=principal.actor, topic_id=topic_id, label=body.name)
     if body.pinned is not None:
-        ws.text.pin_topic(topic_id, pinned=body.pinned, actor=principal.actor)
+        do_pin_topic(session, actor=principal.actor, topic_id=topic_id, pinned=body.pinned)
+    session.commit()
     return JsonResponse({"ok": True, "id": topic_id})
 
 
@@ -179,10 +182,11 @@ def change_topic(
 def merge(
     topic_id: int,
     body: MergeRequest,
-    ws: Workspace = Depends(get_workspace),
+    session: Session = write_session,
     principal: ApiPrincipal = Depends(require_write),
 ) -> JsonResponse:
-    ws.text.merge_topics(topic_id, body.topics, actor=principal.actor)
+    do_merge_topics(session, actor=principal.actor, into=topic_id, others=body.topics)
+    session.commit()
     return JsonResponse({"ok": True, "id": topic_id, "merged": body.topics})
 
 

@@ -26,7 +26,10 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 # begins its SQLite transactions IMMEDIATE: it waits for the write lock up front (the busy
 # timeout applies) instead of reading a snapshot first and failing with "database is locked"
 # when another writer committed before it could upgrade (SQLite cannot wait in that case).
+# Two ways to ask: ``write_intent()`` for every transaction begun in this context, or an engine
+# from ``write_intent_engine()`` for the transactions of the sessions bound to it alone.
 WRITE_INTENT: ContextVar[bool] = ContextVar("cxm_write_intent", default=False)
+WRITE_INTENT_OPTION = "cxm_write_intent"
 
 # One application-wide advisory lock id: writers of the event log take it so that sequence
 # numbers become visible in commit order on PostgreSQL (readers sync "everything after N").
@@ -77,7 +80,10 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if WRITE_INTENT.get() else "BEGIN")
+        # Also fires for connections of engines made by ``write_intent_engine`` (they share
+        # this engine's events and pool), which carry the option.
+        intent = WRITE_INTENT.get() or conn.get_execution_options().get(WRITE_INTENT_OPTION)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if intent else "BEGIN")
 
 
 @contextmanager
@@ -88,6 +94,19 @@ def write_intent() -> Iterator[None]:
         yield
     finally:
         WRITE_INTENT.reset(token)
+
+
+def write_intent_engine(engine: Engine) -> Engine:
+    """``engine`` whose SQLite transactions take the write lock when they begin.
+
+    The same pool and events as ``engine``; only what runs through this one (a session bound
+    to it) waits for the lock up front, while other sessions of the same thread read as usual.
+    That is narrower than ``write_intent()``, which reaches every transaction begun in its
+    context. Either way, a second transaction that writes while one with the lock is still open
+    waits for that lock (the busy timeout) and then fails: commit the first before writing
+    elsewhere. PostgreSQL ignores the option.
+    """
+    return engine.execution_options(**{WRITE_INTENT_OPTION: True})
 
 
 @contextmanager

@@ -389,7 +389,8 @@ class FormGuard:
        write lock later: it fails with "database is locked" at once, whatever the busy
        timeout. Beginning it with the write lock makes it wait its turn instead. The API is
        left alone: its ingestion hands rows to the group-commit writer and must hold no lock
-       while it waits.
+       while it waits, and its handlers that write take a write session of their own
+       (``cxm.api.deps.get_write_session``).
     """
 
     EXEMPT = ("/s/", "/login")
