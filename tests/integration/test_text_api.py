@@ -304,3 +304,32 @@ async def test_the_model_card_names_the_shipped_model_and_its_benchmark(
     # The figures docs/text.md reports for the shipped model, stored with it.
     assert 0.7 < card["measured"]["pl_full"] < 1 and 0.7 < card["measured"]["en_full"] < 1
     assert "threshold" not in card
+
+
+def test_topic_discovery_while_the_worker_commits(
+    workspace: Workspace, enriched: dict[str, Any]
+) -> None:
+    """Discovery reads and clusters for a while before it writes; a thread commits all the
+    while. On SQLite the writing begins a transaction with the write lock of its own, so it
+    waits its turn instead of failing with "database is locked"."""
+    import threading
+
+    stop = threading.Event()
+    committed = 0
+
+    def worker() -> None:
+        nonlocal committed
+        while not stop.is_set():
+            with workspace.session() as s:
+                do_create_token(s, actor="test", name=f"busy-{committed}", scopes=["read"])
+            committed += 1
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    try:
+        found = [workspace.text.discover_topics(actor="test", k=3) for _ in range(5)]
+    finally:
+        stop.set()
+        thread.join()
+    assert committed >= 5
+    assert [f.topics for f in found] == [3] * 5

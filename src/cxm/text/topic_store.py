@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from cxm.audit import record_action
 from cxm.domain_events import DomainEvent, publish
 from cxm.errors import InvalidInput, NotFound
+from cxm.store.engine import write_intent
 from cxm.store.metadata import utcnow
 from cxm.store.tables import workspace_meta
 from cxm.text.keyphrases import keyphrases
@@ -115,9 +116,25 @@ def do_discover_topics(
     centred = space.centre(vectors, languages)
     found = cluster(centred, k=k, seed=seed)
 
-    existing = (
-        s.execute(select(text_topics).where(text_topics.c.merged_into.is_(None))).mappings().all()
-    )
+    texts = item_texts(s, [(r.source, int(r.ref), r.field) for r in rows])
+    groups: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for r, label in zip(rows, found.labels, strict=True):
+        text = texts.get((r.source, int(r.ref), r.field))
+        if text:
+            groups[int(label)][r.language].append(text)
+    phrases = _phrases(groups, {lang for lang in languages})
+
+    # Reading and clustering take a while, and the worker commits meanwhile. On SQLite a
+    # transaction that read before such a commit cannot write any more ("database is locked"),
+    # so the read ends here and the writing begins a transaction that takes the write lock
+    # first (a no-op on PostgreSQL). Anything the caller left pending is committed with it.
+    s.commit()
+    with write_intent():
+        existing = (
+            s.execute(select(text_topics).where(text_topics.c.merged_into.is_(None)))
+            .mappings()
+            .all()
+        )
     curated = [t for t in existing if t["pinned"] or t["label"]]
     old_ids = [int(t["id"]) for t in curated]
     old = (
@@ -126,13 +143,6 @@ def do_discover_topics(
         else np.zeros((0, centred.shape[1]), dtype=np.float32)
     )
     kept = match_to_existing(found.centroids, old_ids, old)
-    texts = item_texts(s, [(r.source, int(r.ref), r.field) for r in rows])
-    groups: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    for r, label in zip(rows, found.labels, strict=True):
-        text = texts.get((r.source, int(r.ref), r.field))
-        if text:
-            groups[int(label)][r.language].append(text)
-    phrases = _phrases(groups, {lang for lang in languages})
 
     now = utcnow()
     keep_ids = set(kept.values()) | {int(t["id"]) for t in curated if t["pinned"]}
