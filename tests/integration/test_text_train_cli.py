@@ -66,3 +66,39 @@ def test_text_train_with_a_source_column_replaces_the_shipped_model_here(
     assert isinstance(refused.exception, InvalidInput)  # `cxm` prints it as an error line
     assert "labels.csv has no column branch, label" in str(refused.exception)
     assert {p.name: p.stat().st_mtime_ns for p in models.iterdir()} == before
+
+
+def test_text_train_tune_without_pytorch_is_a_clear_error_that_changes_nothing(
+    cxm: Any, workspace: Workspace, tmp_path: Path, monkeypatch: Any
+) -> None:
+    import cxm.text.tuning as tuning
+
+    monkeypatch.setattr(tuning, "torch_available", lambda: False)
+    data = labelled_csv(tmp_path / "labels.csv")
+    refused = cxm("text", "train", str(data), "--label-column", "mood", "--tune")
+    assert isinstance(refused.exception, InvalidInput)
+    assert "fine-tuning e5 needs PyTorch" in str(refused.exception)
+    assert not (workspace.path / "models" / "text").exists()
+
+
+def test_text_train_tune_fine_tunes_e5_for_this_workspace(
+    cxm: Any, workspace: Workspace, tmp_path: Path
+) -> None:
+    import pytest
+
+    pytest.importorskip("torch", reason="fine-tuning needs PyTorch (optional: cxm[tune])")
+    data = labelled_csv(tmp_path / "labels.csv")
+    result = cxm("text", "train", str(data), "--label-column", "mood", "--tune")
+    assert result.exit_code == 0, result.output
+    assert "without the tuned e5" in result.output
+    models = workspace.path / "models" / "text"
+    assert (models / "sentiment-tuned.npz").exists()
+    model = sentiment_model(models_dir=models)
+    assert model.tuned is not None and model.version.endswith("+tuned")
+    assert model.tuned.metrics["trained_on"] == 180
+    out = model.predict(["Dziękuję, świetna obsługa!", "Третий день нет интернета."], None,
+                        ["pl", "ru"])  # fmt: skip
+    assert [r.label for r in out] == ["positive", "negative"]
+    card = cxm("text", "model")
+    assert "fine-tuned e5: rank 8, trained on 180 texts" in card.output
+    assert "full without the tuned e5" in card.output

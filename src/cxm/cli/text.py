@@ -82,6 +82,12 @@ def model() -> None:
     )
     out.print(f"reads with: {stage} (CXM_TEXT_MODEL={card['model']})")
     out.print(f"e5 runs on: {card['e5']['engine']} ({card['e5']['precision']})")
+    tuned = card["tuned_e5"]
+    if tuned:
+        out.print(f"fine-tuned e5: rank {tuned['rank']}, trained on {tuned.get('trained_on')} "
+                  "texts, averaged with the full stage")  # fmt: skip
+    elif card["model"] != "use":
+        out.print("fine-tuned e5: none (cxm text train --tune adds one)")
     if card["trained_on"]:
         labels = ", ".join(f"{k} {v}" for k, v in card["labels"].items())
         langs = ", ".join(f"{k} {v}" for k, v in card["languages"].items())
@@ -91,9 +97,11 @@ def model() -> None:
     measured = card["measured"] or {}
     if card["source"] == "workspace" and measured:
         table = Table(f"held out ({measured.get('held_out')} texts)", "accuracy", "macro-F1")
-        for stage_name in ("full", "fast", "cascade"):
+        names = {"full": "full", "untuned_full": "full without the tuned e5", "fast": "fast",
+                 "cascade": "cascade"}  # fmt: skip
+        for stage_name, shown in names.items():
             if f"{stage_name}_accuracy" in measured:
-                table.add_row(stage_name, f"{measured[f'{stage_name}_accuracy']:.3f}",
+                table.add_row(shown, f"{measured[f'{stage_name}_accuracy']:.3f}",
                               f"{measured[f'{stage_name}_macro_f1']:.3f}")  # fmt: skip
         out.print(table)
     elif measured:

@@ -84,6 +84,13 @@ class TextAnalytics:
             "own_combiners": sorted(model.by_language),
             "measured": metrics.get("held_out") if own else metrics.get("bench"),
             "e5": {"engine": "openvino", "precision": engine().precision},
+            # e5 fine-tuned for sentiment (``cxm text train --tune``), averaged with the full
+            # stage; None where the model has none.
+            "tuned_e5": (
+                {"rank": model.tuned.rank, **model.tuned.metrics}
+                if model.tuned is not None
+                else None
+            ),
         }
         if model.choice == "cascade":
             card["threshold"] = model.threshold
