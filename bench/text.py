@@ -239,15 +239,8 @@ def topic_corpus(n_per: int = 20, seed: int = 3) -> tuple[list[str], list[str], 
     for topic in demo_texts.TOPICS:
         for lang in ("pl", "ru", "en"):
             for i in range(n_per):
-                slots = demo_texts.persona_slots(
-                    language=lang, gender=rng.choice("fm"), first="Anna", name="Anna Nowak",
-                    address="ul. Lipowa 3", city="Kraków", paid=600, plan="Fibre 300",
-                )  # fmt: skip
-                core = demo_texts.customer_text(rng, topic, lang, slots)
-                if i % 3 == 1:
-                    core = demo_texts.email_body(rng, core, lang, slots)
-                elif i % 3 == 2:
-                    core = demo_texts.social_post(rng, core, lang, demo_texts.sentiment_of(topic))
+                form = ("plain", "email", "post")[i % 3]
+                core = demo_texts.sample_text(rng, topic, lang, form)
                 texts.append(core)
                 themes.append(topic)
                 langs.append(lang)

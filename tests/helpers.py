@@ -212,3 +212,35 @@ def recording_model(model: Any) -> Any:
     copy = Recording(**{f.name: getattr(model, f.name) for f in fields(model)})
     copy.asked = []
     return copy
+
+
+@dataclass
+class Committer:
+    commits: int = 0
+
+
+@contextlib.contextmanager
+def worker_committing(workspace: Any) -> Iterator[Committer]:
+    """A thread that commits to the workspace's store all the while (a token each time), as
+    the server's worker does; ``commits`` counts its commits. On SQLite a transaction that read
+    before such a commit cannot write any more, which is what the tests using it check."""
+    import threading
+
+    from cxm.auth import do_create_token
+
+    stop = threading.Event()
+    state = Committer()
+
+    def run() -> None:
+        while not stop.is_set():
+            with workspace.session() as s:
+                do_create_token(s, actor="test", name=f"busy-{state.commits}", scopes=["read"])
+            state.commits += 1
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        stop.set()
+        thread.join()

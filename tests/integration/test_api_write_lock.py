@@ -11,7 +11,6 @@ write route either takes that session or says why it does not.
 from __future__ import annotations
 
 import inspect
-import threading
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
@@ -22,10 +21,9 @@ from fastapi.routing import APIRoute
 
 from cxm.api.app import create_app
 from cxm.api.deps import get_write_session
-from cxm.auth import do_create_token
 from cxm.journeys import telecom_yaml
 from cxm.workspace import Workspace
-from helpers import all_routes, bearer, journeys_for
+from helpers import all_routes, bearer, journeys_for, worker_committing
 
 pytestmark = pytest.mark.anyio
 YAML = {"content-type": "application/yaml"}
@@ -147,31 +145,16 @@ async def test_writing_while_the_worker_commits(
     SQLite the handler's transaction begins with the write lock, so it waits its turn instead
     of failing with "database is locked"."""
     call = await SCENARIOS[scenario](api, workspace, bearer(admin_token))
-    stop = threading.Event()
-    committed = 0
-
-    def worker() -> None:
-        nonlocal committed
-        while not stop.is_set():
-            with workspace.session() as s:
-                do_create_token(s, actor="test", name=f"busy-{committed}", scopes=["read"])
-            committed += 1
-
-    thread = threading.Thread(target=worker)
-    thread.start()
-    try:
+    with worker_committing(workspace) as worker:
         codes = []
         for i in range(15):
             # The handler holds the lock while it works, and SQLite's waiting is not fair: let
             # the worker commit before each call, so that it really commits in between.
-            seen = committed
+            seen = worker.commits
             with anyio.fail_after(10):
-                while committed == seen:
+                while worker.commits == seen:
                     await anyio.sleep(0.001)
             answer = await call(i)
             codes.append((answer.status_code, answer.text[:120]))
-    finally:
-        stop.set()
-        thread.join()
-    assert committed >= 15
+    assert worker.commits >= 15
     assert [c for c, _ in codes] == [200] * 15, codes

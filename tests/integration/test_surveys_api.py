@@ -16,7 +16,7 @@ from cxm.store.metadata import utcnow
 from cxm.surveys import do_invite, do_mark_reminded, due_reminders
 from cxm.surveys.tables import survey_invitations, survey_responses
 from cxm.workspace import Workspace
-from helpers import basic, bearer
+from helpers import basic, bearer, worker_committing
 
 pytestmark = pytest.mark.anyio
 
@@ -510,31 +510,11 @@ async def test_saving_surveys_while_the_worker_commits(
     before another connection committed cannot take the write lock later ("database is
     locked" at once, whatever the busy timeout): the handler begins with the write lock, so a
     worker committing all the while only makes it wait its turn."""
-    import threading
-
-    from cxm.auth import do_create_token
-
-    stop = threading.Event()
-    committed = 0
-
-    def worker() -> None:
-        nonlocal committed
-        while not stop.is_set():
-            with workspace.session() as s:
-                do_create_token(s, actor="test", name=f"busy-{committed}", scopes=["read"])
-                s.commit()
-            committed += 1
-
-    thread = threading.Thread(target=worker)
-    thread.start()
-    try:
+    with worker_committing(workspace) as worker:
         codes = []
         for i in range(15):
             saved = await api.post("/api/surveys", json=nps(f"busy-{i}"),
                                    headers=bearer(admin_token))  # fmt: skip
             codes.append((saved.status_code, saved.text[:120]))
-    finally:
-        stop.set()
-        thread.join()
-    assert committed > 15  # the worker really was committing in between
+    assert worker.commits > 15  # the worker really was committing in between
     assert [c for c, _ in codes] == [200] * 15, codes

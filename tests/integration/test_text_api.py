@@ -16,7 +16,7 @@ from cxm.auth.service import do_create_token
 from cxm.store.metadata import utcnow
 from cxm.text.tables import text_items, text_topics
 from cxm.workspace import Workspace
-from helpers import bearer, journeys_for, recording_model
+from helpers import bearer, journeys_for, recording_model, worker_committing
 from text_corpus import BAD_TEXTS, PII_TEXTS, PII_VALUES, THEMES
 
 pytestmark = pytest.mark.anyio
@@ -312,24 +312,7 @@ def test_topic_discovery_while_the_worker_commits(
     """Discovery reads and clusters for a while before it writes; a thread commits all the
     while. On SQLite the writing begins a transaction with the write lock of its own, so it
     waits its turn instead of failing with "database is locked"."""
-    import threading
-
-    stop = threading.Event()
-    committed = 0
-
-    def worker() -> None:
-        nonlocal committed
-        while not stop.is_set():
-            with workspace.session() as s:
-                do_create_token(s, actor="test", name=f"busy-{committed}", scopes=["read"])
-            committed += 1
-
-    thread = threading.Thread(target=worker)
-    thread.start()
-    try:
+    with worker_committing(workspace) as worker:
         found = [workspace.text.discover_topics(actor="test", k=3) for _ in range(5)]
-    finally:
-        stop.set()
-        thread.join()
-    assert committed >= 5
+    assert worker.commits >= 5
     assert [f.topics for f in found] == [3] * 5

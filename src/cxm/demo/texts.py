@@ -423,5 +423,20 @@ def social_post(rng: random.Random, core: str, language: str, sentiment: str) ->
     return f"{mention}{core}{rng.choice(tags)}"
 
 
+def sample_text(rng: random.Random, topic: str, language: str, form: str = "plain") -> str:
+    """One customer's text on ``topic`` in ``language``, as a ``plain`` message, an ``email``
+    or a social ``post``, outside the demo company's story (benchmarks, calibration)."""
+    slots = persona_slots(
+        language=language, gender=rng.choice("fm"), first="Anna", name="Anna Nowak",
+        address="ul. Lipowa 3", city="Kraków", paid=600, plan="Fibre 300",
+    )  # fmt: skip
+    core = customer_text(rng, topic, language, slots)
+    if form == "email":
+        return email_body(rng, core, language, slots)
+    if form == "post":
+        return social_post(rng, core, language, sentiment_of(topic))
+    return core
+
+
 def survey_comment(rng: random.Random, mood: str, language: str) -> str:
     return rng.choice(SURVEY[language][mood])

@@ -431,18 +431,8 @@ def calibration_texts(n: int = 240, seed: int = 3) -> list[str]:
     out = ["", "ok", "OK!", "Dziękuję", "Brak uwag", "Спасибо", "Нет", "Thanks!", "no", "👍",
            "😡😡😡", "?", "10/10", "Super!!!", "Всё плохо", "Nie polecam"]  # fmt: skip
     for i in range(n):
-        lang = ("pl", "ru", "en")[i % 3]
-        topic = demo.TOPICS[i % len(demo.TOPICS)]
-        slots = demo.persona_slots(
-            language=lang, gender=rng.choice("fm"), first="Anna", name="Anna Nowak",
-            address="ul. Lipowa 3", city="Kraków", paid=600, plan="Fibre 300",
-        )  # fmt: skip
-        text = demo.customer_text(rng, topic, lang, slots)
-        if i % 4 == 1:
-            text = demo.email_body(rng, text, lang, slots)
-        elif i % 4 == 2:
-            text = demo.social_post(rng, text, lang, demo.sentiment_of(topic))
-        out.append(text)
+        topic, form = demo.TOPICS[i % len(demo.TOPICS)], ("plain", "email", "post", "plain")[i % 4]
+        out.append(demo.sample_text(rng, topic, ("pl", "ru", "en")[i % 3], form))
     return out
 
 
